@@ -1,0 +1,79 @@
+"""compgraph: a small, exact reverse-mode automatic-differentiation engine on NumPy.
+
+Build a graph by computing with ``Node``\\ s, then call ``backward()``::
+
+    >>> import compgraph as cg
+    >>> a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
+    >>> J = 3 * (a + b * c)
+    >>> J.backward()
+    >>> float(a.grad), float(b.grad), float(c.grad)
+    (3.0, 6.0, 9.0)
+"""
+
+from compgraph import ops
+from compgraph.autodiff import grad, value_and_grad
+from compgraph.errors import (
+    BackwardError,
+    CompgraphError,
+    DTypeError,
+    NonFiniteError,
+    NonFiniteWarning,
+    OpError,
+    ShapeError,
+)
+from compgraph.functions import (
+    add,
+    div,
+    exp,
+    log,
+    matmul,
+    mean,
+    mul,
+    neg,
+    pow,
+    reshape,
+    sigmoid,
+    sub,
+    sum,
+    transpose,
+)
+from compgraph.node import Node, apply, is_grad_enabled, no_grad
+from compgraph.numerics import errstate, geterr, seterr
+from compgraph.ops import Op
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardError",
+    "CompgraphError",
+    "DTypeError",
+    "Node",
+    "NonFiniteError",
+    "NonFiniteWarning",
+    "Op",
+    "OpError",
+    "ShapeError",
+    "add",
+    "apply",
+    "div",
+    "errstate",
+    "exp",
+    "geterr",
+    "grad",
+    "is_grad_enabled",
+    "log",
+    "matmul",
+    "mean",
+    "mul",
+    "neg",
+    "no_grad",
+    "ops",
+    "pow",
+    "reshape",
+    "seterr",
+    "sigmoid",
+    "sub",
+    "sum",
+    "transpose",
+    "value_and_grad",
+]

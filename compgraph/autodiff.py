@@ -1,0 +1,231 @@
+"""Reverse mode: the backward pass and the functional ``grad`` / ``value_and_grad``.
+
+``backward`` seeds the root with d(root)/d(root) = 1, walks the graph from the root back to
+the leaves (reverse creation order), calls each op's vjp once per node, reduces every
+gradient to its input's shape (undoing broadcasting, in this one place), checks it, and
+adds it to the input's ``.grad``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from compgraph import numerics
+from compgraph.errors import BackwardError, OpError, ShapeError
+from compgraph.graph import topological_order
+from compgraph.node import Node, _as_float_array
+
+__all__ = ["backward", "grad", "value_and_grad"]
+
+
+def backward(root: Node, grad: ArrayLike | None = None) -> None:
+    """Set ``node.grad = d(root)/d(node)`` for every node ``root`` depends on.
+
+    Gradients are computed afresh on every call and replace earlier ones. See
+    ``Node.backward`` for the arguments and errors.
+    """
+    if not root.requires_grad:
+        raise BackwardError(
+            f"{root.describe()} does not depend on any node that requires a gradient (it was "
+            "built from constants only, or under no_grad()); create the parameters with "
+            "requires_grad=True"
+        )
+    order = [node for node in topological_order(root) if node.requires_grad]
+    for node in order:
+        node.grad = None
+    root.grad = _seed(root, grad)
+    watch = numerics.geterr()["nonfinite"] != "ignore"
+    if watch and not numerics.all_finite(root.grad):
+        numerics.report(f"the seed gradient of {root.describe()} is not finite")
+        watch = False
+    # Discarded gradients (of constant inputs, such as pow's exponent for a negative base)
+    # may be NaN; NumPy must not warn about numbers nobody sees. Kept ones are checked below.
+    with np.errstate(all="ignore"):
+        for node in reversed(order):
+            g = node.grad
+            if type(g) is not np.ndarray:  # NumPy sums of 0-d arrays are scalars
+                g = node.grad = np.asarray(g)
+            # The same array may be the gradient of several nodes (add's vjp passes g to both
+            # inputs), so nobody may write into it.
+            g.flags.writeable = False
+            op = node.op
+            if op is None:
+                continue
+            parents = node.parents
+            grads = _call_vjp(node, g)
+            for position, parent in enumerate(parents):
+                if not parent.requires_grad:
+                    continue
+                g_parent = _fit_to_input(grads[position], node, position)
+                if watch and not numerics.all_finite(g_parent):
+                    _report_nonfinite_gradient(node, position, g_parent)
+                    watch = False
+                # A new array, never +=: the old one may be shared with another node.
+                parent.grad = g_parent if parent.grad is None else parent.grad + g_parent
+
+
+def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
+    if grad is None:
+        if root.value.size != 1:
+            raise BackwardError(
+                f"backward() on {root.describe()} needs a seed: it has {root.value.size} "
+                "elements, so d(output)/d(it) is not implied. Reduce it to a scalar first "
+                "(e.g. y.sum() or y.mean()), or pass grad=<array of shape "
+                f"{root.value.shape}> holding d(output)/d(y)"
+            )
+        return np.ones_like(root.value)
+    seed = np.array(_as_float_array(grad, "the seed gradient"), dtype=root.value.dtype)
+    if seed.shape != root.value.shape:
+        raise ShapeError(
+            f"the seed gradient has shape {seed.shape} but {root.describe()} has shape "
+            f"{root.value.shape}; pass grad= shaped exactly like the node it seeds"
+        )
+    return seed
+
+
+def _call_vjp(node: Node, g: np.ndarray) -> Sequence[Any]:
+    op = node.op
+    parents = node.parents
+    try:
+        grads = op.vjp(g, node.value, *[parent.value for parent in parents], **node.attrs)
+    except NotImplementedError:
+        raise OpError(
+            f"op {op.name!r} ({op.__name__}) has no vjp, so {node.describe()} cannot be "
+            "differentiated; define vjp(g, out, *inputs, **attrs) returning one gradient "
+            "per input"
+        ) from None
+    if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
+        is_sequence = isinstance(grads, (tuple, list))
+        got = f"{len(grads)} gradients" if is_sequence else type(grads).__name__
+        raise OpError(
+            f"op {op.name!r} ({op.__name__}) vjp returned {got} for {len(parents)} inputs at "
+            f"{node.describe()}; return a tuple with one gradient per input (e.g. (g_x,))"
+        )
+    return grads
+
+
+def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
+    """``g`` summed over the axes broadcasting added, checked against the input's shape."""
+    parent = node.parents[position]
+    shape = parent.value.shape
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    if g.shape != shape:
+        extra = g.ndim - len(shape)
+        if extra >= 0 and all(
+            n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)
+        ):
+            stretched = tuple(
+                i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
+            )
+            g = np.sum(g, axis=tuple(range(extra)) + stretched).reshape(shape)
+        else:
+            op = node.op
+            raise OpError(
+                f"op {op.name!r} vjp returned a gradient of shape {g.shape} for input "
+                f"#{position} {parent.describe()}, which is neither that shape nor one it "
+                f"broadcasts to; fix {op.__name__}.vjp"
+            )
+    if g.dtype != parent.value.dtype:
+        # A float32 parameter used with float64 data keeps a float32 gradient.
+        g = g.astype(parent.value.dtype)
+    return g
+
+
+def _report_nonfinite_gradient(node: Node, position: int, g_parent: np.ndarray) -> None:
+    op = node.op
+    parent = node.parents[position]
+    hint = f"; {op.nonfinite_hint}" if op.nonfinite_hint else ""
+    numerics.report(
+        f"the gradient reaching input #{position} {parent.describe()} through {op.name} "
+        f"({node.describe()}) is not finite ({numerics.describe_nonfinite(g_parent)}) "
+        f"although the gradient of the {op.name} output is{hint}",
+        stacklevel=4,
+    )
+
+
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Turn ``f`` (arrays in, a scalar Node out) into a function returning value and gradient.
+
+    Args:
+        f: a function of NumPy arrays or numbers that computes a one-element result with
+            compgraph ops.
+        argnums: which positional argument(s) to differentiate with respect to.
+
+    Returns:
+        A function with ``f``'s arguments returning ``(value, gradient)``: ``value`` the
+        0-d array ``f`` computed, ``gradient`` an array shaped like the argument (a tuple of
+        them when ``argnums`` is a sequence). Gradients are fresh writable arrays.
+
+    Raises:
+        TypeError: ``f`` did not return a Node or number, or an ``argnums`` is out of range.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> value, slope = cg.value_and_grad(lambda x: cg.sum(x * x))(np.array([1.0, 2.0]))
+        >>> float(value), slope.tolist()
+        (5.0, [2.0, 4.0])
+    """
+    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    try:
+        parameters = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        parameters = []
+
+    @functools.wraps(f)
+    def f_value_and_grad(*args: Any, **kwargs: Any) -> tuple[np.ndarray, Any]:
+        args_list = list(args)
+        inputs = []
+        for i in positions:
+            if not -len(args) <= i < len(args):
+                raise TypeError(
+                    f"argnums={argnums!r} asks for argument {i}, but {len(args)} positional "
+                    "arguments were given"
+                )
+            name = parameters[i] if 0 <= i < len(parameters) else f"arg{i}"
+            node = args_list[i] if isinstance(args_list[i], Node) else Node(args_list[i], name=name)
+            args_list[i] = node
+            inputs.append(node)
+        out = f(*args_list, **kwargs)
+        if not isinstance(out, Node):
+            try:
+                out = Node(out, requires_grad=False)
+            except TypeError:
+                raise TypeError(
+                    f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}; it must "
+                    "return a Node (or a number, when it does not depend on its inputs)"
+                ) from None
+        if out.requires_grad:
+            out.backward()
+        grads = tuple(
+            np.zeros_like(x.value) if x.grad is None else np.array(x.grad) for x in inputs
+        )
+        return out.value, grads[0] if isinstance(argnums, int) else grads
+
+    return f_value_and_grad
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Turn ``f`` (arrays in, a scalar Node out) into a function returning its gradient.
+
+    The same as ``value_and_grad(f, argnums)`` without the value.
+
+    Example:
+        >>> import compgraph as cg
+        >>> df = cg.grad(lambda a, b, c: 3 * (a + b * c), argnums=(0, 1, 2))
+        >>> [float(d) for d in df(5.0, 3.0, 2.0)]
+        [3.0, 6.0, 9.0]
+    """
+    f_value_and_grad = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def f_grad(*args: Any, **kwargs: Any) -> Any:
+        return f_value_and_grad(*args, **kwargs)[1]
+
+    return f_grad

@@ -1,0 +1,45 @@
+"""The exception and warning types every compgraph module raises.
+
+Each error also derives from the built-in a NumPy user would expect (``ValueError`` for
+shapes, ``TypeError`` for dtypes, ...), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackwardError",
+    "CompgraphError",
+    "DTypeError",
+    "NonFiniteError",
+    "NonFiniteWarning",
+    "OpError",
+    "ShapeError",
+]
+
+
+class CompgraphError(Exception):
+    """Base class of every error compgraph raises on purpose."""
+
+
+class ShapeError(CompgraphError, ValueError):
+    """Operands whose shapes do not fit the op (broadcasting, matmul, a seed gradient)."""
+
+
+class DTypeError(CompgraphError, TypeError):
+    """A value that cannot become a real floating-point array (strings, objects, complex)."""
+
+
+class OpError(CompgraphError, RuntimeError):
+    """An op that breaks its contract: no forward or vjp, or a vjp of the wrong arity or shape."""
+
+
+class BackwardError(CompgraphError, RuntimeError):
+    """``backward()`` asked for something it cannot do (a non-scalar root without a seed)."""
+
+
+class NonFiniteError(CompgraphError, FloatingPointError):
+    """A value or gradient became inf or NaN while non-finite checks are set to ``"raise"``."""
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A value or gradient became inf or NaN (the default policy warns once per occurrence)."""

@@ -1,0 +1,429 @@
+"""``Node``: a NumPy array that remembers how it was computed, and ``apply``, which records ops.
+
+A node is plain data: its ``value``, the ``op`` class that produced it, its ``parents`` (an
+ordered tuple, so ``x - y`` and ``a * a`` keep their operands), the op's ``attrs`` and a
+creation counter ``id`` (a node is always created after its parents, so sorting by ``id`` is a
+topological order). There is no maths here: that lives in ``compgraph.ops``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import numbers
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from compgraph import numerics, ops
+from compgraph.errors import DTypeError, ShapeError
+
+__all__ = ["Node", "apply", "is_grad_enabled", "no_grad"]
+
+_KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_creation_counter = itertools.count()
+_grad_mode = {"enabled": True}
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``no_grad()``, where ops record no graph."""
+    return _grad_mode["enabled"]
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Compute values without recording a graph (for evaluation and parameter updates).
+
+    Example:
+        >>> import compgraph as cg
+        >>> w = cg.Node(2.0)
+        >>> with cg.no_grad():
+        ...     y = w * 3
+        >>> y.requires_grad, y.parents
+        (False, ())
+    """
+    previous = _grad_mode["enabled"]
+    _grad_mode["enabled"] = False
+    try:
+        yield
+    finally:
+        _grad_mode["enabled"] = previous
+
+
+def _as_float_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as a float32/float64 array: integers and bools become float64."""
+    if isinstance(value, Node):
+        raise DTypeError(
+            f"{what} is already a Node ({value.describe()}); pass node.value for a copy of its "
+            "array, or node.detach() for a constant"
+        )
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested sequences
+        raise DTypeError(
+            f"{what} is not a rectangular array ({error}); give every row the same length"
+        ) from None
+    dtype = array.dtype
+    if dtype in _KEPT_DTYPES:
+        return array
+    if dtype.kind in "biu" or dtype == np.float16:
+        return array.astype(np.float64)
+    if dtype.kind == "c":
+        raise DTypeError(
+            f"{what} is complex ({dtype}); compgraph differentiates real arrays only: pass "
+            "the real and imaginary parts as separate nodes"
+        )
+    if dtype.kind == "f":
+        raise DTypeError(f"{what} has dtype {dtype}; convert it to float64 or float32")
+    raise DTypeError(
+        f"{what} has dtype {dtype} ({type(value).__name__} {_preview(value)}), not numbers; "
+        "give a real number, a nested list of numbers or a numeric NumPy array"
+    )
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Node:
+    """A value in a computation graph: a float ndarray, its gradient, and where it came from.
+
+    Args:
+        value: a number, nested list or array. float64 and float32 arrays keep their dtype;
+            integers and booleans become float64. The array is copied, so later changes to
+            ``value`` never reach the caller's array (and vice versa).
+        name: a label used in error messages and pictures.
+        requires_grad: whether ``backward()`` computes a gradient for this node. Data such
+            as X and Y are constants: pass ``requires_grad=False``.
+
+    Attributes:
+        value: the forward value (a 0-d array for scalars).
+        grad: d(root)/d(node) after ``root.backward()``, shaped like ``value``; ``None``
+            before. Read-only: it may share memory with other nodes' gradients.
+        op, parents, attrs: the op class that made this node (``None`` for leaves), its
+            inputs in order, and the op's keyword arguments.
+        id: creation order; parents always have smaller ids than their children.
+
+    Example:
+        >>> import compgraph as cg
+        >>> a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
+        >>> J = 3 * (a + b * c)
+        >>> J.backward()
+        >>> float(J.value), float(a.grad), float(b.grad), float(c.grad)
+        (33.0, 3.0, 6.0, 9.0)
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "attrs",
+        "grad",
+        "id",
+        "name",
+        "op",
+        "parents",
+        "requires_grad",
+        "value",
+    )
+
+    # NumPy defers to our reflected operators (ndarray * Node -> Node.__rmul__) instead of
+    # building an object array of Nodes element by element.
+    __array_ufunc__ = None
+
+    value: np.ndarray
+    grad: np.ndarray | None
+    name: str | None
+    op: type[ops.Op] | None
+    parents: tuple[Node, ...]
+    attrs: dict[str, Any]
+    requires_grad: bool
+    id: int
+
+    _EMPTY_ATTRS: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, value: ArrayLike, name: str | None = None, requires_grad: bool = True):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
+        array = _as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
+        self._init(np.array(array, copy=True), name, bool(requires_grad), None, (), None)
+        numerics.check_forward(self, None, ())
+
+    def _init(self, value, name, requires_grad, op, parents, attrs) -> None:
+        self.value = value
+        self.grad = None
+        self.name = name
+        self.requires_grad = requires_grad
+        self.op = op
+        self.parents = parents
+        self.attrs = attrs if attrs else self._EMPTY_ATTRS
+        self.id = next(_creation_counter)
+
+    @classmethod
+    def _from_op(cls, value, op, parents, attrs, requires_grad) -> Node:
+        node = cls.__new__(cls)
+        node._init(value, None, requires_grad, op, parents, attrs)
+        return node
+
+    @classmethod
+    def _constant(cls, value: Any, like_dtype: np.dtype | None) -> Node:
+        """An operand that is not a Node, wrapped as a constant without copying."""
+        if (
+            like_dtype is not None
+            and isinstance(value, numbers.Real)
+            and not isinstance(value, np.generic)
+        ):
+            # A Python number takes its partner's dtype, as in NumPy: 2 * float32 stays float32.
+            array = np.asarray(value, dtype=like_dtype)
+        else:
+            array = _as_float_array(value, f"operand {_preview(value)}")
+        node = cls.__new__(cls)
+        node._init(array, None, False, None, (), None)
+        return node
+
+    # -- what a node is ---------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.value.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for nodes no op produced: parameters, data and constants."""
+        return self.op is None
+
+    def item(self) -> float:
+        """The value of a one-element node as a Python float."""
+        return self.value.item()
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def describe(self) -> str:
+        """How errors and warnings name this node: its name (or op), id and shape."""
+        if self.name is not None:
+            label = repr(self.name)
+        elif self.op is not None:
+            label = f"unnamed {self.op.name} result #{self.id}"
+        elif not self.requires_grad:
+            label = "constant" + (f" {self.value.item():g}" if self.value.size == 1 else "")
+        else:
+            label = f"unnamed leaf #{self.id}"
+        return f"{label} of shape {self.value.shape}"
+
+    def __repr__(self) -> str:
+        fields = [f"name={self.name!r}"] if self.name is not None else []
+        if self.op is not None:
+            fields.append(f"op={self.op.name}")
+        if self.value.size == 1:
+            fields.append(f"value={self.value.item():.6g}")
+            if self.grad is not None:
+                fields.append(f"grad={self.grad.item():.6g}")
+        else:
+            fields.append(f"shape={self.value.shape}")
+        if self.value.dtype != np.float64:
+            fields.append(f"dtype={self.value.dtype}")
+        if not self.requires_grad:
+            fields.append("requires_grad=False")
+        return f"Node({', '.join(fields)})"
+
+    # -- backpropagation ----------------------------------------------------------------------
+
+    def backward(self, grad: ArrayLike | None = None) -> None:
+        """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
+
+        Each call computes gradients afresh and *replaces* the ``.grad`` of every node in
+        the graph, so calling it twice gives the same numbers twice (no stale
+        accumulation). To combine losses, backpropagate their sum.
+
+        Args:
+            grad: the seed d(output)/d(self), shaped like ``self``. Optional when ``self``
+                has one element (the seed is then 1).
+
+        Raises:
+            BackwardError: ``self`` has several elements and no seed was given, or nothing
+                in the graph requires a gradient.
+            ShapeError: the seed's shape differs from ``self``'s.
+        """
+        from compgraph.autodiff import backward
+
+        backward(self, grad)
+
+    def detach(self) -> Node:
+        """A constant with the same value (shared, not copied) and name, cut from the graph."""
+        node = Node.__new__(Node)
+        node._init(self.value, self.name, False, None, (), None)
+        return node
+
+    # -- operators, so formulas read as maths -------------------------------------------------
+
+    def __add__(self, other: Any) -> Node:
+        return apply(ops.Add, self, other)
+
+    def __radd__(self, other: Any) -> Node:
+        return apply(ops.Add, other, self)
+
+    def __sub__(self, other: Any) -> Node:
+        return apply(ops.Sub, self, other)
+
+    def __rsub__(self, other: Any) -> Node:
+        return apply(ops.Sub, other, self)
+
+    def __mul__(self, other: Any) -> Node:
+        return apply(ops.Mul, self, other)
+
+    def __rmul__(self, other: Any) -> Node:
+        return apply(ops.Mul, other, self)
+
+    def __truediv__(self, other: Any) -> Node:
+        return apply(ops.Div, self, other)
+
+    def __rtruediv__(self, other: Any) -> Node:
+        return apply(ops.Div, other, self)
+
+    def __pow__(self, other: Any) -> Node:
+        return apply(ops.Pow, self, other)
+
+    def __rpow__(self, other: Any) -> Node:
+        return apply(ops.Pow, other, self)
+
+    def __matmul__(self, other: Any) -> Node:
+        return apply(ops.Matmul, self, other)
+
+    def __rmatmul__(self, other: Any) -> Node:
+        return apply(ops.Matmul, other, self)
+
+    def __neg__(self) -> Node:
+        return apply(ops.Neg, self)
+
+    def __pos__(self) -> Node:
+        return self
+
+    @property
+    def T(self) -> Node:  # noqa: N802 - NumPy's name
+        """The transpose (axes reversed), as ``ndarray.T``."""
+        return apply(ops.Transpose, self)
+
+    def transpose(self, axes: tuple[int, ...] | None = None) -> Node:
+        return apply(ops.Transpose, self, axes=None if axes is None else tuple(axes))
+
+    def reshape(self, *shape: Any) -> Node:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy accepts both."""
+        target = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return apply(ops.Reshape, self, shape=_normalize_shape(target))
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+        return apply(ops.Sum, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+        return apply(ops.Mean, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+
+    def exp(self) -> Node:
+        return apply(ops.Exp, self)
+
+    def log(self) -> Node:
+        return apply(ops.Log, self)
+
+    def sigmoid(self) -> Node:
+        return apply(ops.Sigmoid, self)
+
+
+def _normalize_axis(axis: Any) -> int | tuple[int, ...] | None:
+    if axis is None or isinstance(axis, (int, np.integer)):
+        return None if axis is None else int(axis)
+    return tuple(int(a) for a in axis)
+
+
+def _normalize_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
+    """Run ``op``'s forward on ``inputs`` and record the result as a new node.
+
+    Inputs that are not Nodes (numbers, arrays) become constants. The new node requires a
+    gradient when any input does and recording is on (outside ``no_grad()``).
+
+    Args:
+        op: an ``Op`` subclass (built-in, such as ``compgraph.ops.Mul``, or your own).
+        *inputs: the op's operands, in order.
+        **attrs: the op's keyword arguments (e.g. ``axis`` for ``Sum``).
+
+    Returns:
+        The output node.
+
+    Raises:
+        ShapeError: the operands' shapes do not fit the op; names the op, the operands and
+            their shapes.
+        OpError: ``op`` is not an Op subclass, or its forward returns something other than a
+            float array.
+
+    Example:
+        >>> import compgraph as cg
+        >>> y = cg.apply(cg.ops.Mul, cg.Node(2.0), 4.0)
+        >>> float(y.value)
+        8.0
+    """
+    like = None
+    for x in inputs:
+        if isinstance(x, Node):
+            like = x.value.dtype
+            break
+    nodes = tuple(x if isinstance(x, Node) else Node._constant(x, like) for x in inputs)
+    try:
+        out = op.forward(*[node.value for node in nodes], **attrs)
+    except (ValueError, IndexError) as error:  # NumPy's shape complaints (AxisError included)
+        ops.check_op_class(op)
+        raise _shape_error(op, nodes, attrs, error) from None
+    except (NotImplementedError, AttributeError, TypeError):
+        ops.check_op_class(op)  # a clearer message when op is not a complete Op subclass
+        raise
+    if type(out) is not np.ndarray or out.dtype.kind != "f":
+        out = _forward_result_as_array(op, out)
+    if _grad_mode["enabled"] and any(node.requires_grad for node in nodes):
+        node = Node._from_op(out, op, nodes, attrs, True)
+    else:
+        node = Node._from_op(out, None, (), None, False)
+    numerics.check_forward(node, op, nodes)
+    return node
+
+
+def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
+    # NumPy returns scalars (np.float64), not 0-d arrays, from operations on 0-d arrays.
+    if isinstance(out, (np.generic, float)):
+        out = np.asarray(out)
+    if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
+        raise ops.OpError(
+            f"op {op.name!r} forward returned {type(out).__name__}"
+            f"{f' of dtype {out.dtype}' if isinstance(out, np.ndarray) else ''}; "
+            "it must return a float NumPy array"
+        )
+    return out
+
+
+def _shape_error(
+    op: type[ops.Op], nodes: tuple[Node, ...], attrs: dict, error: Exception
+) -> ShapeError:
+    operands = ", ".join(node.describe() for node in nodes)
+    settings = ", ".join(f"{key}={value!r}" for key, value in attrs.items())
+    return ShapeError(
+        f"{op.name} cannot combine {operands}"
+        + (f" with {settings}" if settings else "")
+        + f": {error}"
+        + (f". To fix: {op.hint}" if op.hint else "")
+    )

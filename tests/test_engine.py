@@ -1,0 +1,258 @@
+"""Exact semantics of the graph and the backward pass: known values, sharing, modes."""
+
+import numpy as np
+import pytest
+
+import compgraph as cg
+
+
+def test_lecture_example_values_and_gradients():
+    a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
+    u = b * c
+    v = a + u
+    J = 3 * v
+    J.backward()
+    assert (J.value, u.value, v.value) == (33.0, 6.0, 11.0)
+    assert (a.grad, b.grad, c.grad) == (3.0, 6.0, 9.0)
+    # Intermediate nodes keep their gradients, for pictures and teaching.
+    assert (v.grad, u.grad, J.grad) == (3.0, 3.0, 1.0)
+
+
+def test_scalars_are_zero_dimensional_float64():
+    a = cg.Node(5)
+    assert a.value.shape == () and a.value.dtype == np.float64
+    assert a.shape == () and isinstance(a.value, np.ndarray)
+
+
+def test_same_node_twice_in_one_op():
+    a = cg.Node(3.0)
+    (a + a).backward()
+    assert a.grad == 2.0
+    (a * a).backward()
+    assert a.grad == 6.0
+    y = a * a
+    assert y.parents == (a, a)
+
+
+def test_fan_out_accumulates_every_use():
+    x = cg.Node(2.0)
+    y = x * 3 + x * x + cg.exp(x)
+    y.backward()
+    assert x.grad == pytest.approx(3 + 2 * 2 + np.exp(2), rel=1e-15)
+
+
+@pytest.mark.parametrize("long_first", [True, False])
+def test_diamond_with_unequal_path_lengths(long_first):
+    x = cg.Node(1.5, name="x")
+    long_path = cg.exp(cg.sigmoid(x * 2))
+    short_path = x * 5
+    y = long_path * short_path if long_first else short_path * long_path
+    y.backward()
+    s = 1 / (1 + np.exp(-3.0))
+    long_value, d_long = np.exp(s), np.exp(s) * s * (1 - s) * 2
+    assert x.grad == pytest.approx(d_long * 7.5 + long_value * 5, rel=1e-14)
+
+
+def test_each_vjp_runs_once_per_node():
+    calls = []
+
+    class Double(cg.Op):
+        @staticmethod
+        def forward(x):
+            return 2 * x
+
+        @staticmethod
+        def vjp(g, out, x):
+            calls.append(1)
+            return (2 * g,)
+
+    x = cg.Node(1.0)
+    d = cg.apply(Double, x)
+    (d * d + d).backward()  # three uses of d
+    assert len(calls) == 1
+    assert x.grad == 2 * (2 * 2.0 + 1)
+
+
+def test_shared_gradient_arrays_are_never_written():
+    x = cg.Node(np.ones(3))
+    y = cg.Node(np.ones(3))
+    z = x + y  # add hands the same array to both inputs
+    cg.sum(z * z + x).backward()
+    np.testing.assert_array_equal(y.grad, 2 * z.value)
+    np.testing.assert_array_equal(x.grad, 2 * z.value + 1)
+    with pytest.raises(ValueError, match="read-only"):
+        y.grad += 1
+
+
+def test_unused_input_and_constants():
+    a, unused = cg.Node(2.0), cg.Node(7.0)
+    k = cg.Node(4.0, requires_grad=False)
+    y = a * k + 1
+    y.backward()
+    assert a.grad == 4.0
+    assert unused.grad is None
+    assert k.grad is None and not k.requires_grad
+    assert cg.grad(lambda a, unused: a * 2, argnums=1)(1.0, 5.0) == 0.0
+
+
+def test_second_backward_gives_the_same_numbers():
+    a, b = cg.Node(2.0), cg.Node(3.0)
+    h = a * b
+    y = h + h * a
+    y.backward()
+    first = (a.grad.copy(), b.grad.copy(), h.grad.copy())
+    y.backward()
+    assert (a.grad, b.grad, h.grad) == first
+
+
+def test_backward_of_a_subgraph_replaces_earlier_gradients():
+    a = cg.Node(2.0)
+    h = a * a
+    y = h * 3
+    y.backward()
+    assert a.grad == 12.0
+    h.backward()
+    assert a.grad == 4.0
+
+
+def test_seeded_backward_of_a_vector():
+    x = cg.Node([1.0, 2.0, 3.0])
+    y = x * x
+    y.backward(np.array([1.0, 0.0, 2.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 12.0])
+
+
+def test_one_element_array_root_needs_no_seed():
+    w = cg.Node(np.full((1, 1), 3.0))
+    (w * w).backward()
+    assert w.grad.shape == (1, 1) and w.grad[0, 0] == 6.0
+
+
+def test_broadcasting_gradients_are_reduced_to_each_shape():
+    col = cg.Node(np.arange(3.0).reshape(3, 1), name="col")
+    row = cg.Node(np.arange(4.0).reshape(1, 4), name="row")
+    scalar = cg.Node(2.0, name="s")
+    cg.sum((col + row) * scalar).backward()
+    np.testing.assert_array_equal(col.grad, np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(row.grad, np.full((1, 4), 6.0))
+    assert scalar.grad == np.sum(np.arange(3.0)[:, None] + np.arange(4.0))
+
+
+def test_logistic_regression_gradients_match_the_analytic_formulas():
+    rng = np.random.default_rng(7)
+    n_x, m = 5, 40
+    X_np = rng.normal(size=(n_x, m))
+    Y = (rng.random((1, m)) < 0.5).astype(float)
+    X = cg.Node(X_np, name="X", requires_grad=False)
+    w = cg.Node(rng.normal(size=(n_x, 1)) * 0.1, name="w")
+    b = cg.Node(0.3, name="b")
+    A = cg.sigmoid(w.T @ X + b)
+    J = -cg.mean(Y * cg.log(A) + (1 - Y) * cg.log(1 - A))
+    J.backward()
+    A_np = 1 / (1 + np.exp(-(w.value.T @ X_np + b.value)))
+    cost = -np.mean(Y * np.log(A_np) + (1 - Y) * np.log(1 - A_np))
+    np.testing.assert_allclose(J.value, cost, rtol=1e-13)
+    np.testing.assert_allclose(w.grad, X_np @ (A_np - Y).T / m, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b.grad, np.mean(A_np - Y), rtol=1e-12, atol=1e-15)
+
+
+def test_a_million_node_chain_builds_and_backpropagates():
+    x = cg.Node(1.0, name="x")
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1.0
+    y.backward()
+    assert y.value == 1_000_001.0
+    assert x.grad == 1.0
+    del y  # freeing the chain must not recurse either
+
+
+def test_numpy_array_on_the_left_gives_a_node():
+    Y = np.array([[1.0, 0.0]])
+    A = cg.Node([[0.5, 0.25]])
+    for result in (Y * A, Y - A, Y + A, Y / A, Y @ A.T, Y**A):
+        assert isinstance(result, cg.Node)
+    assert isinstance(2.0 - A, cg.Node)
+
+
+def test_nodes_stay_hashable_and_compare_by_identity():
+    a, b = cg.Node(1.0), cg.Node(1.0)
+    assert len({a, b}) == 2
+    assert a != b and a == a
+
+
+def test_node_copies_its_input():
+    array = np.zeros(3)
+    node = cg.Node(array)
+    node.value += 1
+    assert array.sum() == 0
+
+
+def test_integers_become_float64_and_float32_is_kept():
+    assert cg.Node([1, 2]).value.dtype == np.float64
+    assert cg.Node(True).value.dtype == np.float64
+    x32 = cg.Node(np.ones(2, np.float32))
+    assert x32.value.dtype == np.float32
+    assert (x32 * 2.5 + 1).value.dtype == np.float32  # Python numbers take the node's dtype
+
+
+def test_no_grad_records_nothing():
+    w = cg.Node(2.0)
+    with cg.no_grad():
+        assert not cg.is_grad_enabled()
+        y = w * 3
+    assert cg.is_grad_enabled()
+    assert not y.requires_grad and y.parents == () and y.op is None
+    with pytest.raises(cg.BackwardError, match="does not depend"):
+        y.backward()
+
+
+def test_detach_cuts_the_graph():
+    w = cg.Node(2.0, name="w")
+    d = (w * w).detach()
+    y = d * w
+    y.backward()
+    assert w.grad == 4.0  # d counts as the constant 4
+    assert not d.requires_grad and d.parents == ()
+
+
+def test_grad_and_value_and_grad():
+    def cost(w, b, x):
+        return cg.sum((w * x + b) ** 2)
+
+    x = np.array([1.0, 2.0])
+    value, (dw, db) = cg.value_and_grad(cost, argnums=(0, 1))(0.5, 1.0, x)
+    assert value == (0.5 + 1) ** 2 + (1 + 1) ** 2
+    assert dw == pytest.approx(2 * 1.5 * 1 + 2 * 2 * 2)
+    assert db == pytest.approx(2 * 1.5 + 2 * 2)
+    assert cg.grad(cost, argnums=2)(0.5, 1.0, x).tolist() == [1.5, 2.0]
+    with pytest.raises(TypeError, match="argument 3"):
+        cg.grad(cost, argnums=3)(0.5, 1.0, x)
+
+
+def test_method_forms():
+    x = cg.Node(np.arange(6.0).reshape(2, 3))
+    assert x.T.shape == (3, 2)
+    assert x.reshape(3, 2).shape == (3, 2) and x.reshape((6,)).shape == (6,)
+    assert x.sum(axis=0).shape == (3,) and x.mean(keepdims=True).shape == (1, 1)
+    assert float(x.sum()) == 15.0 and x.sum().item() == 15.0
+    assert -x is not x and (+x) is x
+
+
+def test_user_defined_op_with_attributes():
+    class Scale(cg.Op):
+        """x · k ; vjp: g · k"""
+
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def vjp(g, out, x, k):
+            return (g * k,)
+
+    x = cg.Node([1.0, 2.0])
+    y = cg.apply(Scale, x, k=3.0)
+    assert y.op is Scale and y.attrs == {"k": 3.0} and Scale.name == "scale"
+    cg.sum(y).backward()
+    assert x.grad.tolist() == [3.0, 3.0]

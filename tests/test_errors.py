@@ -1,0 +1,202 @@
+"""Bad input gets an error that names the op, the nodes and the shapes, and says what to do."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import compgraph as cg
+
+
+def test_matmul_inner_dimension_mismatch():
+    w = cg.Node(np.zeros((3, 1)), name="w")
+    X = cg.Node(np.zeros((4, 10)), name="X")
+    with pytest.raises(cg.ShapeError) as info:
+        w.T @ X
+    message = str(info.value)
+    for part in ("matmul", "(1, 3)", "'X'", "(4, 10)", "transpose"):
+        assert part in message
+
+
+def test_operands_that_do_not_broadcast():
+    a = cg.Node(np.zeros((2, 3)), name="a")
+    b = cg.Node(np.zeros(4), name="b")
+    with pytest.raises(
+        cg.ShapeError,
+        match=r"add cannot combine 'a' of shape \(2, 3\), 'b' of shape \(4,\).*reshape",
+    ):
+        a + b
+    with pytest.raises(ValueError):  # ShapeError is also a ValueError
+        a * b
+
+
+def test_reshape_to_the_wrong_size():
+    with pytest.raises(cg.ShapeError, match=r"reshape .*shape=\(4,\).*as many elements"):
+        cg.reshape(cg.Node(np.zeros(3), name="v"), (4,))
+
+
+def test_sum_over_a_missing_axis():
+    with pytest.raises(cg.ShapeError, match=r"sum .*axis=2"):
+        cg.sum(cg.Node(np.zeros((2, 2)), name="m"), axis=2)
+
+
+def test_backward_on_a_vector_without_a_seed():
+    y = cg.Node(np.ones((1, 5)), name="A") * 2
+    with pytest.raises(cg.BackwardError) as info:
+        y.backward()
+    message = str(info.value)
+    assert "(1, 5)" in message and ".sum()" in message and "grad=" in message
+
+
+def test_seed_of_the_wrong_shape():
+    y = cg.Node(np.ones(3), name="y")
+    with pytest.raises(cg.ShapeError, match=r"seed gradient has shape \(2,\).*'y' of shape \(3,\)"):
+        y.backward(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("abc", "not numbers"),
+        ([object()], "not numbers"),
+        (None, "not numbers"),
+        (1 + 2j, "complex"),
+        ([[1.0, 2.0], [3.0]], "rectangular"),
+        (np.ones(2, dtype=np.longdouble) if np.longdouble != np.float64 else "x", "float64"),
+    ],
+)
+def test_values_that_are_not_real_arrays(value, words):
+    with pytest.raises(cg.DTypeError, match=words):
+        cg.Node(value, name="bad")
+
+
+def test_a_node_inside_a_node():
+    with pytest.raises(cg.DTypeError, match="already a Node"):
+        cg.Node(cg.Node(1.0))
+
+
+def test_strings_as_operands():
+    with pytest.raises(cg.DTypeError, match="operand 'oops'"):
+        cg.Node(1.0) + "oops"
+
+
+def test_apply_needs_an_op_class():
+    with pytest.raises(cg.OpError, match="Op subclass"):
+        cg.apply(np.add, cg.Node(1.0), 2.0)
+
+    class NoForward(cg.Op):
+        pass
+
+    with pytest.raises(cg.OpError, match="'noforward'.*defines no forward"):
+        cg.apply(NoForward, cg.Node(1.0))
+
+
+def test_op_without_vjp_names_the_op():
+    class Floor(cg.Op):
+        @staticmethod
+        def forward(x):
+            return np.floor(x)
+
+    y = cg.apply(Floor, cg.Node(1.5, name="x"))
+    assert y.value == 1.0
+    with pytest.raises(cg.OpError, match="'floor'.*has no vjp"):
+        y.backward()
+
+
+def test_vjp_with_the_wrong_number_of_gradients():
+    class Twice(cg.Op):
+        @staticmethod
+        def forward(x):
+            return 2 * x
+
+        @staticmethod
+        def vjp(g, out, x):
+            return 2 * g, 2 * g
+
+    with pytest.raises(cg.OpError, match=r"'twice'.*returned 2 gradients for 1 inputs.*\(g_x,\)"):
+        cg.apply(Twice, cg.Node(1.0)).backward()
+
+
+def test_vjp_with_the_wrong_shape():
+    class Bad(cg.Op):
+        @staticmethod
+        def forward(x):
+            return x.sum(axis=0)
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (np.ones((5, 5)),)
+
+    y = cg.apply(Bad, cg.Node(np.ones((2, 3)), name="m"))
+    with pytest.raises(
+        cg.OpError,
+        match=r"'bad' vjp returned a gradient of shape \(5, 5\) for input #0 'm' of shape \(2, 3\)",
+    ):
+        cg.sum(y).backward()
+
+
+def test_forward_returning_integers_is_refused():
+    class Count(cg.Op):
+        @staticmethod
+        def forward(x):
+            return np.array(x.size)
+
+    with pytest.raises(cg.OpError, match="'count' forward returned ndarray of dtype int"):
+        cg.apply(Count, cg.Node([1.0, 2.0]))
+
+
+def test_op_classes_are_not_instantiated():
+    with pytest.raises(TypeError, match=r"cg.apply\(Add|compgraph.apply\(Add"):
+        cg.ops.Add()
+
+
+def test_sigmoid_is_stable_and_exact_at_the_limits():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = cg.sigmoid(cg.Node([-1000.0, -40.0, 0.0, 40.0, 1000.0]))
+        cg.sum(s).backward()
+    assert s.value[0] == 0.0 and s.value[-1] == 1.0 and s.value[2] == 0.5
+    assert s.value[1] == pytest.approx(np.exp(-40.0), rel=1e-15)  # no cancellation
+
+
+def test_nonfinite_value_warns_naming_the_first_node():
+    x = cg.Node([1.0, 0.0], name="x")
+    with pytest.warns(cg.NonFiniteWarning) as record, np.errstate(divide="ignore"):
+        y = cg.log(x)
+        z = y * 2  # inf again, downstream: not reported a second time
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "log output" in message and "'x' of shape (2,)" in message and "1 inf" in message
+    assert "positive" in message
+    assert not np.isfinite(z.value).all()
+
+
+def test_strict_mode_raises():
+    x = cg.Node(800.0, name="big")
+    with cg.errstate(nonfinite="raise"), np.errstate(over="ignore"):
+        with pytest.raises(cg.NonFiniteError, match="exp output.*'big'"):
+            cg.exp(x)
+    assert cg.geterr() == {"nonfinite": "warn"}
+    with pytest.raises(ValueError, match="one of"):
+        cg.seterr(nonfinite="loud")
+
+
+def test_nonfinite_leaf_values_warn():
+    with pytest.warns(cg.NonFiniteWarning, match="leaf value 'data'.*1 nan"):
+        cg.Node([1.0, np.nan], name="data")
+
+
+def test_nonfinite_gradient_warns_naming_the_op():
+    # sqrt-like x ** 0.5 at 0 has an infinite slope although its value is finite.
+    x = cg.Node([0.0, 4.0], name="x")
+    y = cg.sum(x**0.5)
+    with pytest.warns(cg.NonFiniteWarning, match=r"gradient reaching input #0 'x' .* through pow"):
+        y.backward()
+    assert x.grad[0] == np.inf and x.grad[1] == 0.25
+
+
+def test_ignore_policy_is_silent():
+    with cg.errstate(nonfinite="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(divide="ignore"):
+            cg.log(cg.Node(0.0))
