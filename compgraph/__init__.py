@@ -16,6 +16,7 @@ from compgraph.errors import (
     BackwardError,
     CompgraphError,
     DTypeError,
+    GradientCheckError,
     NonFiniteError,
     NonFiniteWarning,
     OpError,
@@ -37,6 +38,7 @@ from compgraph.functions import (
     sum,
     transpose,
 )
+from compgraph.gradcheck import check_graph, gradcheck
 from compgraph.node import Node, apply, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
@@ -47,6 +49,7 @@ __all__ = [
     "BackwardError",
     "CompgraphError",
     "DTypeError",
+    "GradientCheckError",
     "Node",
     "NonFiniteError",
     "NonFiniteWarning",
@@ -55,11 +58,13 @@ __all__ = [
     "ShapeError",
     "add",
     "apply",
+    "check_graph",
     "div",
     "errstate",
     "exp",
     "geterr",
     "grad",
+    "gradcheck",
     "is_grad_enabled",
     "log",
     "matmul",
