@@ -70,10 +70,14 @@ def _central_differences(
         original = flat[i]
         flat[i] = original + eps
         above = f(point)
+        if isinstance(above, np.ndarray):
+            # f may return a view of the point (transpose, reshape): keep this value, and
+            # take the difference before the point changes again.
+            above = above.copy()
         flat[i] = original - eps
-        below = f(point)
+        difference = (above - f(point)) / (2 * eps)
         flat[i] = original
-        yield (above - below) / (2 * eps)
+        yield difference
 
 
 def numerical_gradient(
