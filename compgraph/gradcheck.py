@@ -19,7 +19,9 @@ Scale ``atol`` with |f| for larger values.
 The course's summary number is the relative difference ‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂) of the
 analytic gradient g and the numeric ĝ (0 when both vanish). Its usual reading, reported as
 ``verdict``: below 1e-7 ``"great"``; below 1e-5 ``"fine"`` (expected near kinks or with
-large values); below 1e-3 ``"suspicious"``; otherwise ``"wrong"``. Pass or fail is decided
+large values); below 1e-3 ``"suspicious"``; otherwise ``"wrong"``. The ratio is rounding
+noise when every gradient element is within ``atol`` of 0 (x² at x = 1e-30, say): the
+verdict is then ``"negligible"``. Pass or fail is decided
 element by element, |g − ĝ| <= atol + rtol·|ĝ|, which a single wrong element cannot hide in.
 """
 
@@ -120,7 +122,9 @@ def relative_difference(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return float(np.linalg.norm(a - n) / total) if total else 0.0
 
 
-def _verdict(difference: float) -> str:
+def _verdict(difference: float, largest: float, atol: float) -> str:
+    if largest <= atol:
+        return "negligible"
     for bound, word in _VERDICTS:
         if difference < bound:
             return word
@@ -133,8 +137,9 @@ class InputCheck:
 
     ``worst_index`` is the element furthest outside the tolerance (the largest
     |g − ĝ| / (atol + rtol·|ĝ|)); ``analytic`` and ``numeric`` are the two values there.
-    ``max_rel_error`` is the largest |g − ĝ| / max(|g|, |ĝ|). ``problem`` explains a check
-    that could not compare numbers (a vjp of the wrong shape).
+    ``max_rel_error`` is the largest |g − ĝ| / max(|g|, |ĝ|); ``largest`` the largest |g| or
+    |ĝ|; ``verdict`` the course's reading of ``relative_difference`` (module notes).
+    ``problem`` explains a check that could not compare numbers (a vjp of the wrong shape).
     """
 
     name: str
@@ -146,13 +151,10 @@ class InputCheck:
     analytic: float
     numeric: float
     relative_difference: float
+    largest: float
+    verdict: str
     passed: bool
     problem: str = ""
-
-    @property
-    def verdict(self) -> str:
-        """The course's reading of ``relative_difference``: great, fine, suspicious or wrong."""
-        return "wrong" if self.problem else _verdict(self.relative_difference)
 
 
 def _compare(
@@ -166,7 +168,7 @@ def _compare(
 ) -> InputCheck:
     """Compare the analytic gradient (whole) with numeric values at flat ``indices``."""
     if indices.size == 0:
-        return InputCheck(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, 0.0, True)
+        return InputCheck(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, 0.0, 0.0, "-", True)
     a = analytic.reshape(-1)[indices]
     error = np.abs(a - numeric)
     allowed = atol + rtol * np.abs(numeric)
@@ -175,6 +177,8 @@ def _compare(
         rel = np.where(scale > 0, error / scale, 0.0)
         excess = np.where(np.isnan(error), np.inf, error / allowed)
     worst = int(np.argmax(excess))
+    difference = relative_difference(a, numeric)
+    largest = float(np.max(scale))
     return InputCheck(
         name=name,
         shape=shape,
@@ -184,7 +188,9 @@ def _compare(
         worst_index=tuple(int(i) for i in np.unravel_index(indices[worst], shape)),
         analytic=float(a[worst]),
         numeric=float(numeric[worst]),
-        relative_difference=relative_difference(a, numeric),
+        relative_difference=difference,
+        largest=largest,
+        verdict=_verdict(difference, largest, atol),
         passed=bool(np.all(error <= allowed)),
     )
 
@@ -257,7 +263,8 @@ class GradcheckReport:
     @property
     def verdict(self) -> str:
         """The course's reading of ``relative_difference`` over all checked elements."""
-        return _verdict(self.relative_difference)
+        largest = max((check.largest for check in self.inputs), default=0.0)
+        return _verdict(self.relative_difference, largest, self.atol)
 
     def __str__(self) -> str:
         outcome = "passed" if self.passed else "FAILED"
@@ -572,17 +579,19 @@ def _check_node(
             )
             checks.append(
                 InputCheck(
-                    name,
-                    parent.shape,
-                    0,
-                    np.inf,
-                    np.inf,
-                    None,
-                    np.nan,
-                    np.nan,
-                    np.inf,
-                    False,
-                    problem,
+                    name=name,
+                    shape=parent.shape,
+                    checked=0,
+                    max_abs_error=np.inf,
+                    max_rel_error=np.inf,
+                    worst_index=None,
+                    analytic=np.nan,
+                    numeric=np.nan,
+                    relative_difference=np.inf,
+                    largest=np.inf,
+                    verdict="wrong",
+                    passed=False,
+                    problem=problem,
                 )
             )
             continue

@@ -354,6 +354,10 @@ class RandomGraph:
     def _label(self, i: int) -> str:
         return f"x{i}" if i < len(self.leaves) else f"v{i}"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis and IPython print examples with this hook: show the program.
+        printer.text(repr(self))
+
     def __repr__(self) -> str:
         # One line per leaf, in a form that can be pasted back to reproduce a failure.
         lines = [
@@ -389,19 +393,23 @@ def _step(
     draw: st.DrawFn, cases: tuple[OpCase, ...], values: list[np.ndarray]
 ) -> tuple[Step, np.ndarray] | None:
     """One more op on the values so far, chosen among those whose operands fit; or None."""
+    recent_first = range(len(values) - 1, -1, -1)  # recent values first: deeper graphs
     for case in draw(st.permutations(cases)):
-        args: list[int] = []
-        for domain in case.domains:
+        first, *others = case.domains
+        candidates = [i for i in recent_first if _admitted(first, values[i])]
+        if not candidates:
+            continue
+        args = [draw(st.sampled_from(candidates))]
+        for domain in others:
+            x = values[args[0]]
             candidates = [
                 i
-                for i in reversed(range(len(values)))  # recent values first: deeper graphs
+                for i in recent_first
                 if _admitted(domain, values[i])
-                and (
-                    len(case.domains) == 1
-                    or len(args) == 0
-                    or _forward(case.op, [values[args[0]], values[i]], {}) is not None
-                )
+                and _forward(case.op, [x, values[i]], {}) is not None
             ]
+            # Operands of another shape first: broadcasting is what most needs exercising.
+            candidates.sort(key=lambda i, x=x: values[i].shape == x.shape)
             if not candidates:
                 break
             args.append(draw(st.sampled_from(candidates)))
