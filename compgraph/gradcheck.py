@@ -38,7 +38,7 @@ from compgraph import numerics
 from compgraph.autodiff import unbroadcast
 from compgraph.errors import GradientCheckError, NonFiniteError, OpError, ShapeError
 from compgraph.graph import topological_order
-from compgraph.node import Node, no_grad
+from compgraph.node import Node, _as_float_array, no_grad
 
 __all__ = [
     "GradcheckReport",
@@ -195,6 +195,16 @@ def _compare(
     )
 
 
+def _check_options(eps: float, max_elements: int | None, caller: str) -> None:
+    if not eps > 0:
+        raise ValueError(f"{caller}: eps must be a positive step, got {eps!r}")
+    if max_elements is not None and max_elements < 1:
+        raise ValueError(
+            f"{caller}: max_elements must be at least 1 (or None for every element), "
+            f"got {max_elements!r}"
+        )
+
+
 def _elements_to_check(size: int, max_elements: int | None, rng: np.random.Generator) -> np.ndarray:
     if max_elements is None or size <= max_elements:
         return np.arange(size)
@@ -299,7 +309,7 @@ def _as_point(value: Any, position: int) -> tuple[np.ndarray, str]:
             )
         name = value.name or name
         value = value.value
-    point = np.array(Node(value, name=name).value, dtype=np.float64)
+    point = np.array(_as_float_array(value, f"gradcheck input #{position}"), dtype=np.float64)
     if not np.isfinite(point).all():
         raise NonFiniteError(
             f"gradcheck input #{position} {name!r} of shape {point.shape} is not finite "
@@ -367,7 +377,8 @@ def gradcheck(
             says where, and which recorded op is to blame when ``check_graph`` finds one.
         ShapeError: ``f`` returned more than one element.
         NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point or at x ± ε.
-        ValueError: an input is a Node that does not require a gradient.
+        ValueError: an input is a Node that does not require a gradient, or eps <= 0 or
+            max_elements < 1.
         TypeError: no inputs, or ``f`` returned something other than a Node or number.
 
     Example:
@@ -378,6 +389,7 @@ def gradcheck(
     """
     if not inputs:
         raise TypeError("gradcheck(f, *inputs) needs at least one input to differentiate")
+    _check_options(eps, max_elements, "gradcheck")
     points, names = zip(*(_as_point(x, i) for i, x in enumerate(inputs)), strict=True)
     leaves = tuple(Node(p, name=n) for p, n in zip(points, names, strict=True))
     root = _scalar(f, leaves)
@@ -663,6 +675,7 @@ def check_graph(
     Raises:
         GradientCheckError: some op's local gradient is wrong (the report names the first).
         OpError: an op has no vjp.
+        ValueError: eps <= 0 or max_elements < 1.
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -671,6 +684,7 @@ def check_graph(
         >>> report.passed, [check.op for check in report.checks]
         (True, ['log', 'mul', 'sum'])
     """
+    _check_options(eps, max_elements, "check_graph")
     rng = np.random.default_rng(seed)
     with no_grad(), np.errstate(all="ignore"):
         checks = tuple(
