@@ -140,8 +140,8 @@ def test_check_graph_skips_constant_inputs_and_promotes_float32():
     e = cg.exp(x)
     out = cg.sum(e * np.float32(2))
     report = cg.check_graph(out)
-    # In float32 a step of 1e-6 is below the resolution of values near 1 (≈ 6e-8 · 2⁴) and
-    # the differences would be noise; promoted to float64 they are accurate.
+    # float32 cannot resolve a step of 1e-6 (its spacing near 4 is 4.8e-7): this passes only
+    # because the check runs in float64.
     assert report.passed
     mul = report.checks[1]
     assert mul.op == "mul"
