@@ -34,6 +34,7 @@ __all__ = [
     "Pow",
     "Reshape",
     "Sigmoid",
+    "SigmoidCrossEntropy",
     "Sub",
     "Sum",
     "Transpose",
@@ -232,6 +233,31 @@ class Sigmoid(Op):
         return (g * out * (1 - out),)
 
 
+class SigmoidCrossEntropy(Op):
+    """L(z, y) = -y ln σ(z) - (1-y) ln(1-σ(z)) = max(z,0) - z·y + ln(1 + e^-|z|), elementwise ;
+    vjp: (g · (σ(z) - y), -g · z)
+
+    The per-example logistic loss taken from the logit z rather than from A = σ(z), so it
+    never forms ln 0: it stays finite and exact for any finite z. Like the other elementwise
+    ops it returns one loss per element (average them with ``mean`` for the cost); y is an
+    ordinary input, usually a constant holding the labels.
+    """
+
+    name = "sigmoid_cross_entropy"
+    hint = _BROADCAST_HINT
+
+    @staticmethod
+    def forward(z, y):
+        # max(z,0) - z·y regrouped as z·(1-y) or -z·y: for labels in [0, 1] both terms of the
+        # sum are then >= 0, so nothing cancels and small losses keep their relative accuracy.
+        linear = np.where(z >= 0, z * (1 - y), -z * y)
+        return linear + np.log1p(np.exp(-np.abs(z)))
+
+    @staticmethod
+    def vjp(g, out, z, y):
+        return g * (Sigmoid.forward(z) - y), -g * z
+
+
 class Matmul(Op):
     """x @ y (NumPy semantics, 1-D and batched included) ; vjp: (g @ yᵀ, xᵀ @ g)"""
 
@@ -337,6 +363,7 @@ BUILTIN_OPS: tuple[type[Op], ...] = (
     Exp,
     Log,
     Sigmoid,
+    SigmoidCrossEntropy,
     Matmul,
     Sum,
     Mean,
