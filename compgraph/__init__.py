@@ -15,9 +15,11 @@ from compgraph.autodiff import grad, value_and_grad
 from compgraph.errors import (
     BackwardError,
     CompgraphError,
+    DataError,
     DTypeError,
     NonFiniteError,
     NonFiniteWarning,
+    NotFittedError,
     OpError,
     ShapeError,
 )
@@ -48,9 +50,11 @@ __all__ = [
     "BackwardError",
     "CompgraphError",
     "DTypeError",
+    "DataError",
     "Node",
     "NonFiniteError",
     "NonFiniteWarning",
+    "NotFittedError",
     "Op",
     "OpError",
     "ShapeError",
