@@ -104,10 +104,8 @@ def propagate(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> tuple[Grads
     """The cost J and its gradients dJ/dw, dJ/db, found by backpropagating through the graph.
 
     Args:
-        w: weights of shape (n_x, 1).
-        b: the bias, a number.
-        X: examples as columns, shape (n_x, m).
-        Y: labels in {0, 1}, shape (1, m).
+        w, b, X, Y: weights (n_x, 1), bias (a number), examples as columns (n_x, m) and
+            labels in {0, 1} (1, m), as for ``cost_graph``.
 
     Returns:
         ``(grads, cost)``: ``grads = {"dw": array (n_x, 1), "db": float}`` and the cost as a
