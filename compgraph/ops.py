@@ -266,8 +266,9 @@ class SigmoidCrossEntropy(Op):
         return linear + np.log1p(np.exp(-np.abs(z)))
 
     @staticmethod
-    def vjp(g, out, z, y):
-        return g * (Sigmoid.forward(z) - y), -g * z
+    def vjp(g, out, z, y, needs_grad=(True, True)):
+        g_z = g * (Sigmoid.forward(z) - y) if needs_grad[0] else None
+        return g_z, -g * z if needs_grad[1] else None
 
 
 class Matmul(Op):
