@@ -17,7 +17,6 @@ import argparse
 import datetime
 import gc
 import importlib.util
-import json
 import os
 import platform
 import statistics
@@ -145,10 +144,21 @@ def check_agreement(steps: dict[str, Step]) -> None:
         got = step()
         if name == "autograd":
             got = (got[0], *got[1])
-        got_cost, got_dw, got_db = (np.asarray(getattr(v, "detach", lambda v=v: v)(), dtype=np.float64) for v in got)
-        if not (np.allclose(got_cost, cost, rtol=1e-9) and np.allclose(got_dw, dw, rtol=1e-7, atol=1e-12)
-                and np.allclose(got_db, db, rtol=1e-7, atol=1e-12)):
+        got_cost, got_dw, got_db = (as_float64(v) for v in got)
+        agrees = (
+            np.allclose(got_cost, cost, rtol=1e-9)
+            and np.allclose(got_dw, dw, rtol=1e-7, atol=1e-12)
+            and np.allclose(got_db, db, rtol=1e-7, atol=1e-12)
+        )
+        if not agrees:
             raise AssertionError(f"{name} disagrees with the NumPy baseline")
+
+
+def as_float64(value) -> np.ndarray:
+    """A result of any library as a NumPy array (torch tensors are detached first)."""
+    if hasattr(value, "detach"):
+        value = value.detach()
+    return np.asarray(value, dtype=np.float64)
 
 
 def gradient_descent(builder_name: str, w, b, X, Y, iterations: int, lr: float = 0.005) -> Step:
@@ -378,8 +388,10 @@ def main(argv: list[str] | None = None) -> None:
     print(rows[-1], flush=True)
 
     levels = 100_000 if args.quick else 1_000_000
-    chain = {"workload": f"chain {levels:,} levels deep (2 ops/level), build + backward",
-             "unit": "s, B/op"}
+    chain = {
+        "workload": f"chain {levels:,} levels deep (2 ops/level), build + backward",
+        "unit": "s, B/op",
+    }
     for library in ("compgraph", *[p for p in peers if p in ("mygrad", "torch")]):
         result = deep_chain(library, levels)
         if result is not None:
@@ -400,24 +412,22 @@ def render_table(rows: list[dict], peers: list[str]) -> str:
         "|---|---|---|" + "---|" * len(columns),
     ]
     for row in rows:
-        def cell(key):
-            value = row.get(key)
-            if value is None:
-                return "–"
-            if isinstance(value, str):
-                return value
-            if row["unit"] == "ratio" and key != "numpy":
-                return f"{value:.2f}x"
-            if key == "numpy" and row["unit"] == "ratio":
-                return f"{value * 1e3:.2f} ms"
-            return f"{value:.2f}"
-
+        cells = " | ".join(format_cell(row, key) for key in columns)
         lines.append(
-            f"| {row['workload']} | {row['unit']} | {cell('numpy')} | "
-            + " | ".join(cell(c) for c in columns)
-            + " |"
+            f"| {row['workload']} | {row['unit']} | {format_cell(row, 'numpy')} | {cells} |"
         )
     return "\n".join(lines)
+
+
+def format_cell(row: dict, key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    if row["unit"] == "ratio":
+        return f"{value * 1e3:.2f} ms" if key == "numpy" else f"{value:.2f}x"
+    return f"{value:.2f}"
 
 
 def write_readme(table: str, quick: bool) -> None:
