@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,11 @@ from numpy.typing import ArrayLike
 from compgraph import numerics
 from compgraph.errors import BackwardError, OpError, ShapeError
 from compgraph.graph import topological_order
-from compgraph.node import Node, _as_float_array
+from compgraph.node import Node, _as_float_array, requires_grad_of, scalar_or_view, value_of
 
 __all__ = ["backward", "grad", "unbroadcast", "value_and_grad"]
+
+FLOAT64 = np.dtype(np.float64)
 
 
 def backward(root: Node, grad: ArrayLike | None = None) -> None:
@@ -44,27 +47,55 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
     if watch and not numerics.all_finite(root.grad):
         numerics.report(f"the seed gradient of {root.describe()} is not finite")
         watch = False
-    # Discarded gradients (of constant inputs, such as pow's exponent for a negative base)
-    # may be NaN; NumPy must not warn about numbers nobody sees. Kept ones are checked below.
-    with np.errstate(all="ignore"):
+    ndarray, asarray, all_finite, float64 = np.ndarray, np.asarray, numerics.all_finite, np.float64
+    # The loop below is the whole cost of backward on small arrays: plain loops, locals,
+    # and the shape/dtype fit done inline when nothing needs fitting.
+    with np.errstate(all="ignore"):  # kept gradients are checked below, the policy decides
         for node in reversed(order):
             g = node.grad
-            if type(g) is not np.ndarray:  # NumPy sums of 0-d arrays are scalars
-                g = node.grad = np.asarray(g)
-            # The same array may be the gradient of several nodes (add's vjp passes g to both
-            # inputs), so nobody may write into it.
-            g.flags.writeable = False
+            if type(g) is ndarray:
+                # The same array may be the gradient of several nodes (add's vjp passes g to
+                # both inputs), so nobody may write into it.
+                g.flags.writeable = False
+            else:  # a NumPy scalar (see Op.scalar_inputs): stored as a fresh 0-d array
+                node.grad = asarray(g)
             op = node.op
             if op is None:
                 continue
             parents = node.parents
-            grads = _call_vjp(node, g)
+            out = node.value
+            values = map(value_of, parents)
+            if op.scalar_inputs:
+                values = map(scalar_or_view, values)
+                if out.ndim == 0:
+                    out = out[()]
+            elif type(g) is not ndarray:
+                g = node.grad
+            try:
+                if op.vjp_needs_grad:
+                    needs = tuple(map(requires_grad_of, parents))
+                    grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
+                else:
+                    grads = op.vjp(g, out, *values, **node.attrs)
+            except NotImplementedError:
+                raise _no_vjp_error(node) from None
+            if type(grads) is not tuple or len(grads) != len(parents):
+                _check_vjp_result(node, grads)
             for position, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
-                g_parent = _fit_to_input(grads[position], node, position)
-                if watch and not numerics.all_finite(g_parent):
-                    _report_nonfinite_gradient(node, position, g_parent)
+                g_parent = grads[position]
+                value = parent.value
+                if type(g_parent) is float64 and value.ndim == 0 and value.dtype is FLOAT64:
+                    finite = isfinite(g_parent)  # the scalar case, without any call into NumPy
+                else:
+                    if type(g_parent) is not ndarray or (
+                        g_parent.shape != value.shape or g_parent.dtype != value.dtype
+                    ):
+                        g_parent = _fit_to_input(g_parent, node, position)
+                    finite = not watch or all_finite(g_parent)
+                if watch and not finite:
+                    _report_nonfinite_gradient(node, position, asarray(g_parent))
                     watch = False
                 # A new array, never +=: the old one may be shared with another node.
                 parent.grad = g_parent if parent.grad is None else parent.grad + g_parent
@@ -89,25 +120,26 @@ def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
     return seed
 
 
-def _call_vjp(node: Node, g: np.ndarray) -> Sequence[Any]:
+def _no_vjp_error(node: Node) -> OpError:
+    op = node.op
+    return OpError(
+        f"op {op.name!r} ({op.__name__}) has no vjp, so {node.describe()} cannot be "
+        "differentiated; define vjp(g, out, *inputs, **attrs) returning one gradient per input"
+    )
+
+
+def _check_vjp_result(node: Node, grads: Any) -> None:
+    """Raise unless ``grads`` is a sequence of one gradient per input of ``node``."""
     op = node.op
     parents = node.parents
-    try:
-        grads = op.vjp(g, node.value, *[parent.value for parent in parents], **node.attrs)
-    except NotImplementedError:
-        raise OpError(
-            f"op {op.name!r} ({op.__name__}) has no vjp, so {node.describe()} cannot be "
-            "differentiated; define vjp(g, out, *inputs, **attrs) returning one gradient "
-            "per input"
-        ) from None
-    if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
-        is_sequence = isinstance(grads, (tuple, list))
-        got = f"{len(grads)} gradients" if is_sequence else type(grads).__name__
-        raise OpError(
-            f"op {op.name!r} ({op.__name__}) vjp returned {got} for {len(parents)} inputs at "
-            f"{node.describe()}; return a tuple with one gradient per input (e.g. (g_x,))"
-        )
-    return grads
+    is_sequence = isinstance(grads, (tuple, list))
+    if is_sequence and len(grads) == len(parents):
+        return
+    got = f"{len(grads)} gradients" if is_sequence else type(grads).__name__
+    raise OpError(
+        f"op {op.name!r} ({op.__name__}) vjp returned {got} for {len(parents)} inputs at "
+        f"{node.describe()}; return a tuple with one gradient per input (e.g. (g_x,))"
+    )
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -145,6 +177,12 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
     """``g`` summed over the axes broadcasting added, checked against the input's shape."""
     parent = node.parents[position]
     shape = parent.value.shape
+    if g is None:
+        op = node.op
+        raise OpError(
+            f"op {op.name!r} vjp returned None for input #{position} {parent.describe()}, "
+            "which requires a gradient; return None only where needs_grad is False"
+        )
     if type(g) is not np.ndarray:
         g = np.asarray(g)
     if g.shape != shape:

@@ -10,9 +10,11 @@ __all__ = [
     "BackwardError",
     "CompgraphError",
     "DTypeError",
+    "DataError",
     "GradientCheckError",
     "NonFiniteError",
     "NonFiniteWarning",
+    "NotFittedError",
     "OpError",
     "ShapeError",
 ]
@@ -28,6 +30,14 @@ class ShapeError(CompgraphError, ValueError):
 
 class DTypeError(CompgraphError, TypeError):
     """A value that cannot become a real floating-point array (strings, objects, complex)."""
+
+
+class DataError(CompgraphError, ValueError):
+    """Data a model cannot learn from: NaN or inf values, labels outside {0, 1}."""
+
+
+class NotFittedError(CompgraphError, ValueError, AttributeError):
+    """A model asked to predict before ``fit`` (the same bases as scikit-learn's)."""
 
 
 class OpError(CompgraphError, RuntimeError):

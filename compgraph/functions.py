@@ -23,6 +23,7 @@ __all__ = [
     "pow",
     "reshape",
     "sigmoid",
+    "sigmoid_cross_entropy",
     "sub",
     "sum",
     "transpose",
@@ -128,6 +129,33 @@ def sigmoid(x: Any) -> Node:
         [0.0, 0.5, 1.0]
     """
     return apply(ops.Sigmoid, x)
+
+
+def sigmoid_cross_entropy(z: Any, y: Any) -> Node:
+    """The logistic loss -y ln σ(z) - (1-y) ln(1-σ(z)) of logits z and labels y, elementwise.
+
+    Computed from z directly (as max(z,0) - z·y + ln(1 + e^-|z|)), so it stays finite where
+    ``log(sigmoid(z))`` hits ln 0, and its gradient in z is exactly σ(z) - y. Returns one loss
+    per element; ``mean`` of it is the cross-entropy cost J.
+
+    Args:
+        z: the logits (any shape).
+        y: the labels, usually in {0, 1} (values in [0, 1] are soft labels); broadcast
+            against z as NumPy does.
+
+    Returns:
+        A Node holding the loss of every element, in the broadcast shape of z and y.
+
+    Raises:
+        ShapeError: z and y do not broadcast together.
+
+    Example:
+        >>> import compgraph as cg
+        >>> loss = cg.sigmoid_cross_entropy(cg.Node([0.0, 800.0]), [1.0, 0.0])
+        >>> [round(v, 6) for v in loss.value.tolist()]
+        [0.693147, 800.0]
+    """
+    return apply(ops.SigmoidCrossEntropy, z, y)
 
 
 def matmul(x: Any, y: Any) -> Node:

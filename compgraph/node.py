@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import numbers
+import math
+import operator
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,6 +24,15 @@ from compgraph.errors import DTypeError, ShapeError
 __all__ = ["Node", "apply", "is_grad_enabled", "no_grad"]
 
 _KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_NO_ATTRS: dict[str, Any] = {}
+_new_node = object.__new__
+value_of = operator.attrgetter("value")
+requires_grad_of = operator.attrgetter("requires_grad")
+
+#: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``), a view of the
+#: whole array otherwise; a C-level call, which matters on the scalar hot path.
+scalar_or_view = operator.itemgetter(())
+
 _creation_counter = itertools.count()
 _grad_mode = {"enabled": True}
 
@@ -52,8 +62,20 @@ def no_grad() -> Iterator[None]:
         _grad_mode["enabled"] = previous
 
 
-def _as_float_array(value: Any, what: str) -> np.ndarray:
-    """``value`` as a float32/float64 array: integers and bools become float64."""
+def _as_float_array(value: Any, what: str | None = None) -> np.ndarray:
+    """``value`` as a float32/float64 array: integers and bools become float64.
+
+    ``what`` names the value in errors (default: "operand <its repr>", built only on error,
+    since repr of a large array costs more than the op it feeds).
+    """
+    if what is None:
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            array = None
+        if array is not None and array.dtype in _KEPT_DTYPES:
+            return array
+        what = f"operand {_preview(value)}"
     if isinstance(value, Node):
         raise DTypeError(
             f"{what} is already a Node ({value.describe()}); pass node.value for a copy of its "
@@ -117,7 +139,6 @@ class Node:
     """
 
     __slots__ = (
-        "__weakref__",
         "attrs",
         "grad",
         "id",
@@ -141,14 +162,13 @@ class Node:
     requires_grad: bool
     id: int
 
-    _EMPTY_ATTRS: ClassVar[dict[str, Any]] = {}
-
     def __init__(self, value: ArrayLike, name: str | None = None, requires_grad: bool = True):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
         array = _as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
         self._init(np.array(array, copy=True), name, bool(requires_grad), None, (), None)
-        numerics.check_forward(self, None, ())
+        if not numerics.all_finite(self.value):
+            numerics.report_nonfinite_value(self, None, ())
 
     def _init(self, value, name, requires_grad, op, parents, attrs) -> None:
         self.value = value
@@ -157,27 +177,19 @@ class Node:
         self.requires_grad = requires_grad
         self.op = op
         self.parents = parents
-        self.attrs = attrs if attrs else self._EMPTY_ATTRS
+        self.attrs = attrs or _NO_ATTRS
         self.id = next(_creation_counter)
-
-    @classmethod
-    def _from_op(cls, value, op, parents, attrs, requires_grad) -> Node:
-        node = cls.__new__(cls)
-        node._init(value, None, requires_grad, op, parents, attrs)
-        return node
 
     @classmethod
     def _constant(cls, value: Any, like_dtype: np.dtype | None) -> Node:
         """An operand that is not a Node, wrapped as a constant without copying."""
-        if (
-            like_dtype is not None
-            and isinstance(value, numbers.Real)
-            and not isinstance(value, np.generic)
-        ):
+        if like_dtype is not None and (type(value) is float or type(value) is int):
             # A Python number takes its partner's dtype, as in NumPy: 2 * float32 stays float32.
             array = np.asarray(value, dtype=like_dtype)
         else:
-            array = _as_float_array(value, f"operand {_preview(value)}")
+            array = _as_float_array(value)
+            if not numerics.all_finite(array):
+                numerics.report(f"a constant operand {_preview(value)} is not finite")
         node = cls.__new__(cls)
         node._init(array, None, False, None, (), None)
         return node
@@ -379,28 +391,56 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         >>> float(y.value)
         8.0
     """
-    like = None
+    # The hot path of every forward pass, so it avoids comprehensions (a function call each
+    # on Python 3.11) in favour of map() over C-level getters.
+    nodes = inputs
     for x in inputs:
-        if isinstance(x, Node):
-            like = x.value.dtype
+        if not isinstance(x, Node):
+            nodes = _with_constants(inputs)
             break
-    nodes = tuple(x if isinstance(x, Node) else Node._constant(x, like) for x in inputs)
     try:
-        out = op.forward(*[node.value for node in nodes], **attrs)
+        values = map(value_of, nodes)
+        if op.scalar_inputs:
+            values = map(scalar_or_view, values)
+        out = op.forward(*values, **attrs)
     except (ValueError, IndexError) as error:  # NumPy's shape complaints (AxisError included)
         ops.check_op_class(op)
         raise _shape_error(op, nodes, attrs, error) from None
     except (NotImplementedError, AttributeError, TypeError):
         ops.check_op_class(op)  # a clearer message when op is not a complete Op subclass
         raise
-    if type(out) is not np.ndarray or out.dtype.kind != "f":
-        out = _forward_result_as_array(op, out)
-    if _grad_mode["enabled"] and any(node.requires_grad for node in nodes):
-        node = Node._from_op(out, op, nodes, attrs, True)
+    out_type = type(out)
+    if out_type is np.float64 or out_type is np.float32:
+        finite = math.isfinite(out)
+        out = np.asarray(out)  # values are arrays, also for scalars
     else:
-        node = Node._from_op(out, None, (), None, False)
-    numerics.check_forward(node, op, nodes)
+        if out_type is not np.ndarray or out.dtype.kind != "f":
+            out = _forward_result_as_array(op, out)
+        finite = numerics.all_finite(out)
+    node = _new_node(Node)
+    node.value = out
+    node.grad = None
+    node.name = None
+    node.id = next(_creation_counter)
+    if _grad_mode["enabled"] and any(map(requires_grad_of, nodes)):
+        node.requires_grad = True
+        node.op = op
+        node.parents = nodes
+        node.attrs = attrs or _NO_ATTRS
+    else:
+        node.requires_grad = False
+        node.op = None
+        node.parents = ()
+        node.attrs = _NO_ATTRS
+    if not finite:
+        numerics.report_nonfinite_value(node, op, nodes)
     return node
+
+
+def _with_constants(inputs: tuple[Any, ...]) -> tuple[Node, ...]:
+    """``inputs`` with every non-Node wrapped as a constant of its Node partners' dtype."""
+    like = next((x.value.dtype for x in inputs if isinstance(x, Node)), None)
+    return tuple(x if isinstance(x, Node) else Node._constant(x, like) for x in inputs)
 
 
 def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:

@@ -64,7 +64,8 @@ def errstate(nonfinite: str | None = None) -> Iterator[None]:
 
     Example:
         >>> import compgraph as cg
-        >>> with cg.errstate(nonfinite="raise"):
+        >>> import numpy as np
+        >>> with cg.errstate(nonfinite="raise"), np.errstate(divide="ignore"):
         ...     try:
         ...         cg.log(cg.Node(0.0, name="x"))
         ...     except cg.NonFiniteError as error:
@@ -80,8 +81,8 @@ def errstate(nonfinite: str | None = None) -> Iterator[None]:
 
 def all_finite(array: np.ndarray) -> bool:
     """True when every element of ``array`` is finite."""
-    if array.size == 1:
-        return math.isfinite(array.item())
+    if array.ndim == 0:
+        return math.isfinite(array)
     flat = array.ravel(order="K")
     # x·x is one BLAS pass with no temporary, several times cheaper than isfinite().all();
     # it is inf/NaN whenever an element is, and a finite array that merely overflows the
@@ -106,19 +107,30 @@ def report(message: str, stacklevel: int = 3) -> None:
         warnings.warn(message, NonFiniteWarning, stacklevel=stacklevel + 1)
 
 
-def check_forward(node: Node, op: type[Op] | None, inputs: tuple[Node, ...]) -> None:
-    """Report ``node`` (made by ``op`` from ``inputs``) if it is the first non-finite value."""
-    if _policy["nonfinite"] == "ignore" or all_finite(node.value):
+def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, ...]) -> None:
+    """Report the non-finite ``node`` (made by ``op`` from ``inputs``) where it first appears.
+
+    Every op output, leaf and constant is checked when it is created, so a non-finite input
+    that an op produced was reported already; reporting it again at every op downstream
+    would bury the first report. Leaves are reported each time they are used, since their
+    values may have been changed in place since their creation.
+    """
+    if _policy["nonfinite"] == "ignore":
         return
-    # Only the op where inf/NaN first appears is reported, not every op downstream of it.
-    if not all(all_finite(x.value) for x in inputs):
+    bad_inputs = [x for x in inputs if not all_finite(x.value)]
+    if bad_inputs and all(x.op is not None for x in bad_inputs):
         return
     if op is None:
         where = f"leaf value {node.describe()}"
+    elif bad_inputs:
+        bad = ", ".join(x.describe() for x in bad_inputs)
+        where = f"{op.name} output {node.describe()}, computed from the non-finite leaf {bad},"
     else:
         operands = ", ".join(x.describe() for x in inputs)
         where = f"{op.name} output {node.describe()}, computed from finite {operands},"
-    hint = f"; {op.nonfinite_hint}" if op is not None and op.nonfinite_hint else ""
+    hint = (
+        f"; {op.nonfinite_hint}" if op is not None and op.nonfinite_hint and not bad_inputs else ""
+    )
     report(
         f"{where} is not finite ({describe_nonfinite(node.value)}){hint}; "
         "compgraph.seterr(nonfinite='raise') stops at the first one",

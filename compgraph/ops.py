@@ -14,6 +14,7 @@ repeats that bookkeeping. This module is pure NumPy in and out and never sees a 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "Pow",
     "Reshape",
     "Sigmoid",
+    "SigmoidCrossEntropy",
     "Sub",
     "Sum",
     "Transpose",
@@ -68,11 +70,22 @@ class Op:
     name: ClassVar[str] = "op"
     hint: ClassVar[str] = ""
     nonfinite_hint: ClassVar[str] = ""
+    #: Set automatically when ``vjp`` takes a ``needs_grad`` keyword: backward then passes a
+    #: tuple of booleans, one per input, and the vjp may return None for inputs that need
+    #: no gradient, skipping work such as matmul's outer product with constant data.
+    vjp_needs_grad: ClassVar[bool] = False
+    #: True when ``forward`` and ``vjp`` work unchanged on NumPy scalars (np.float64) in
+    #: place of 0-d arrays, as plain NumPy arithmetic does. The engine then hands them
+    #: scalars for 0-d inputs: NumPy's scalar arithmetic is several times faster than its
+    #: 0-d array arithmetic, which dominates graphs of scalars. Leave it False if your op
+    #: writes into its inputs' copies or needs ndarray-only methods.
+    scalar_inputs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
+        cls.vjp_needs_grad = "needs_grad" in inspect.signature(cls.vjp).parameters
 
     def __init__(self) -> None:
         raise TypeError(
@@ -120,8 +133,8 @@ class Sub(Op):
         return x - y
 
     @staticmethod
-    def vjp(g, out, x, y):
-        return g, -g
+    def vjp(g, out, x, y, needs_grad=(True, True)):
+        return g, -g if needs_grad[1] else None
 
 
 class Neg(Op):
@@ -146,8 +159,8 @@ class Mul(Op):
         return x * y
 
     @staticmethod
-    def vjp(g, out, x, y):
-        return g * y, g * x
+    def vjp(g, out, x, y, needs_grad=(True, True)):
+        return g * y if needs_grad[0] else None, g * x if needs_grad[1] else None
 
 
 class Div(Op):
@@ -161,9 +174,9 @@ class Div(Op):
         return x / y
 
     @staticmethod
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, needs_grad=(True, True)):
         g_over_y = g / y
-        return g_over_y, -g_over_y * out
+        return g_over_y, -g_over_y * out if needs_grad[1] else None
 
 
 class Pow(Op):
@@ -179,12 +192,12 @@ class Pow(Op):
         return x**y
 
     @staticmethod
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, needs_grad=(True, True)):
         # y·x^(y-1) rather than y·out/x, which would divide by zero at x = 0.
-        g_x = g * y * x ** (y - 1)
+        g_x = g * y * x ** (y - 1) if needs_grad[0] else None
         # d(x^y)/dy = x^y ln x tends to 0 as x -> 0+ (for y > 0), where ln x alone is -inf;
-        # for x < 0 it is undefined and stays NaN (ignored when y is a constant).
-        g_y = np.where(out == 0, 0.0, g * out * np.log(x))
+        # for x < 0 it is undefined (NaN), which is why it is computed only when asked for.
+        g_y = np.where(out == 0, 0.0, g * out * np.log(x)) if needs_grad[1] else None
         return g_x, g_y
 
 
@@ -232,6 +245,32 @@ class Sigmoid(Op):
         return (g * out * (1 - out),)
 
 
+class SigmoidCrossEntropy(Op):
+    """L(z, y) = -y ln σ(z) - (1-y) ln(1-σ(z)) = max(z,0) - z·y + ln(1 + e^-|z|), elementwise ;
+    vjp: (g · (σ(z) - y), -g · z)
+
+    The per-example logistic loss taken from the logit z rather than from A = σ(z), so it
+    never forms ln 0: it stays finite and exact for any finite z. Like the other elementwise
+    ops it returns one loss per element (average them with ``mean`` for the cost); y is an
+    ordinary input, usually a constant holding the labels.
+    """
+
+    name = "sigmoid_cross_entropy"
+    hint = _BROADCAST_HINT
+
+    @staticmethod
+    def forward(z, y):
+        # max(z,0) - z·y regrouped as z·(1-y) or -z·y: for labels in [0, 1] both terms of the
+        # sum are then >= 0, so nothing cancels and small losses keep their relative accuracy.
+        linear = np.where(z >= 0, z * (1 - y), -z * y)
+        return linear + np.log1p(np.exp(-np.abs(z)))
+
+    @staticmethod
+    def vjp(g, out, z, y, needs_grad=(True, True)):
+        g_z = g * (Sigmoid.forward(z) - y) if needs_grad[0] else None
+        return g_z, -g * z if needs_grad[1] else None
+
+
 class Matmul(Op):
     """x @ y (NumPy semantics, 1-D and batched included) ; vjp: (g @ yᵀ, xᵀ @ g)"""
 
@@ -245,7 +284,7 @@ class Matmul(Op):
         return x @ y
 
     @staticmethod
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, needs_grad=(True, True)):
         # Lift 1-D operands to matrices, as matmul itself does, so one rule covers all cases;
         # batch dimensions broadcast and are summed away centrally.
         x2 = x[np.newaxis, :] if x.ndim == 1 else x
@@ -254,12 +293,15 @@ class Matmul(Op):
             g = g[..., np.newaxis, :] if y.ndim > 1 else g[..., np.newaxis]
         if y.ndim == 1:
             g = g[..., np.newaxis]
-        g_x = g @ np.swapaxes(y2, -1, -2)
-        g_y = np.swapaxes(x2, -1, -2) @ g
-        if x.ndim == 1:
-            g_x = g_x[..., 0, :]
-        if y.ndim == 1:
-            g_y = g_y[..., 0]
+        # With constant data (w.T @ X) the skipped product is the size of X: the largest
+        # array in the whole graph.
+        g_x = g_y = None
+        if needs_grad[0]:
+            g_x = g @ np.swapaxes(y2, -1, -2)
+            g_x = g_x[..., 0, :] if x.ndim == 1 else g_x
+        if needs_grad[1]:
+            g_y = np.swapaxes(x2, -1, -2) @ g
+            g_y = g_y[..., 0] if y.ndim == 1 else g_y
         return g_x, g_y
 
 
@@ -337,12 +379,17 @@ BUILTIN_OPS: tuple[type[Op], ...] = (
     Exp,
     Log,
     Sigmoid,
+    SigmoidCrossEntropy,
     Matmul,
     Sum,
     Mean,
     Transpose,
     Reshape,
 )
+
+
+for _builtin in BUILTIN_OPS:
+    _builtin.scalar_inputs = True
 
 
 def check_op_class(op: Any) -> None:

@@ -269,6 +269,11 @@ def _sigmoid_reference(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
+def _sigmoid_cross_entropy_reference(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # y·softplus(-z) + (1-y)·softplus(z): the same loss by another road, with no cancellation.
+    return y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
+
+
 #: The op table: one row per built-in op. tests/test_ops.py checks every op has a row.
 OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Add, cg.add, np.add, _broadcast_pair, (REAL, REAL)),
@@ -280,6 +285,13 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Exp, cg.exp, np.exp, _one_shape, (REAL,)),
     OpCase(cg.ops.Log, cg.log, np.log, _one_shape, (POSITIVE,)),
     OpCase(cg.ops.Sigmoid, cg.sigmoid, _sigmoid_reference, _one_shape, (Domain(-10.0, 10.0),)),
+    OpCase(
+        cg.ops.SigmoidCrossEntropy,
+        cg.sigmoid_cross_entropy,
+        _sigmoid_cross_entropy_reference,
+        _broadcast_pair,
+        (Domain(-10.0, 10.0), Domain(0.0, 1.0)),
+    ),
     OpCase(cg.ops.Matmul, cg.matmul, np.matmul, _matmul_pair, (REAL, REAL)),
     OpCase(cg.ops.Sum, cg.sum, np.sum, _reduction, (REAL,), _reduction_attrs),
     OpCase(cg.ops.Mean, cg.mean, np.mean, _reduction, (REAL,), _reduction_attrs),

@@ -1,0 +1,638 @@
+"""Logistic regression as a one-neuron network whose gradients come from the engine.
+
+The lesson's notation: ``X`` is (n_x, m) with one example per column, ``Y`` is (1, m) with
+labels in {0, 1}, ``w`` is (n_x, 1) and ``b`` a scalar. The model and its cost:
+
+    z = wᵀX + b,   A = σ(z),   L = -Y ln A - (1-Y) ln(1-A),   J = (1/m) Σ L
+
+``propagate`` records that graph and lets ``backward`` find dw = dJ/dw and db = dJ/db;
+``analytic_gradients`` gives the closed forms dw = X(A-Y)ᵀ/m and db = mean(A-Y) they are
+checked against. The loss is computed from z by the fused ``sigmoid_cross_entropy`` op, so
+training stays finite when σ(z) rounds to exactly 0 or 1 (large steps, separable data),
+where ``log(sigmoid(z))`` would give ln 0 and then inf·0 = NaN.
+
+``LogisticRegression`` wraps the same functions in scikit-learn's conventions: samples as
+rows, ``fit(X, y)``, ``predict``, ``predict_proba``, ``score``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+import compgraph as cg
+from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.node import Node
+from compgraph.numerics import describe_nonfinite
+
+__all__ = [
+    "LogisticRegression",
+    "analytic_gradients",
+    "cost_graph",
+    "initialize_with_zeros",
+    "optimize",
+    "plot_costs",
+    "predict",
+    "propagate",
+]
+
+Grads = dict[str, Any]
+
+
+# -- the lesson's functions ---------------------------------------------------------------
+
+
+def initialize_with_zeros(dim: int) -> tuple[np.ndarray, float]:
+    """The starting parameters: w = 0 of shape (dim, 1) and b = 0.
+
+    Args:
+        dim: the number of features n_x.
+
+    Returns:
+        ``(w, b)``: a float64 array of zeros of shape (dim, 1) and the float 0.0.
+
+    Raises:
+        ValueError: ``dim`` is not a positive integer.
+
+    Example:
+        >>> from compgraph.logistic import initialize_with_zeros
+        >>> w, b = initialize_with_zeros(2)
+        >>> w.tolist(), b
+        ([[0.0], [0.0]], 0.0)
+    """
+    _check_positive_int(dim, "dim", "initialize_with_zeros")
+    return np.zeros((int(dim), 1)), 0.0
+
+
+def cost_graph(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> Node:
+    """The computation graph of the cost J(w, b) on (X, Y), evaluated forward, for drawing.
+
+    The nodes are named as in the lesson: leaves ``w``, ``b``, ``X``, ``Y``, then ``z``
+    (wᵀX + b), ``L`` (the loss of each example) and the root ``J`` (their mean). Call
+    ``J.backward()`` to fill ``.grad`` of every node.
+
+    Args:
+        w: weights of shape (n_x, 1).
+        b: the bias, a number.
+        X: examples as columns, shape (n_x, m).
+        Y: labels in {0, 1}, shape (1, m).
+
+    Returns:
+        The root node J, a scalar.
+
+    Raises:
+        ShapeError: the shapes do not fit together (the message gives the expected ones).
+        DataError: a value is NaN or inf, or a label is not 0 or 1.
+        DTypeError: an argument does not hold real numbers.
+
+    Example:
+        >>> from compgraph.logistic import cost_graph
+        >>> J = cost_graph([[0.0]], 0.0, [[1.0, 2.0]], [[1, 0]])
+        >>> J.name, round(J.item(), 6)
+        ('J', 0.693147)
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "cost_graph")
+    return _cost(Node(w, name="w"), Node(b, name="b"), *_data_nodes(X, Y))
+
+
+def propagate(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> tuple[Grads, float]:
+    """The cost J and its gradients dJ/dw, dJ/db, found by backpropagating through the graph.
+
+    Args:
+        w, b, X, Y: weights (n_x, 1), bias (a number), examples as columns (n_x, m) and
+            labels in {0, 1} (1, m), as for ``cost_graph``.
+
+    Returns:
+        ``(grads, cost)``: ``grads = {"dw": array (n_x, 1), "db": float}`` and the cost as a
+        float.
+
+    Raises:
+        ShapeError, DataError, DTypeError: as for ``cost_graph``.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import propagate
+        >>> w, b = np.array([[1.0], [2.0]]), 2.0
+        >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
+        >>> grads, cost = propagate(w, b, X, Y)
+        >>> grads["dw"].round(8).tolist(), round(grads["db"], 8), round(cost, 8)
+        ([[0.99845601], [2.39507239]], 0.00145558, 5.80154532)
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "propagate")
+    return _step(w, b, *_data_nodes(X, Y))
+
+
+def analytic_gradients(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> Grads:
+    """The closed-form gradients the engine's are checked against: no graph, plain NumPy.
+
+    dw = X (A - Y)ᵀ / m and db = mean(A - Y), with A = σ(wᵀX + b).
+
+    Args:
+        w, b, X, Y: as for ``propagate``.
+
+    Returns:
+        ``{"dw": array (n_x, 1), "db": float}``, the same layout as ``propagate``'s grads.
+
+    Raises:
+        ShapeError, DataError, DTypeError: as for ``cost_graph``.
+
+    Example:
+        >>> from compgraph.logistic import analytic_gradients
+        >>> grads = analytic_gradients([[0.0]], 0.0, [[2.0]], [[1]])
+        >>> grads["dw"].tolist(), grads["db"]
+        ([[-1.0]], -0.5)
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "analytic_gradients")
+    residual = cg.ops.Sigmoid.forward(w.T @ X + b) - Y
+    return {"dw": X @ residual.T / X.shape[1], "db": float(np.mean(residual))}
+
+
+def optimize(
+    w: ArrayLike,
+    b: float,
+    X: ArrayLike,
+    Y: ArrayLike,
+    num_iterations: int = 100,
+    learning_rate: float = 0.009,
+    print_cost: bool = False,
+    *,
+    print_every: int = 100,
+    record_every: int = 100,
+    progress: bool = False,
+) -> tuple[dict[str, Any], Grads, list[float]]:
+    """Gradient descent: w ← w - α dw, b ← b - α db, with gradients from ``propagate``.
+
+    Args:
+        w, b, X, Y: the starting parameters and the data, as for ``propagate``. The
+            caller's arrays are never modified.
+        num_iterations: how many descent steps to take (at least 1).
+        learning_rate: the step size α (> 0).
+        print_cost: print ``Cost after iteration i: J`` every ``print_every`` iterations.
+        print_every: how often to print, in iterations.
+        record_every: how often to record the cost in the returned list (the lesson's 100).
+        progress: show a progress bar (needs the optional ``tqdm`` package).
+
+    Returns:
+        ``(params, grads, costs)``: ``params = {"w": ..., "b": ...}`` after the last step,
+        the gradients of the last step, and the cost before steps 0, ``record_every``, ...
+
+    Raises:
+        ShapeError, DataError, DTypeError: as for ``cost_graph``.
+        ValueError: a non-positive ``num_iterations``, ``learning_rate``, ``print_every``
+            or ``record_every``.
+        ImportError: ``progress=True`` without ``tqdm`` installed.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import optimize
+        >>> w, b = np.array([[1.0], [2.0]]), 2.0
+        >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
+        >>> params, grads, costs = optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009)
+        >>> params["w"].round(8).tolist(), round(params["b"], 8), len(costs)
+        ([[0.19033591], [0.12259159]], 1.92535983, 1)
+    """
+    where = "optimize"
+    w, b, X, Y = _check_problem(w, b, X, Y, where)
+    _check_schedule(num_iterations, learning_rate, print_every, record_every, where)
+    return _descend(
+        w, b, X, Y, int(num_iterations), float(learning_rate),
+        print_every=int(print_every) if print_cost else 0,
+        record_every=int(record_every),
+        progress=progress,
+    )  # fmt: skip
+
+
+def predict(w: ArrayLike, b: float, X: ArrayLike) -> np.ndarray:
+    """Predicted labels: 1.0 where A = σ(wᵀX + b) > 0.5, else 0.0.
+
+    Args:
+        w: weights of shape (n_x, 1).
+        b: the bias, a number.
+        X: examples as columns, shape (n_x, m).
+
+    Returns:
+        A float array of shape (1, m) holding 0.0 and 1.0.
+
+    Raises:
+        ShapeError, DataError, DTypeError: as for ``cost_graph``.
+
+    Example:
+        >>> from compgraph.logistic import predict
+        >>> w, b = [[0.1124579], [0.23106775]], -0.3
+        >>> predict(w, b, [[1.0, -1.1, -3.2], [1.2, 2.0, 0.1]]).tolist()
+        [[1.0, 1.0, 0.0]]
+    """
+    w, b, X = _check_model(w, b, X, "predict")
+    return (_probabilities(w, b, X) > 0.5).astype(np.float64)
+
+
+# -- training, shared by optimize and the estimator ------------------------------------------
+
+
+def _data_nodes(X: np.ndarray, Y: np.ndarray) -> tuple[Node, Node]:
+    return Node(X, name="X", requires_grad=False), Node(Y, name="Y", requires_grad=False)
+
+
+def _cost(w: Node, b: Node, X: Node, Y: Node) -> Node:
+    """J = mean(L(wᵀX + b, Y)), the graph named as the lesson writes it."""
+    z = w.T @ X + b
+    z.name = "z"
+    loss = cg.sigmoid_cross_entropy(z, Y)
+    loss.name = "L"
+    J = cg.mean(loss)
+    J.name = "J"
+    return J
+
+
+def _step(w: np.ndarray, b: float, X: Node, Y: Node) -> tuple[Grads, float]:
+    w_node, b_node = Node(w, name="w"), Node(b, name="b")
+    J = _cost(w_node, b_node, X, Y)
+    J.backward()
+    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
+    return {"dw": np.array(w_node.grad), "db": float(b_node.grad)}, float(J.value)
+
+
+def _descend(
+    w: np.ndarray,
+    b: float,
+    X: np.ndarray,
+    Y: np.ndarray,
+    num_iterations: int,
+    learning_rate: float,
+    *,
+    print_every: int,
+    record_every: int,
+    progress: bool,
+) -> tuple[dict[str, Any], Grads, list[float]]:
+    """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
+    X_node, Y_node = _data_nodes(X, Y)
+    bar = _progress_bar(num_iterations) if progress else None
+    costs: list[float] = []
+    try:
+        for i in range(num_iterations):
+            grads, cost = _step(w, b, X_node, Y_node)
+            # New arrays, never -=: the first w may be the caller's.
+            w = w - learning_rate * grads["dw"]
+            b = b - learning_rate * grads["db"]
+            if i % record_every == 0:
+                costs.append(cost)
+            if print_every and i % print_every == 0:
+                print(f"Cost after iteration {i}: {cost:f}")
+            if bar is not None:
+                bar.update()
+                if i % record_every == 0:
+                    bar.set_postfix(cost=f"{cost:.6f}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {"w": w, "b": b}, grads, costs
+
+
+def _probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
+    """A = σ(wᵀX + b), shape (1, m), through the engine without recording a graph."""
+    with cg.no_grad():
+        return cg.sigmoid(cg.matmul(w.T, X) + b).value
+
+
+def _progress_bar(total: int) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise ImportError(
+            "progress=True needs the optional package tqdm: pip install tqdm "
+            "(or pip install 'compgraph[progress]')"
+        ) from None
+    return tqdm(total=total, desc="gradient descent", unit="it")
+
+
+# -- checking inputs -------------------------------------------------------------------------
+
+
+def _real_array(value: Any, name: str, where: str) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers (not copied when it already is one)."""
+    if isinstance(value, Node):
+        raise DTypeError(f"{where}: {name} is a Node; pass its array ({name}.value)")
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise DTypeError(
+            f"{where}: {name} is not a rectangular array; give every row the same length"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        raise DataError(
+            f"{where}: {name} of shape {array.shape} is not finite "
+            f"({describe_nonfinite(array)}); drop or fill in missing values first"
+        )
+    return array
+
+
+def _check_binary(labels: np.ndarray, name: str, where: str) -> None:
+    wrong = labels[(labels != 0) & (labels != 1)]
+    if wrong.size:
+        found = ", ".join(f"{v:g}" for v in np.unique(wrong)[:5])
+        raise DataError(
+            f"{where}: {name} must hold the labels 0 and 1 only, found {found}; "
+            f"map the two classes to 1 (positive) and 0 first, e.g. {name} == positive_class"
+        )
+
+
+def _check_model(w: Any, b: Any, X: Any, where: str) -> tuple[np.ndarray, float, np.ndarray]:
+    X = _real_array(X, "X", where)
+    if X.ndim != 2 or X.size == 0:
+        raise ShapeError(
+            f"{where}: X must be a non-empty 2-D array (n_x, m) holding one example per "
+            f"column, got shape {X.shape}"
+        )
+    n_x, m = X.shape
+    w = _real_array(w, "w", where)
+    if w.shape != (n_x, 1):
+        if w.size == m and m != n_x:
+            fix = "X holds one example per column: pass X.T if your examples are rows"
+        elif w.size == n_x:
+            fix = "reshape it with w.reshape(-1, 1)"
+        else:
+            fix = "w needs one weight per row of X"
+        raise ShapeError(
+            f"{where}: w has shape {w.shape} but X has shape {X.shape}, so w must have shape "
+            f"(n_x, 1) = ({n_x}, 1); {fix}"
+        )
+    b_array = _real_array(b, "b", where)
+    if b_array.size != 1:
+        raise ShapeError(f"{where}: b must be a number, got an array of shape {b_array.shape}")
+    return w, float(b_array.item()), X
+
+
+def _check_problem(
+    w: Any, b: Any, X: Any, Y: Any, where: str
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    w, b, X = _check_model(w, b, X, where)
+    Y = _real_array(Y, "Y", where)
+    m = X.shape[1]
+    if Y.shape != (1, m):
+        fix = "; reshape it with Y.reshape(1, -1)" if Y.size == m else ""
+        raise ShapeError(
+            f"{where}: Y has shape {Y.shape} but X has shape {X.shape}, so Y must have shape "
+            f"(1, m) = (1, {m}){fix}"
+        )
+    _check_binary(Y, "Y", where)
+    return w, b, X, Y
+
+
+def _check_positive_int(value: Any, name: str, where: str) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+
+
+def _check_schedule(
+    num_iterations: Any, learning_rate: Any, print_every: Any, record_every: Any, where: str
+) -> None:
+    _check_positive_int(num_iterations, "num_iterations", where)
+    _check_positive_int(print_every, "print_every", where)
+    _check_positive_int(record_every, "record_every", where)
+    if (
+        not isinstance(learning_rate, numbers.Real)
+        or not np.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(
+            f"{where}: learning_rate must be a positive finite number, got {learning_rate!r}"
+        )
+
+
+# -- the cost curve --------------------------------------------------------------------------
+
+
+def plot_costs(
+    costs: Sequence[float],
+    path: str | Path | None = None,
+    learning_rate: float | None = None,
+    every: int = 100,
+) -> Any:
+    """Plot the cost against the iteration, as the lesson does; save it when given a path.
+
+    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). With ``path`` the
+    figure is drawn off-screen by the Agg renderer and saved (the format follows the
+    suffix: .png, .svg, .pdf), leaving pyplot's state alone; without it the figure comes
+    from pyplot, so ``plt.show()`` or a notebook displays it.
+
+    Args:
+        costs: the recorded costs, e.g. the list ``optimize`` returns.
+        path: where to save the picture, or None.
+        learning_rate: shown in the title when given.
+        every: iterations between recorded costs (100 for ``optimize``'s default).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ValueError: ``costs`` is empty, not 1-D, or ``every`` is not a positive integer.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from compgraph.logistic import plot_costs
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "costs.png"
+        >>> figure = plot_costs([0.69, 0.41, 0.33], path, learning_rate=0.5)
+        >>> path.stat().st_size > 0
+        True
+    """
+    values = np.asarray(costs, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            f"plot_costs: costs must be a non-empty 1-D sequence, got shape {values.shape}"
+        )
+    _check_positive_int(every, "every", "plot_costs")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "plot_costs needs the optional package matplotlib: pip install matplotlib "
+            "(or pip install 'compgraph[examples]')"
+        ) from None
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure()
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        figure = Figure()
+        FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot(np.arange(values.size) * every, values, marker="." if values.size < 30 else None)
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("cost J")
+    rate = "" if learning_rate is None else f", learning rate = {learning_rate:g}"
+    axes.set_title(f"Cost during gradient descent{rate}")
+    axes.grid(alpha=0.3)
+    if path is not None:
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+    return figure
+
+
+# -- the estimator ---------------------------------------------------------------------------
+
+
+class LogisticRegression:
+    """Binary logistic regression by gradient descent on the engine, in scikit-learn's style.
+
+    Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
+    (n_samples,) with labels 0 and 1), as scikit-learn expects; the model is the lesson's,
+    trained from w = 0, b = 0 with ``optimize``'s updates, without regularisation.
+
+    Args:
+        learning_rate: the gradient-descent step α (> 0).
+        num_iterations: the number of steps ``fit`` takes.
+        print_cost: print the cost every ``print_every`` iterations while fitting.
+        print_every: how often to print, in iterations.
+        progress: show a progress bar while fitting (needs ``tqdm``).
+
+    Attributes (after ``fit``):
+        coef_: the weights wᵀ, shape (1, n_features).
+        intercept_: the bias b, shape (1,).
+        cost_history_: the cost before every step, a list of ``num_iterations`` floats.
+        n_iter_: the number of steps taken.
+        classes_: ``array([0, 1])``.
+        n_features_in_: the number of features seen by ``fit``.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
+        >>> y = np.array([0, 0, 1, 1])
+        >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
+        >>> model.predict(X).tolist(), model.score(X, y)
+        ([0, 0, 1, 1], 1.0)
+    """
+
+    _PARAMETERS = ("learning_rate", "num_iterations", "print_cost", "print_every", "progress")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.005,
+        num_iterations: int = 2000,
+        print_cost: bool = False,
+        print_every: int = 100,
+        progress: bool = False,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.num_iterations = num_iterations
+        self.print_cost = print_cost
+        self.print_every = print_every
+        self.progress = progress
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments, as scikit-learn's ``clone`` and grid search read them."""
+        return {name: getattr(self, name) for name in self._PARAMETERS}
+
+    def set_params(self, **params: Any) -> LogisticRegression:
+        """Change constructor arguments (e.g. ``set_params(learning_rate=0.1)``); returns self."""
+        for name, value in params.items():
+            if name not in self._PARAMETERS:
+                raise ValueError(
+                    f"LogisticRegression has no parameter {name!r}; "
+                    f"valid ones: {', '.join(self._PARAMETERS)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = LogisticRegression()
+        changed = [
+            f"{name}={getattr(self, name)!r}"
+            for name in self._PARAMETERS
+            if getattr(self, name) != getattr(defaults, name)
+        ]
+        return f"LogisticRegression({', '.join(changed)})"
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
+        """Learn w and b from samples ``X`` (n_samples, n_features) and labels ``y`` in {0, 1}.
+
+        Raises:
+            ShapeError: ``X`` is not 2-D, or ``y`` is not 1-D with one label per row of X.
+            DataError: NaN or inf in ``X``, or a label that is not 0 or 1.
+            ValueError: a constructor argument out of range.
+        """
+        where = "LogisticRegression.fit"
+        X = self._check_samples(X, where)
+        y = _real_array(y, "y", where)
+        if y.shape != (X.shape[0],):
+            fix = "; flatten it with y.ravel()" if y.size == X.shape[0] else ""
+            raise ShapeError(
+                f"{where}: y has shape {y.shape} but X has shape {X.shape}, so y must have "
+                f"shape (n_samples,) = ({X.shape[0]},){fix}"
+            )
+        _check_binary(y, "y", where)
+        _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
+        w, b = initialize_with_zeros(X.shape[1])
+        params, _, costs = _descend(
+            w, b, X.T, y.reshape(1, -1), int(self.num_iterations), float(self.learning_rate),
+            print_every=int(self.print_every) if self.print_cost else 0,
+            record_every=1,
+            progress=self.progress,
+        )  # fmt: skip
+        self.coef_ = params["w"].T
+        self.intercept_ = np.array([params["b"]])
+        self.cost_history_ = costs
+        self.n_iter_ = int(self.num_iterations)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The logits z = Xw + b, shape (n_samples,): positive means class 1 is predicted."""
+        X = self._check_fitted_samples(X, "LogisticRegression.decision_function")
+        return X @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Probabilities [P(y=0), P(y=1)] per sample, shape (n_samples, 2)."""
+        X = self._check_fitted_samples(X, "LogisticRegression.predict_proba")
+        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predicted labels 0 or 1, shape (n_samples,): 1 where P(y=1) > 0.5."""
+        X = self._check_fitted_samples(X, "LogisticRegression.predict")
+        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
+        return (p > 0.5).astype(np.int64)
+
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
+        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
+        predicted = self.predict(X)
+        y = _real_array(y, "y", "LogisticRegression.score")
+        if y.shape != predicted.shape:
+            raise ShapeError(
+                f"LogisticRegression.score: y has shape {y.shape} but X has "
+                f"{predicted.shape[0]} samples; y must have shape {predicted.shape}"
+            )
+        return float(np.mean(predicted == y))
+
+    @staticmethod
+    def _check_samples(X: Any, where: str) -> np.ndarray:
+        X = _real_array(X, "X", where)
+        if X.ndim != 2 or X.size == 0:
+            fix = "; reshape a single sample with X.reshape(1, -1)" if X.ndim == 1 else ""
+            raise ShapeError(
+                f"{where}: X must be a non-empty 2-D array (n_samples, n_features), got shape "
+                f"{X.shape}{fix}"
+            )
+        return X
+
+    def _check_fitted_samples(self, X: Any, where: str) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(f"{where}: this LogisticRegression is not fitted; call fit first")
+        X = self._check_samples(X, where)
+        if X.shape[1] != self.n_features_in_:
+            raise ShapeError(
+                f"{where}: X has {X.shape[1]} features per sample but the model was fitted on "
+                f"{self.n_features_in_}; X must have shape (n_samples, {self.n_features_in_})"
+            )
+        return X

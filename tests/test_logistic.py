@@ -1,0 +1,454 @@
+"""Logistic regression on the engine: gradients against the closed forms, the lesson's numbers,
+numerically sound training, the estimator, input checks and the optional extras."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import compgraph as cg
+from compgraph.graph import ancestors
+from compgraph.logistic import (
+    LogisticRegression,
+    analytic_gradients,
+    cost_graph,
+    initialize_with_zeros,
+    optimize,
+    plot_costs,
+    predict,
+    propagate,
+)
+from compgraph.testing import Domain, float_arrays
+
+# The lesson's worked example and the values it publishes.
+W, B = np.array([[1.0], [2.0]]), 2.0
+X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]])
+Y = np.array([[1, 0, 1]])
+
+
+def exact_cost(w, b, X, Y):
+    """J by another road: mean of y·softplus(-z) + (1-y)·softplus(z), NumPy only."""
+    z = w.T @ X + b
+    return float(np.mean(Y * np.logaddexp(0, -z) + (1 - Y) * np.logaddexp(0, z)))
+
+
+def labelled_data(n_x, m, shift, seed=0, flips=0):
+    """Standardised features whose class means differ by ``shift``; ``flips`` labels swapped."""
+    rng = np.random.default_rng(seed)
+    Y = (np.arange(m) % 2).astype(np.float64).reshape(1, -1)
+    X = rng.normal(size=(n_x, m)) + shift * (Y - 0.5)
+    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    Y[0, :flips] = 1 - Y[0, :flips]
+    return X, Y
+
+
+# -- the lesson's numbers -----------------------------------------------------------------------
+
+
+def test_propagate_gives_the_published_worked_example():
+    grads, cost = propagate(W, B, X, Y)
+    np.testing.assert_allclose(grads["dw"], [[0.99845601], [2.39507239]], rtol=0, atol=5e-9)
+    assert grads["dw"].shape == (2, 1)
+    assert grads["db"] == pytest.approx(0.00145557813678, rel=1e-10)
+    assert cost == pytest.approx(5.801545319394553, rel=1e-12)
+    assert type(grads["db"]) is float and type(cost) is float
+
+
+def test_optimize_gives_the_published_parameters():
+    params, grads, costs = optimize(W, B, X, Y, num_iterations=100, learning_rate=0.009)
+    np.testing.assert_allclose(params["w"], [[0.19033591], [0.12259159]], rtol=0, atol=5e-9)
+    assert params["b"] == pytest.approx(1.92535983008, rel=1e-10)
+    np.testing.assert_allclose(grads["dw"], [[0.67752042], [1.41625495]], rtol=0, atol=5e-9)
+    assert grads["db"] == pytest.approx(0.219194504541, rel=1e-10)
+    assert costs == [pytest.approx(5.801545319394553, rel=1e-12)]  # recorded at iteration 0
+
+
+def test_predict_gives_the_published_labels():
+    w = np.array([[0.1124579], [0.23106775]])
+    labels = predict(w, -0.3, np.array([[1.0, -1.1, -3.2], [1.2, 2.0, 0.1]]))
+    assert labels.tolist() == [[1.0, 1.0, 0.0]]
+
+
+def test_initialize_with_zeros():
+    w, b = initialize_with_zeros(3)
+    assert w.shape == (3, 1) and w.dtype == np.float64 and not w.any()
+    assert b == 0.0 and type(b) is float
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        initialize_with_zeros(0)
+
+
+# -- the engine against the closed forms --------------------------------------------------------
+
+
+@st.composite
+def problems(draw):
+    n_x, m = draw(st.integers(1, 6)), draw(st.integers(1, 8))
+    w = draw(float_arrays((n_x, 1), Domain(-3.0, 3.0)))
+    b = draw(st.floats(-5.0, 5.0))
+    X = draw(float_arrays((n_x, m), Domain(-3.0, 3.0)))
+    Y = draw(float_arrays((1, m), Domain(0.0, 1.0)).map(np.round))
+    return w, b, X, Y
+
+
+@given(problems())
+def test_engine_gradients_equal_the_analytic_ones(problem):
+    w, b, X, Y = problem
+    grads, cost = propagate(w, b, X, Y)
+    expected = analytic_gradients(w, b, X, Y)
+    # 1e-10 relative to the size of the terms each gradient sums (Σ|x||A-y|/m), the scale of
+    # any rounding: elementwise relative error is meaningless where those terms cancel.
+    residual = np.abs(cg.ops.Sigmoid.forward(w.T @ X + b) - Y)
+    m = X.shape[1]
+    assert np.all(np.abs(grads["dw"] - expected["dw"]) <= 1e-10 * (np.abs(X) @ residual.T / m))
+    assert abs(grads["db"] - expected["db"]) <= 1e-10 * np.mean(residual)
+    assert cost == pytest.approx(exact_cost(w, b, X, Y), rel=1e-12)
+
+
+def test_the_closed_forms_are_the_lessons():
+    A = 1 / (1 + np.exp(-(W.T @ X + B)))
+    grads = analytic_gradients(W, B, X, Y)
+    np.testing.assert_allclose(grads["dw"], X @ (A - Y).T / 3, rtol=1e-14)
+    assert grads["db"] == pytest.approx(np.mean(A - Y), rel=1e-12)
+
+
+def test_cost_graph_reads_like_the_lesson():
+    J = cost_graph(W, B, X, Y)
+    names = {node.name for node in ancestors(J)} - {None}
+    assert names == {"w", "b", "X", "Y", "z", "L", "J"}
+    z = next(node for node in ancestors(J) if node.name == "z")
+    np.testing.assert_array_equal(z.value, W.T @ X + B)
+    J.backward()
+    w = next(node for node in ancestors(J) if node.name == "w")
+    np.testing.assert_allclose(w.grad, propagate(W, B, X, Y)[0]["dw"], rtol=1e-15)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def test_a_small_learning_rate_decreases_the_cost_at_every_step():
+    X_data, Y_data = labelled_data(n_x=5, m=30, shift=0.5, flips=5)
+    _, _, costs = optimize(
+        *initialize_with_zeros(5), X_data, Y_data, 300, learning_rate=0.05, record_every=1
+    )
+    assert len(costs) == 300
+    assert np.all(np.diff(costs) < 0)
+
+
+def test_the_naive_graph_hits_nan_where_the_fused_loss_keeps_learning():
+    # 1000 standardised "pixels", 40 examples: one step at learning rate 0.5 overshoots to
+    # |z| ≈ 50, where σ(z) rounds to exactly 1 and the lesson's log(1 - A) is ln 0.
+    X_data, Y_data = labelled_data(n_x=1000, m=40, shift=1.0, flips=4)
+    w, b = initialize_with_zeros(1000)
+    _, grads, _ = optimize(w, b, X_data, Y_data, num_iterations=1, learning_rate=0.5)
+    w, b = w - 0.5 * grads["dw"], b - 0.5 * grads["db"]
+    assert np.max(w.T @ X_data + b) > 37
+
+    w_node, b_node = cg.Node(w, name="w"), cg.Node(b, name="b")
+    A = cg.sigmoid(w_node.T @ X_data + b_node)
+    # NumPy's own divide/invalid warnings are expected here; compgraph's names the node.
+    with pytest.warns(cg.NonFiniteWarning, match="log output"), np.errstate(all="ignore"):
+        naive = -cg.mean(Y_data * cg.log(A) + (1 - Y_data) * cg.log(1 - A))
+        naive.backward()
+    assert math.isnan(naive.item()) and np.isnan(w_node.grad).all()
+
+    grads, cost = propagate(w, b, X_data, Y_data)
+    assert np.isfinite(grads["dw"]).all() and np.isfinite(cost)
+    assert cost == pytest.approx(exact_cost(w, b, X_data, Y_data), rel=1e-12)
+
+    params, _, costs = optimize(
+        *initialize_with_zeros(1000), X_data, Y_data, 100, learning_rate=0.5, record_every=1
+    )
+    assert np.isfinite(costs).all()
+    assert costs[1] > 1 and costs[-1] < 1e-3  # the overshoot is recovered from
+    final_cost = propagate(params["w"], params["b"], X_data, Y_data)[1]
+    assert final_cost == pytest.approx(
+        exact_cost(params["w"], params["b"], X_data, Y_data), rel=1e-12
+    )
+    assert final_cost < costs[-1]
+    assert np.array_equal(predict(params["w"], params["b"], X_data), Y_data)
+
+
+def test_training_on_separable_data_at_learning_rate_half_stays_finite():
+    X_data, Y_data = labelled_data(n_x=200, m=40, shift=2.0)
+    with cg.errstate(nonfinite="raise"):
+        params, grads, costs = optimize(
+            *initialize_with_zeros(200), X_data, Y_data, 500, learning_rate=0.5, record_every=1
+        )
+    assert np.isfinite(costs).all() and np.isfinite(params["w"]).all()
+    assert np.isfinite(grads["dw"]).all()
+    assert costs[-1] < costs[1] < costs[0]
+    assert np.array_equal(predict(params["w"], params["b"], X_data), Y_data)
+
+
+def test_the_fused_loss_is_exact_far_out():
+    z = cg.Node([1000.0, -1000.0, 1000.0, -1000.0, 40.0], name="z")
+    loss = cg.sigmoid_cross_entropy(z, [0.0, 1.0, 1.0, 0.0, 1.0])
+    assert loss.value.tolist() == [1000.0, 1000.0, 0.0, 0.0, pytest.approx(math.exp(-40))]
+    loss.backward(np.ones(5))
+    assert z.grad.tolist() == [1.0, -1.0, 0.0, 0.0, pytest.approx(-math.exp(-40), rel=1e-3)]
+
+
+def test_print_cost_prints_every_print_every_iterations(capsys):
+    optimize(W, B, X, Y, num_iterations=201, print_cost=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"Cost after iteration {i}" for i in (0, 100, 200)
+    ]
+    assert lines[0] == "Cost after iteration 0: 5.801545"
+    optimize(W, B, X, Y, num_iterations=10, print_cost=True, print_every=4, record_every=3)
+    assert len(capsys.readouterr().out.splitlines()) == 3  # iterations 0, 4, 8
+
+
+def test_record_every_sets_which_costs_are_returned():
+    _, _, every = optimize(W, B, X, Y, num_iterations=10, record_every=1)
+    _, _, some = optimize(W, B, X, Y, num_iterations=10, record_every=4)
+    assert len(every) == 10 and some == every[::4]
+
+
+def test_progress_bar(capsys):
+    optimize(W, B, X, Y, num_iterations=5, progress=True)
+    assert "gradient descent" in capsys.readouterr().err
+
+
+def test_progress_bar_without_tqdm_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    with pytest.raises(ImportError, match=r"pip install tqdm"):
+        optimize(W, B, X, Y, num_iterations=5, progress=True)
+
+
+# -- the cost curve ---------------------------------------------------------------------------
+
+
+def test_plot_costs_saves_a_png(tmp_path):
+    path = tmp_path / "costs.png"
+    figure = plot_costs([0.7, 0.5, 0.4], path, learning_rate=0.5)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    line = figure.axes[0].lines[0]
+    assert line.get_xdata().tolist() == [0, 100, 200]
+    assert line.get_ydata().tolist() == [0.7, 0.5, 0.4]
+    assert "0.5" in figure.axes[0].get_title()
+
+
+def test_plot_costs_without_a_path_uses_pyplot():
+    import matplotlib.pyplot as plt
+
+    figure = plot_costs([0.7, 0.6], every=10)
+    try:
+        assert plt.fignum_exists(figure.number)
+        assert figure.axes[0].lines[0].get_xdata().tolist() == [0, 10]
+    finally:
+        plt.close(figure)
+
+
+def test_plot_costs_without_matplotlib_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"compgraph\[examples\]"):
+        plot_costs([0.7], tmp_path / "costs.png")
+
+
+def test_plot_costs_rejects_empty_costs():
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        plot_costs([])
+
+
+# -- the estimator ----------------------------------------------------------------------------
+
+
+def test_the_estimator_agrees_with_the_course_functions():
+    X_data, Y_data = labelled_data(n_x=4, m=50, shift=1.0, flips=6)
+    samples, y = X_data.T.copy(), Y_data[0].astype(int)
+    model = LogisticRegression(learning_rate=0.1, num_iterations=250).fit(samples, y)
+
+    params, _, costs = optimize(
+        *initialize_with_zeros(4), X_data, Y_data, 250, learning_rate=0.1, record_every=1
+    )
+    np.testing.assert_allclose(model.coef_, params["w"].T, rtol=1e-14)
+    assert model.coef_.shape == (1, 4) and model.intercept_.shape == (1,)
+    assert model.intercept_[0] == pytest.approx(params["b"], rel=1e-14)
+    np.testing.assert_allclose(model.cost_history_, costs, rtol=1e-14)
+    assert model.n_iter_ == 250 and model.n_features_in_ == 4
+    assert model.classes_.tolist() == [0, 1]
+
+    labels = model.predict(samples)
+    assert labels.dtype.kind == "i"
+    assert labels.tolist() == predict(params["w"], params["b"], X_data)[0].astype(int).tolist()
+    proba = model.predict_proba(samples)
+    assert proba.shape == (50, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_array_equal(proba[:, 1] > 0.5, labels == 1)
+    np.testing.assert_array_equal(model.decision_function(samples) > 0, labels == 1)
+    assert model.score(samples, y) == np.mean(labels == y)
+    assert 0.6 < model.score(samples, y) < 1  # six flipped labels cannot all be learned
+
+
+def test_the_estimator_follows_scikit_learn_conventions():
+    from sklearn.base import clone
+
+    model = LogisticRegression(learning_rate=0.5)
+    assert repr(model) == "LogisticRegression(learning_rate=0.5)"
+    assert model.get_params()["learning_rate"] == 0.5
+    assert model.set_params(num_iterations=10) is model and model.num_iterations == 10
+    copy = clone(model)
+    assert copy is not model and copy.get_params() == model.get_params()
+    with pytest.raises(ValueError, match="no parameter 'alpha'"):
+        model.set_params(alpha=1.0)
+
+
+def test_predicting_before_fit_raises_not_fitted():
+    with pytest.raises(cg.NotFittedError, match="not fitted; call fit first"):
+        LogisticRegression().predict([[1.0, 2.0]])
+
+
+# -- input checks -----------------------------------------------------------------------------
+
+BAD_LESSON_INPUTS = [
+    (
+        {"w": np.ones(2)},
+        cg.ShapeError,
+        r"w has shape \(2,\) .* must have shape \(n_x, 1\) = \(2, 1\); reshape",
+    ),
+    ({"w": np.ones((3, 1))}, cg.ShapeError, r"w has shape \(3, 1\) but X has shape \(2, 3\)"),
+    ({"X": X.T}, cg.ShapeError, r"w has shape \(2, 1\) but X has shape \(3, 2\).*pass X\.T"),
+    ({"X": np.ones(3)}, cg.ShapeError, r"X must be a non-empty 2-D array \(n_x, m\)"),
+    (
+        {"Y": np.array([1, 0, 1])},
+        cg.ShapeError,
+        r"Y has shape \(3,\) .* \(1, 3\); reshape it with Y\.reshape\(1, -1\)",
+    ),
+    ({"Y": np.array([[1, 2, 1]])}, cg.DataError, r"Y must hold the labels 0 and 1 only, found 2"),
+    (
+        {"Y": np.array([[1, -1, 0.5]])},
+        cg.DataError,
+        r"Y must hold the labels 0 and 1 only, found -1, 0\.5",
+    ),
+    (
+        {"X": np.array([[1.0, np.nan, 2.0], [0, 0, 0]])},
+        cg.DataError,
+        r"X of shape \(2, 3\) is not finite \(1 nan of 6",
+    ),
+    ({"b": np.inf}, cg.DataError, r"b of shape \(\) is not finite"),
+    (
+        {"b": np.array([1.0, 2.0])},
+        cg.ShapeError,
+        r"b must be a number, got an array of shape \(2,\)",
+    ),
+    ({"X": [["a", "b", "c"], ["d", "e", "f"]]}, cg.DTypeError, r"X has dtype <U1"),
+    ({"Y": [[1, 0], [1]]}, cg.DTypeError, r"Y is not a rectangular array"),
+]
+
+
+@pytest.mark.parametrize(("change", "error", "message"), BAD_LESSON_INPUTS)
+@pytest.mark.parametrize("function", [propagate, analytic_gradients, optimize, cost_graph])
+def test_bad_inputs_are_named_with_their_shapes(function, change, error, message):
+    arguments = {"w": W, "b": B, "X": X, "Y": Y, **change}
+    with pytest.raises(error, match=f"^{function.__name__}: {message}"):
+        function(**arguments)
+
+
+def test_predict_checks_its_inputs():
+    with pytest.raises(cg.ShapeError, match=r"^predict: w has shape \(3, 1\)"):
+        predict(np.ones((3, 1)), 0.0, X)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"num_iterations": 0}, "num_iterations must be a positive integer, got 0"),
+        ({"num_iterations": 2.5}, "num_iterations must be a positive integer"),
+        ({"learning_rate": -0.1}, "learning_rate must be a positive finite number, got -0.1"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a positive finite number"),
+        ({"print_every": 0}, "print_every must be a positive integer"),
+        ({"record_every": True}, "record_every must be a positive integer"),
+    ],
+)
+def test_optimize_checks_its_schedule(setting, message):
+    with pytest.raises(ValueError, match=f"^optimize: {message}"):
+        optimize(W, B, X, Y, **setting)
+
+
+SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    ("X_fit", "y_fit", "error", "message"),
+    [
+        (
+            SAMPLES,
+            np.array([[0], [1], [1]]),
+            cg.ShapeError,
+            r"y has shape \(3, 1\) .* \(3,\); flatten it with y\.ravel\(\)",
+        ),
+        (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has shape \(3, 2\)"),
+        (
+            SAMPLES[0],
+            np.array([0]),
+            cg.ShapeError,
+            r"X must be a non-empty 2-D array \(n_samples, n_features\), got shape \(2,\); reshape",
+        ),
+        (
+            SAMPLES,
+            np.array([1, 2, 2]),
+            cg.DataError,
+            r"y must hold the labels 0 and 1 only, found 2",
+        ),
+        (
+            SAMPLES * np.nan,
+            np.array([0, 1, 1]),
+            cg.DataError,
+            r"X of shape \(3, 2\) is not finite \(6 nan",
+        ),
+    ],
+)
+def test_fit_checks_its_inputs(X_fit, y_fit, error, message):
+    with pytest.raises(error, match=f"^LogisticRegression.fit: {message}"):
+        LogisticRegression(num_iterations=5).fit(X_fit, y_fit)
+
+
+def test_fit_checks_its_parameters():
+    with pytest.raises(ValueError, match="learning_rate must be a positive finite number"):
+        LogisticRegression(learning_rate=0).fit(SAMPLES, [0, 1, 1])
+
+
+def test_a_fitted_model_checks_the_number_of_features():
+    model = LogisticRegression(num_iterations=5).fit(SAMPLES, [0, 1, 1])
+    for method in (model.predict, model.predict_proba, model.decision_function):
+        with pytest.raises(
+            cg.ShapeError, match=r"X has 3 features per sample but the model was fitted on 2"
+        ):
+            method(np.ones((4, 3)))
+    with pytest.raises(cg.ShapeError, match=r"y has shape \(2,\) but X has 3 samples"):
+        model.score(SAMPLES, [0, 1])
+
+
+# -- callers' arrays --------------------------------------------------------------------------
+
+
+def test_callers_arrays_are_never_modified():
+    w, X_data, Y_data = W.copy(), X.copy(), Y.copy()
+    for array in (w, X_data, Y_data):
+        array.flags.writeable = False  # any write in place would raise
+    propagate(w, B, X_data, Y_data)
+    analytic_gradients(w, B, X_data, Y_data)
+    params, _, _ = optimize(w, B, X_data, Y_data, num_iterations=20, learning_rate=0.1)
+    predict(w, B, X_data)
+    cost_graph(w, B, X_data, Y_data).backward()
+    assert params["w"] is not w and params["w"].flags.writeable
+    np.testing.assert_array_equal(w, W)
+    np.testing.assert_array_equal(X_data, X)
+    np.testing.assert_array_equal(Y_data, Y)
+
+    samples, y = X.T.copy(), Y[0].copy()
+    samples.flags.writeable = y.flags.writeable = False
+    model = LogisticRegression(num_iterations=20).fit(samples, y)
+    model.predict(samples), model.predict_proba(samples), model.score(samples, y)
+    np.testing.assert_array_equal(samples, X.T)
+    assert not np.shares_memory(model.coef_, samples)
+
+
+def test_returned_gradients_are_fresh_writable_arrays():
+    grads, _ = propagate(W, B, X, Y)
+    grads["dw"][0, 0] = 0.0  # the engine's .grad arrays are read-only; these must not be
