@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from compgraph import numerics
-from compgraph.autodiff import unbroadcast
-from compgraph.errors import GradientCheckError, NonFiniteError, OpError, ShapeError
+from compgraph.autodiff import _no_vjp_error, unbroadcast
+from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
 from compgraph.graph import topological_order
 from compgraph.node import Node, _as_float_array, no_grad
 
@@ -564,13 +564,12 @@ def _check_node(
         return NodeCheck(node, op.name, shapes, (), skipped="an input is not finite")
     out = np.asarray(op.forward(*inputs, **attrs), dtype=np.float64)
     g = rng.standard_normal(out.shape)
+    # Ask for exactly the gradients the backward pass asks for.
+    needs = {"needs_grad": tuple(p.requires_grad for p in parents)} if op.vjp_needs_grad else {}
     try:
-        grads = op.vjp(g, out, *inputs, **attrs)
+        grads = op.vjp(g, out, *inputs, **needs, **attrs)
     except NotImplementedError:
-        raise OpError(
-            f"op {op.name!r} ({op.__name__}) has no vjp, so {node.describe()} cannot be "
-            "checked; define vjp(g, out, *inputs, **attrs)"
-        ) from None
+        raise _no_vjp_error(node) from None
     if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
         got = (
             f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else type(grads).__name__
@@ -583,29 +582,17 @@ def _check_node(
         if not parent.requires_grad:
             continue
         name = f"#{position} {_label(parent)}"
+        if grads[position] is None:
+            problem = "vjp returned None for an input that requires a gradient"
+            checks.append(_unusable(name, parent.shape, problem))
+            continue
         analytic = unbroadcast(np.asarray(grads[position], dtype=np.float64), parent.shape)
         if analytic is None:
             problem = (
                 f"vjp returned shape {np.shape(grads[position])}, which does not reduce to "
                 f"the input's shape {parent.shape}"
             )
-            checks.append(
-                InputCheck(
-                    name=name,
-                    shape=parent.shape,
-                    checked=0,
-                    max_abs_error=np.inf,
-                    max_rel_error=np.inf,
-                    worst_index=None,
-                    analytic=np.nan,
-                    numeric=np.nan,
-                    relative_difference=np.inf,
-                    largest=np.inf,
-                    verdict="wrong",
-                    passed=False,
-                    problem=problem,
-                )
-            )
+            checks.append(_unusable(name, parent.shape, problem))
             continue
         indices = _elements_to_check(parent.size, max_elements, rng)
         arguments = list(inputs)
@@ -632,6 +619,25 @@ def _check_node(
             )
         checks.append(_compare(name, parent.shape, analytic, numeric, indices, rtol, atol))
     return NodeCheck(node, op.name, shapes, tuple(checks))
+
+
+def _unusable(name: str, shape: tuple[int, ...], problem: str) -> InputCheck:
+    """A failed check of a gradient that could not be compared at all."""
+    return InputCheck(
+        name=name,
+        shape=shape,
+        checked=0,
+        max_abs_error=np.inf,
+        max_rel_error=np.inf,
+        worst_index=None,
+        analytic=np.nan,
+        numeric=np.nan,
+        relative_difference=np.inf,
+        largest=np.inf,
+        verdict="wrong",
+        passed=False,
+        problem=problem,
+    )
 
 
 def _label(node: Node) -> str:

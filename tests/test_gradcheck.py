@@ -135,6 +135,24 @@ def test_check_graph_reports_a_vjp_of_an_impossible_shape():
     assert "does not reduce to the input's shape (2, 3)" in str(report)
 
 
+def test_check_graph_asks_for_the_gradients_backward_asks_for():
+    class LazyMul(cg.Op):
+        @staticmethod
+        def forward(x, y):
+            return x * y
+
+        @staticmethod
+        def vjp(g, out, x, y, needs_grad=(True, True)):
+            # Wrong: skips x's gradient whenever y's is not needed.
+            return (g * y if needs_grad[1] else None), (g * x if needs_grad[1] else None)
+
+    x = cg.Node(X, name="x")
+    assert cg.check_graph(cg.sum(cg.apply(LazyMul, x, cg.Node(X)))).passed
+    report = cg.check_graph(cg.sum(cg.apply(LazyMul, x, X)), raise_on_failure=False)
+    assert "vjp returned None for an input that requires a gradient" in str(report)
+    assert report.node.op is LazyMul
+
+
 def test_check_graph_skips_constant_inputs_and_promotes_float32():
     x = cg.Node(X.astype(np.float32), name="x")
     e = cg.exp(x)
