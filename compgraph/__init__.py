@@ -19,6 +19,7 @@ from compgraph.errors import (
     NonFiniteError,
     NonFiniteWarning,
     OpError,
+    RenderError,
     ShapeError,
 )
 from compgraph.functions import (
@@ -40,6 +41,7 @@ from compgraph.functions import (
 from compgraph.node import Node, apply, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
+from compgraph.viz import render, to_dot, to_svg
 
 __version__ = "0.1.0"
 
@@ -52,6 +54,7 @@ __all__ = [
     "NonFiniteWarning",
     "Op",
     "OpError",
+    "RenderError",
     "ShapeError",
     "add",
     "apply",
@@ -69,11 +72,14 @@ __all__ = [
     "no_grad",
     "ops",
     "pow",
+    "render",
     "reshape",
     "seterr",
     "sigmoid",
     "sub",
     "sum",
+    "to_dot",
+    "to_svg",
     "transpose",
     "value_and_grad",
 ]

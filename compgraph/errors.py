@@ -13,6 +13,7 @@ __all__ = [
     "NonFiniteError",
     "NonFiniteWarning",
     "OpError",
+    "RenderError",
     "ShapeError",
 ]
 
@@ -35,6 +36,10 @@ class OpError(CompgraphError, RuntimeError):
 
 class BackwardError(CompgraphError, RuntimeError):
     """``backward()`` asked for something it cannot do (a non-scalar root without a seed)."""
+
+
+class RenderError(CompgraphError, RuntimeError):
+    """A picture could not be made: no Graphviz layout program, or it failed on the graph."""
 
 
 class NonFiniteError(CompgraphError, FloatingPointError):
