@@ -201,7 +201,9 @@ def _op_label(node: Node) -> str:
     op = node.op
     text = _OP_SYMBOLS.get(op, op.name)
     settings = [
-        f"{key}={value!r}" for key, value in node.attrs.items() if value is not None and value
+        f"{key}={value!r}"
+        for key, value in node.attrs.items()
+        if value is not None and value is not False
     ]
     return "<" + "<br/>".join(_html(line[:60]) for line in [text, *settings]) + ">"
 
