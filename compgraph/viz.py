@@ -87,6 +87,7 @@ _VALUE_ATTRS = {
 }
 _OP_ATTRS = _attribute_text(_OP_STYLE)
 _NOTE_ID = "more"
+_BIG = 100  # value nodes from which layout effort is bounded
 
 _OP_SYMBOLS: dict[type[ops.Op], str] = {
     ops.Add: "+",
@@ -287,7 +288,7 @@ def to_dot(
     show_value: bool = True,
     show_grad: bool = True,
     rankdir: Literal["LR", "TB"] = "LR",
-    max_nodes: int | None = 500,
+    max_nodes: int | None = 200,
     highlight: Any = None,
     title: str | None = None,
 ) -> graphviz.Digraph:
@@ -352,8 +353,12 @@ def to_dot(
         node_attr={"shape": "box", "fontname": "Helvetica", "fontsize": "12"},
         edge_attr=_EDGE_STYLE,
     )
+    if len(order) > _BIG:
+        # Bound dot's network-simplex passes (iterations <= nodes): a parameter feeding every
+        # step of a 200-node graph otherwise takes dot minutes instead of a second.
+        dot.graph_attr.update(nslimit="1", nslimit1="1")
     if title is not None:
-        dot.attr(label=f"<{_html(title)}>", labelloc="t", fontsize="14")
+        dot.graph_attr.update(label=f"<{_html(title)}>", labelloc="t", fontsize="14")
     # Statements are written straight into the body with attribute text quoted once per
     # style: going through Digraph.node() for each of 10,000 nodes costs seconds.
     body = dot.body

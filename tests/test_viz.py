@@ -365,11 +365,18 @@ def test_cap_draws_the_nodes_nearest_the_output_and_says_what_was_left_out():
 
 def test_default_cap_and_no_cap():
     y = chain(1200)
-    assert len(re.findall(r"^\tv\d+ \[", cg.to_dot(y).source, re.MULTILINE)) == 500
-    assert "700 more nodes not drawn (max_nodes=500)" in cg.to_dot(y).source
+    assert len(re.findall(r"^\tv\d+ \[", cg.to_dot(y).source, re.MULTILINE)) == 200
+    assert "1000 more nodes not drawn (max_nodes=200)" in cg.to_dot(y).source
     everything = cg.to_dot(y, max_nodes=None).source
     assert len(re.findall(r"^\tv\d+ \[", everything, re.MULTILINE)) == 1200
     assert "more" not in everything
+
+
+def test_big_drawings_bound_the_layout_effort():
+    assert "nslimit" not in cg.to_dot(chain(100)).source
+    assert (
+        "graph [fontname=Helvetica nslimit=1 nslimit1=1 rankdir=LR]" in cg.to_dot(chain(101)).source
+    )
 
 
 def test_a_ten_thousand_node_graph_needs_no_recursion():
