@@ -229,16 +229,29 @@ class Log(Op):
         return (g / x,)
 
 
+def _sigmoid(x):
+    """σ(x) = 1 / (1 + e^-x), accurate to the last bit in both tails, without warnings.
+
+    e^-x overflows to inf for x < -709, where 1 / (1 + inf) is exactly 0: the right limit,
+    so the overflow is expected and silenced (σ(-40) = 4.2e-18 keeps its relative accuracy,
+    unlike 0.5 + 0.5·tanh(x/2)). In place after the first pass: four passes over the data
+    and one allocation, several times faster than a branchless np.where of two formulas.
+    """
+    with np.errstate(over="ignore"):
+        if type(x) is not np.ndarray or x.ndim == 0:
+            return 1 / (1 + np.exp(-x))
+        t = np.negative(x)
+        np.exp(t, out=t)
+        t += 1
+        return np.reciprocal(t, out=t)
+
+
 class Sigmoid(Op):
     """σ(x) = 1 / (1 + e^-x) ; vjp: g · out · (1 - out)"""
 
     @staticmethod
     def forward(x):
-        # Only ever exponentiate -|x| <= 0, so nothing overflows: σ(x) = 1/(1+e^-x) for
-        # x >= 0 and e^x/(1+e^x) for x < 0 give exact 0 and 1 limits without warnings.
-        e = np.exp(-np.abs(x))
-        r = 1 / (1 + e)
-        return np.where(x >= 0, r, e * r)
+        return _sigmoid(x)
 
     @staticmethod
     def vjp(g, out, x):
@@ -260,14 +273,14 @@ class SigmoidCrossEntropy(Op):
 
     @staticmethod
     def forward(z, y):
-        # max(z,0) - z·y regrouped as z·(1-y) or -z·y: for labels in [0, 1] both terms of the
-        # sum are then >= 0, so nothing cancels and small losses keep their relative accuracy.
-        linear = np.where(z >= 0, z * (1 - y), -z * y)
-        return linear + np.log1p(np.exp(-np.abs(z)))
+        # max(z,0) - z·y as max(z,0)·(1-y) - min(z,0)·y: for labels in [0, 1] both terms are
+        # >= 0, so nothing cancels and small losses keep their relative accuracy.
+        softplus = np.log1p(np.exp(-np.abs(z)))  # ln(1 + e^-|z|), never overflows
+        return np.maximum(z, 0) * (1 - y) - np.minimum(z, 0) * y + softplus
 
     @staticmethod
     def vjp(g, out, z, y, needs_grad=(True, True)):
-        g_z = g * (Sigmoid.forward(z) - y) if needs_grad[0] else None
+        g_z = g * (_sigmoid(z) - y) if needs_grad[0] else None
         return g_z, -g * z if needs_grad[1] else None
 
 
