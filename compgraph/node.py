@@ -180,20 +180,6 @@ class Node:
         self.attrs = attrs or _NO_ATTRS
         self.id = next(_creation_counter)
 
-    @classmethod
-    def _constant(cls, value: Any, like_dtype: np.dtype | None) -> Node:
-        """An operand that is not a Node, wrapped as a constant without copying."""
-        if like_dtype is not None and (type(value) is float or type(value) is int):
-            # A Python number takes its partner's dtype, as in NumPy: 2 * float32 stays float32.
-            array = np.asarray(value, dtype=like_dtype)
-        else:
-            array = _as_float_array(value)
-            if not numerics.all_finite(array):
-                numerics.report(f"a constant operand {_preview(value)} is not finite")
-        node = cls.__new__(cls)
-        node._init(array, None, False, None, (), None)
-        return node
-
     # -- what a node is ---------------------------------------------------------------------
 
     @property
@@ -446,7 +432,39 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
 def _with_constants(inputs: tuple[Any, ...]) -> tuple[Node, ...]:
     """``inputs`` with every non-Node wrapped as a constant of its Node partners' dtype."""
     like = next((x.value.dtype for x in inputs if isinstance(x, Node)), None)
-    return tuple(x if isinstance(x, Node) else Node._constant(x, like) for x in inputs)
+    return tuple([x if isinstance(x, Node) else _constant(x, like) for x in inputs])
+
+
+_python_number_arrays: dict[tuple[float, np.dtype], np.ndarray] = {}
+
+
+def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
+    """An operand that is not a Node (a number or an array), wrapped as a constant node."""
+    if like_dtype is not None and (type(value) is float or type(value) is int):
+        # A Python number takes its partner's dtype, as in NumPy: 2 * float32 stays float32.
+        # Its 0-d array is shared read-only between uses: formulas repeat their numbers.
+        # Zeros are left out, since -0.0 == 0.0 would share one sign (and 1/x tell them apart).
+        key = (value, like_dtype)
+        array = _python_number_arrays.get(key) if value else None
+        if array is None:
+            if len(_python_number_arrays) >= 4096:
+                _python_number_arrays.clear()
+            array = _python_number_arrays[key] = np.array(value, dtype=like_dtype)
+            array.flags.writeable = False
+    else:
+        array = _as_float_array(value)
+        if not numerics.all_finite(array):
+            numerics.report(f"a constant operand {_preview(value)} is not finite")
+    node = _new_node(Node)
+    node.value = array
+    node.grad = None
+    node.name = None
+    node.requires_grad = False
+    node.op = None
+    node.parents = ()
+    node.attrs = _NO_ATTRS
+    node.id = next(_creation_counter)
+    return node
 
 
 def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:

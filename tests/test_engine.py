@@ -256,3 +256,12 @@ def test_user_defined_op_with_attributes():
     assert y.op is Scale and y.attrs == {"k": 3.0} and Scale.name == "scale"
     cg.sum(y).backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_negative_zero_constant_is_not_confused_with_zero():
+    x = cg.Node(2.0)
+    with np.errstate(divide="ignore"), cg.errstate(nonfinite="ignore"):
+        assert (1 / (x * 0.0)).value == np.inf
+        assert (1 / (x * -0.0)).value == -np.inf
+    x32 = cg.Node(np.float32(2.0))
+    assert (x32 * 3.0).value.dtype == np.float32 and (cg.Node(2.0) * 3.0).value.dtype == np.float64
