@@ -17,6 +17,7 @@ from compgraph.errors import (
     CompgraphError,
     DataError,
     DTypeError,
+    GradientCheckError,
     NonFiniteError,
     NonFiniteWarning,
     NotFittedError,
@@ -40,6 +41,7 @@ from compgraph.functions import (
     sum,
     transpose,
 )
+from compgraph.gradcheck import check_graph, gradcheck
 from compgraph.node import Node, apply, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
@@ -51,6 +53,7 @@ __all__ = [
     "CompgraphError",
     "DTypeError",
     "DataError",
+    "GradientCheckError",
     "Node",
     "NonFiniteError",
     "NonFiniteWarning",
@@ -60,11 +63,13 @@ __all__ = [
     "ShapeError",
     "add",
     "apply",
+    "check_graph",
     "div",
     "errstate",
     "exp",
     "geterr",
     "grad",
+    "gradcheck",
     "is_grad_enabled",
     "log",
     "matmul",

@@ -22,7 +22,7 @@ from compgraph.errors import BackwardError, OpError, ShapeError
 from compgraph.graph import topological_order
 from compgraph.node import Node, _as_float_array, requires_grad_of, scalar_or_view, value_of
 
-__all__ = ["backward", "grad", "value_and_grad"]
+__all__ = ["backward", "grad", "unbroadcast", "value_and_grad"]
 
 FLOAT64 = np.dtype(np.float64)
 
@@ -142,6 +142,37 @@ def _check_vjp_result(node: Node, grads: Any) -> None:
     )
 
 
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``g`` summed over the axes that broadcasting ``shape`` up to ``g.shape`` added or stretched.
+
+    The adjoint of ``np.broadcast_to(x, g.shape)`` for ``x`` of ``shape``: Σ over the leading
+    axes broadcasting prepended and over every axis where ``shape`` has 1 and ``g`` does not.
+
+    Args:
+        g: a gradient in the broadcast shape (or already in ``shape``).
+        shape: the shape of the input the gradient belongs to.
+
+    Returns:
+        An array of exactly ``shape``, or ``None`` when ``shape`` does not broadcast to
+        ``g.shape`` (so no reduction can fit ``g`` to it).
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.autodiff import unbroadcast
+        >>> unbroadcast(np.ones((4, 2, 3)), (3, 1)) is None
+        True
+        >>> unbroadcast(np.ones((4, 2, 3)), (1, 3)).tolist()
+        [[8.0, 8.0, 8.0]]
+    """
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra < 0 or not all(n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)):
+        return None
+    stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    return np.sum(g, axis=tuple(range(extra)) + stretched).reshape(shape)
+
+
 def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
     """``g`` summed over the axes broadcasting added, checked against the input's shape."""
     parent = node.parents[position]
@@ -155,21 +186,15 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
     if type(g) is not np.ndarray:
         g = np.asarray(g)
     if g.shape != shape:
-        extra = g.ndim - len(shape)
-        if extra >= 0 and all(
-            n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)
-        ):
-            stretched = tuple(
-                i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
-            )
-            g = np.sum(g, axis=tuple(range(extra)) + stretched).reshape(shape)
-        else:
+        fitted = unbroadcast(g, shape)
+        if fitted is None:
             op = node.op
             raise OpError(
                 f"op {op.name!r} vjp returned a gradient of shape {g.shape} for input "
                 f"#{position} {parent.describe()}, which is neither that shape nor one it "
                 f"broadcasts to; fix {op.__name__}.vjp"
             )
+        g = fitted
     if g.dtype != parent.value.dtype:
         # A float32 parameter used with float64 data keeps a float32 gradient.
         g = g.astype(parent.value.dtype)

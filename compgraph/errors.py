@@ -11,6 +11,7 @@ __all__ = [
     "CompgraphError",
     "DTypeError",
     "DataError",
+    "GradientCheckError",
     "NonFiniteError",
     "NonFiniteWarning",
     "NotFittedError",
@@ -45,6 +46,17 @@ class OpError(CompgraphError, RuntimeError):
 
 class BackwardError(CompgraphError, RuntimeError):
     """``backward()`` asked for something it cannot do (a non-scalar root without a seed)."""
+
+
+class GradientCheckError(CompgraphError, AssertionError):
+    """Engine gradients disagree with finite differences; ``.report`` holds the details.
+
+    An ``AssertionError`` too, so pytest shows a failed check as a test failure.
+    """
+
+    def __init__(self, report: object) -> None:
+        super().__init__(str(report))
+        self.report = report
 
 
 class NonFiniteError(CompgraphError, FloatingPointError):

@@ -64,7 +64,8 @@ def errstate(nonfinite: str | None = None) -> Iterator[None]:
 
     Example:
         >>> import compgraph as cg
-        >>> with cg.errstate(nonfinite="raise"):
+        >>> import numpy as np
+        >>> with cg.errstate(nonfinite="raise"), np.errstate(divide="ignore"):
         ...     try:
         ...         cg.log(cg.Node(0.0, name="x"))
         ...     except cg.NonFiniteError as error:

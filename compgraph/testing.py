@@ -1,13 +1,25 @@
-"""Hypothesis strategies for testing code built on compgraph, and the table of op cases.
+"""Hypothesis strategies and a gradient assertion for testing code built on compgraph.
 
-Needs ``hypothesis`` (``pip install compgraph[dev]``). The same strategies drive
-compgraph's own test suite.
+Needs ``hypothesis`` (``pip install compgraph[dev]``). compgraph's own suite runs on the
+same strategies. A property-based test of your gradients takes a few lines; here every
+random computation graph is checked against finite differences:
+
+    >>> from hypothesis import given, settings
+    >>> from compgraph.testing import graphs, assert_gradients_match
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(graphs())
+    ... def test_random_graphs_have_correct_gradients(graph):
+    ...     assert_gradients_match(graph, *graph.leaves)
+    >>> test_random_graphs_have_correct_gradients()
+
+A failure shows the drawn graph as a small program (``v3 = mul(x0, v2)``), the gradcheck
+table and the first recorded op whose local gradient is wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,34 +33,75 @@ except ImportError as error:  # pragma: no cover - exercised only without hypoth
     ) from error
 
 import compgraph as cg
+from compgraph.gradcheck import GradcheckReport, gradcheck
 
-__all__ = ["OP_CASES", "Domain", "OpCase", "float_arrays"]
+__all__ = [
+    "NONZERO",
+    "OP_CASES",
+    "POSITIVE",
+    "REAL",
+    "Domain",
+    "OpCase",
+    "RandomGraph",
+    "Step",
+    "assert_gradients_match",
+    "broadcastable_shapes",
+    "float_arrays",
+    "graphs",
+    "matmul_pairs",
+    "matmul_shapes",
+]
+
+Shape = tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Domain:
-    """Where an input's elements are drawn: ``low <= |x| <= high``, signs as allowed."""
+    """A range for an op's input: elements in [low, high] with |x| >= away_from_zero.
+
+    ``REAL`` is [-3, 3], ``POSITIVE`` [0.1, 5] (log), ``NONZERO`` [-3, -0.5] ∪ [0.5, 3]
+    (divisors). The bounds keep finite differences well conditioned.
+    """
 
     low: float = -3.0
     high: float = 3.0
     away_from_zero: float = 0.0
 
     def elements(self) -> st.SearchStrategy[float]:
-        if self.away_from_zero:
-            magnitude = st.floats(self.away_from_zero, self.high)
-            return st.one_of(magnitude, magnitude.map(lambda v: -v))
-        return st.floats(self.low, self.high)
+        """Floats in the domain (never NaN or inf)."""
+        if not self.away_from_zero:
+            return st.floats(self.low, self.high)
+        parts = []
+        if self.high >= self.away_from_zero:
+            parts.append(st.floats(max(self.low, self.away_from_zero), self.high))
+        if self.low <= -self.away_from_zero:
+            parts.append(st.floats(self.low, min(self.high, -self.away_from_zero)))
+        return st.one_of(*parts)
+
+    def admits(self, x: np.ndarray) -> bool:
+        """Whether every element of ``x`` lies in the domain."""
+        x = np.asarray(x)
+        magnitude_ok = not self.away_from_zero or bool(np.all(np.abs(x) >= self.away_from_zero))
+        return bool(np.all((self.low <= x) & (x <= self.high))) and magnitude_ok
 
 
 REAL = Domain()
 POSITIVE = Domain(0.1, 5.0)
-NONZERO = Domain(high=3.0, away_from_zero=0.5)
+NONZERO = Domain(away_from_zero=0.5)
 
 
 def float_arrays(
-    shape: tuple[int, ...], domain: Domain = REAL, dtype: Any = np.float64
+    shape: Shape | st.SearchStrategy[Shape], domain: Domain = REAL, dtype: Any = np.float64
 ) -> st.SearchStrategy[np.ndarray]:
-    """Arrays of ``shape`` whose elements lie in ``domain`` (finite, no NaN).
+    """Arrays whose elements lie in ``domain`` (finite, no NaN).
+
+    Args:
+        shape: a shape, or a strategy drawing one (e.g. ``hnp.array_shapes()``).
+        domain: the elements' range, e.g. ``POSITIVE`` for inputs of log.
+        dtype: float64 (default) or float32.
+
+    Returns:
+        A strategy for NumPy arrays.
 
     Example:
         >>> from hypothesis import given
@@ -61,66 +114,155 @@ def float_arrays(
     return hnp.arrays(dtype, shape, elements=domain.elements())
 
 
+def broadcastable_shapes(
+    num_shapes: int = 2, *, min_dims: int = 0, max_dims: int = 3, max_side: int = 4
+) -> st.SearchStrategy[tuple[Shape, ...]]:
+    """``num_shapes`` shapes that broadcast together under NumPy's rules (1s and missing axes).
+
+    Returns:
+        A strategy for tuples of shapes, e.g. ``((3, 1), (4,))``.
+
+    Example:
+        >>> import numpy as np
+        >>> from hypothesis import given
+        >>> from compgraph.testing import broadcastable_shapes
+        >>> @given(broadcastable_shapes(3))
+        ... def test_they_broadcast(shapes):
+        ...     np.broadcast_shapes(*shapes)
+        >>> test_they_broadcast()
+    """
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+def matmul_shapes(
+    *, max_batch_dims: int = 2, max_side: int = 4
+) -> st.SearchStrategy[tuple[Shape, Shape]]:
+    """Shape pairs ``x @ y`` accepts: vectors, matrices and broadcast batches of them.
+
+    Returns:
+        A strategy for ``(x_shape, y_shape)``, e.g. ``((2, 3, 4), (4,))``.
+
+    Example:
+        >>> import numpy as np
+        >>> from hypothesis import given
+        >>> from compgraph.testing import matmul_shapes
+        >>> @given(matmul_shapes())
+        ... def test_matmul_accepts(shapes):
+        ...     np.zeros(shapes[0]) @ np.zeros(shapes[1])
+        >>> test_matmul_accepts()
+    """
+    return hnp.mutually_broadcastable_shapes(
+        signature="(n?,k),(k,m?)->(n?,m?)", max_dims=max_batch_dims, max_side=max_side
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+def matmul_pairs(
+    domain: Domain = REAL, *, max_batch_dims: int = 2, max_side: int = 4, dtype: Any = np.float64
+) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
+    """Pairs of arrays ``(x, y)`` whose product ``x @ y`` is defined, elements in ``domain``.
+
+    Example:
+        >>> from hypothesis import given, settings
+        >>> import compgraph as cg
+        >>> from compgraph.testing import matmul_pairs, assert_gradients_match
+        >>> @settings(max_examples=10)
+        ... @given(matmul_pairs())
+        ... def test_matmul_gradients(pair):
+        ...     assert_gradients_match(lambda x, y: cg.sum(x @ y), *pair)
+        >>> test_matmul_gradients()
+    """
+    shapes = matmul_shapes(max_batch_dims=max_batch_dims, max_side=max_side)
+    return shapes.flatmap(
+        lambda pair: st.tuples(*(float_arrays(shape, domain, dtype) for shape in pair))
+    )
+
+
+def assert_gradients_match(
+    f: Callable[..., cg.Node], *inputs: Any, **options: Any
+) -> GradcheckReport:
+    """Assert that compgraph's gradient of scalar ``f`` matches central differences.
+
+    ``gradcheck`` as a one-line pytest assertion: on failure it raises
+    ``GradientCheckError`` (an ``AssertionError``) whose message is the per-input table and
+    the first recorded op whose own vjp is wrong.
+
+    Args:
+        f: a function of Nodes returning a one-element Node.
+        *inputs: the point (arrays, numbers or Nodes).
+        **options: ``eps``, ``rtol``, ``atol``, ``max_elements``, ``seed`` as in ``gradcheck``.
+
+    Returns:
+        The passing ``GradcheckReport``.
+
+    Raises:
+        GradientCheckError: the gradients disagree.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> from compgraph.testing import assert_gradients_match
+        >>> _ = assert_gradients_match(lambda x: cg.sum(cg.exp(x) * x), np.array([0.5, -1.0]))
+    """
+    return gradcheck(f, *inputs, raise_on_failure=True, **options)
+
+
 @dataclass(frozen=True)
 class OpCase:
     """One row of the op table: how to call an op, its NumPy reference, and its inputs.
 
     ``arguments`` draws ``(shapes, attrs)``: one shape per input and the op's keyword
-    arguments; ``domains`` gives each input's value range.
+    arguments; ``domains`` gives each input's value range; ``attrs_for`` (ops with keyword
+    arguments) draws valid keyword arguments for a given input shape.
     """
 
     op: type[cg.Op]
     call: Callable[..., cg.Node]
     reference: Callable[..., np.ndarray]
-    arguments: st.SearchStrategy[tuple[tuple[tuple[int, ...], ...], dict[str, Any]]]
+    arguments: st.SearchStrategy[tuple[tuple[Shape, ...], dict[str, Any]]]
     domains: tuple[Domain, ...]
+    attrs_for: Callable[[Shape], st.SearchStrategy[dict[str, Any]]] | None = None
 
 
 def _no_attrs(shapes: st.SearchStrategy) -> st.SearchStrategy:
     return shapes.map(lambda shapes: (tuple(shapes), {}))
 
 
-_one_shape = _no_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4).map(lambda s: (s,)))
-_broadcast_pair = _no_attrs(
-    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4).map(
-        lambda shapes: shapes.input_shapes
-    )
-)
-_matmul_pair = _no_attrs(
-    hnp.mutually_broadcastable_shapes(
-        signature="(n?,k),(k,m?)->(n?,m?)", max_dims=2, max_side=4
-    ).map(lambda shapes: shapes.input_shapes)
-)
+def _with_attrs(
+    shapes: st.SearchStrategy[Shape], attrs_for: Callable[[Shape], st.SearchStrategy[dict]]
+) -> st.SearchStrategy:
+    return shapes.flatmap(lambda shape: attrs_for(shape).map(lambda attrs: ((shape,), attrs)))
 
 
-@st.composite
-def _reduction(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...]], dict[str, Any]]:
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
-    axis = None
+def _reduction_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    axis = st.none()
     if shape:
-        axis = draw(
+        axis = (
             st.none()
             | st.integers(-len(shape), len(shape) - 1)
             | hnp.valid_tuple_axes(len(shape), min_size=1)
         )
-    return (shape,), {"axis": axis, "keepdims": draw(st.booleans())}
+    return st.fixed_dictionaries({"axis": axis, "keepdims": st.booleans()})
 
 
-@st.composite
-def _permutation(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...]], dict[str, Any]]:
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=4, max_side=3))
-    axes = draw(st.none() | st.permutations(range(len(shape))).map(tuple))
-    return (shape,), {"axes": axes}
+def _permutation_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    axes = st.none() | st.permutations(range(len(shape))).map(tuple)
+    return st.fixed_dictionaries({"axes": axes})
 
 
-@st.composite
-def _new_shape(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...]], dict[str, Any]]:
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+def _reshape_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
     size = int(np.prod(shape))
-    target = draw(st.sampled_from([(size,), (-1,), (1, size), (size, -1), shape[::-1], ()]))
-    if target == () and size != 1:
-        target = (size, 1)
-    return (shape,), {"shape": target}
+    targets = [(size,), (-1,), (1, size), (size, -1), shape[::-1], () if size == 1 else (size, 1)]
+    return st.fixed_dictionaries({"shape": st.sampled_from(targets)})
+
+
+_one_shape = _no_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4).map(lambda s: (s,)))
+_broadcast_pair = _no_attrs(broadcastable_shapes(2))
+_matmul_pair = _no_attrs(matmul_shapes())
+_nonempty = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+_reduction = _with_attrs(_nonempty, _reduction_attrs)
+_permutation = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=4, max_side=3), _permutation_attrs)
+_new_shape = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), _reshape_attrs)
 
 
 def _sigmoid_reference(x: np.ndarray) -> np.ndarray:
@@ -151,8 +293,230 @@ OP_CASES: tuple[OpCase, ...] = (
         (Domain(-10.0, 10.0), Domain(0.0, 1.0)),
     ),
     OpCase(cg.ops.Matmul, cg.matmul, np.matmul, _matmul_pair, (REAL, REAL)),
-    OpCase(cg.ops.Sum, cg.sum, np.sum, _reduction(), (REAL,)),
-    OpCase(cg.ops.Mean, cg.mean, np.mean, _reduction(), (REAL,)),
-    OpCase(cg.ops.Transpose, cg.transpose, np.transpose, _permutation(), (REAL,)),
-    OpCase(cg.ops.Reshape, cg.reshape, np.reshape, _new_shape(), (REAL,)),
+    OpCase(cg.ops.Sum, cg.sum, np.sum, _reduction, (REAL,), _reduction_attrs),
+    OpCase(cg.ops.Mean, cg.mean, np.mean, _reduction, (REAL,), _reduction_attrs),
+    OpCase(cg.ops.Transpose, cg.transpose, np.transpose, _permutation, (REAL,), _permutation_attrs),
+    OpCase(cg.ops.Reshape, cg.reshape, np.reshape, _new_shape, (REAL,), _reshape_attrs),
 )
+
+
+# -- random computation graphs -----------------------------------------------------------------
+
+#: Every value the drawn ops of a graph compute stays within ±GRAPH_BOUND, so finite differences
+#: of the whole graph stay accurate to ~1e-8 (see compgraph.gradcheck's error analysis).
+GRAPH_BOUND = 30.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op of a ``RandomGraph``: ``op(*values[args], **attrs)`` becomes the next value."""
+
+    op: type[cg.Op]
+    args: tuple[int, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, repr=False)
+class RandomGraph:
+    """A computation graph drawn by ``graphs()``: leaf values and a straight-line program.
+
+    Values are numbered leaves first (``x0``, ``x1``, …), then one per step (``v3``, …).
+    The first ``core_size`` steps were drawn; the rest average every value no step used and
+    add the averages up into the scalar output, the last step's value. Calling the graph on
+    leaf Nodes runs the program, so ``gradcheck(graph, *graph.leaves)`` checks its gradients.
+    """
+
+    leaves: tuple[np.ndarray, ...]
+    steps: tuple[Step, ...]
+    core_size: int
+
+    def __call__(self, *leaves: Any) -> cg.Node:
+        """Build the graph on ``leaves`` (Nodes; arrays become constants); return its output."""
+        if len(leaves) != len(self.leaves):
+            raise TypeError(f"this graph takes {len(self.leaves)} leaves, got {len(leaves)}")
+        values = list(leaves)
+        for step in self.steps:
+            values.append(cg.apply(step.op, *(values[i] for i in step.args), **step.attrs))
+        return values[-1]
+
+    def build(self) -> tuple[cg.Node, tuple[cg.Node, ...]]:
+        """The output node and fresh leaf Nodes (named x0, x1, …) it was computed from."""
+        leaves = tuple(cg.Node(value, name=f"x{i}") for i, value in enumerate(self.leaves))
+        return self(*leaves), leaves
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return tuple(step.op.name for step in self.steps)
+
+    @property
+    def fan_out(self) -> int:
+        """How many values feed more than one operand slot (``x * x`` counts)."""
+        uses = np.bincount(
+            [i for step in self.steps for i in step.args],
+            minlength=len(self.leaves) + len(self.steps),
+        )
+        return int(np.count_nonzero(uses > 1))
+
+    @property
+    def depth(self) -> int:
+        """The number of ops on the longest path from a leaf to the output."""
+        depths = [0] * len(self.leaves)
+        for step in self.steps:
+            depths.append(1 + max(depths[i] for i in step.args))
+        return depths[-1]
+
+    def _label(self, i: int) -> str:
+        return f"x{i}" if i < len(self.leaves) else f"v{i}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis and IPython print examples with this hook: show the program.
+        printer.text(repr(self))
+
+    def __repr__(self) -> str:
+        # One line per leaf, in a form that can be pasted back to reproduce a failure.
+        lines = [
+            f"  x{i} = np.array({value.tolist()!r}, dtype=np.{value.dtype})"
+            for i, value in enumerate(self.leaves)
+        ]
+        for k, step in enumerate(self.steps, start=len(self.leaves)):
+            operands = [self._label(i) for i in step.args]
+            operands += [f"{key}={value!r}" for key, value in step.attrs.items()]
+            lines.append(f"  v{k} = {step.op.name}({', '.join(operands)})")
+        return "RandomGraph(\n" + "\n".join(lines) + "\n)"
+
+
+def _admitted(domain: Domain, value: np.ndarray) -> bool:
+    # REAL-domain inputs take any (bounded) value; only the restricted domains are enforced.
+    return domain is REAL or domain.admits(value)
+
+
+def _forward(op: type[cg.Op], args: list[np.ndarray], attrs: dict[str, Any]) -> np.ndarray | None:
+    """The op's value, or None when the operands do not fit or the result leaves the bound."""
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(op.forward(*args, **attrs))
+    except (ValueError, IndexError):
+        return None
+    if out.size == 0 or not np.all(np.abs(out) <= GRAPH_BOUND):  # NaN fails too
+        return None
+    return out
+
+
+@st.composite
+def _step(
+    draw: st.DrawFn, cases: tuple[OpCase, ...], values: list[np.ndarray]
+) -> tuple[Step, np.ndarray] | None:
+    """One more op on the values so far, chosen among those whose operands fit; or None."""
+    recent_first = range(len(values) - 1, -1, -1)  # recent values first: deeper graphs
+    # A rotation rather than a permutation: hypothesis favours near-identity permutations,
+    # which would make the first ops of the table far more common than the last.
+    start = draw(st.integers(0, len(cases) - 1))
+    for case in cases[start:] + cases[:start]:
+        first, *others = case.domains
+        candidates = [i for i in recent_first if _admitted(first, values[i])]
+        if not candidates:
+            continue
+        args = [draw(st.sampled_from(candidates))]
+        for domain in others:
+            x = values[args[0]]
+            candidates = [
+                i
+                for i in recent_first
+                if _admitted(domain, values[i])
+                and _forward(case.op, [x, values[i]], {}) is not None
+            ]
+            # Operands of another shape first: broadcasting is what most needs exercising.
+            candidates.sort(key=lambda i, x=x: values[i].shape == x.shape)
+            if not candidates:
+                break
+            args.append(draw(st.sampled_from(candidates)))
+        if len(args) < len(case.domains):
+            continue
+        attrs = draw(case.attrs_for(values[args[0]].shape)) if case.attrs_for else {}
+        out = _forward(case.op, [values[i] for i in args], attrs)
+        if out is not None:
+            return Step(case.op, tuple(args), attrs), out
+    return None
+
+
+@st.composite
+def graphs(
+    draw: st.DrawFn,
+    *,
+    max_leaves: int = 3,
+    max_ops: int = 8,
+    ops: Iterable[str] | None = None,
+    max_side: int = 3,
+    dtype: Any = np.float64,
+) -> RandomGraph:
+    """Random computation graphs built from the op table, with a scalar output.
+
+    Leaves get shapes drawn from a few related ones (scalars, vectors, matrices and a 3-D
+    array over sizes n, m, k), so operands broadcast and multiply; their values lie in
+    ``REAL`` or ``POSITIVE``. Each op takes recent or earlier values (fan-out and ``x * x``
+    reuse happen), and only operands in its domain (log gets positive values, divisors
+    stay away from 0); every value they compute stays within ±30. Values no op used are
+    averaged and summed into the scalar output, so every op reaches it.
+
+    Args:
+        max_leaves: at most this many leaves (at least 1).
+        max_ops: at most this many ops before the final averaging and summing.
+        ops: names of the ops to use (default: all built-in ops), e.g. ``["add", "log"]``.
+        max_side: the largest n, m, k in the leaves' shapes.
+        dtype: the leaves' dtype (float64 or float32).
+
+    Returns:
+        A strategy for ``RandomGraph`` objects: call one on leaf Nodes to build it, or
+        use ``graph.build()``; ``graph.leaves`` holds the leaf arrays.
+
+    Raises:
+        ValueError: an unknown op name in ``ops``.
+
+    Example:
+        >>> from hypothesis import given, settings
+        >>> from compgraph.testing import graphs
+        >>> @settings(max_examples=10)
+        ... @given(graphs(ops=["mul", "log", "sum"]))
+        ... def test_scalar_output(graph):
+        ...     out, leaves = graph.build()
+        ...     assert out.size == 1 and set(graph.op_names) <= {"mul", "log", "sum", "mean", "add"}
+        >>> test_scalar_output()
+    """
+    cases = OP_CASES
+    if ops is not None:
+        wanted = set(ops)
+        known = {case.op.name for case in OP_CASES}
+        if not wanted <= known:
+            raise ValueError(
+                f"graphs(ops=...) got unknown op names {sorted(wanted - known)}; "
+                f"choose from {sorted(known)}"
+            )
+        cases = tuple(case for case in OP_CASES if case.op.name in wanted)
+    n, m, k = draw(st.tuples(*[st.integers(1, max_side)] * 3))
+    shapes = [(), (n,), (m,), (n, m), (m, k), (1, m), (n, 1), (k, 1, m)]
+    leaves = []
+    for _ in range(draw(st.integers(1, max_leaves))):
+        shape = draw(st.sampled_from(shapes))
+        domain = draw(st.sampled_from([REAL, POSITIVE]))
+        leaves.append(draw(float_arrays(shape, domain, dtype)))
+    values = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
+    steps = []
+    for _ in range(draw(st.integers(1, max_ops))):
+        drawn = draw(_step(cases, values)) if cases else None
+        if drawn is None:
+            break
+        steps.append(drawn[0])
+        values.append(drawn[1])
+    core_size = len(steps)
+    used = {i for step in steps for i in step.args}
+    unused = [i for i in range(len(values)) if i not in used]
+    total = None
+    for i in unused:
+        steps.append(Step(cg.ops.Mean, (i,), {"axis": None, "keepdims": False}))
+        average = len(values)
+        values.append(np.mean(values[i]))
+        if total is not None:
+            steps.append(Step(cg.ops.Add, (total, average)))
+            values.append(values[total] + values[average])
+        total = len(values) - 1
+    return RandomGraph(tuple(leaves), tuple(steps), core_size)

@@ -1,0 +1,284 @@
+"""The gradient checker checks: wrong VJPs are caught and traced to their node, right ones pass."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import compgraph as cg
+from compgraph.gradcheck import relative_difference
+from compgraph.testing import OP_CASES, float_arrays
+
+CASES = {case.op.name: case for case in OP_CASES}
+
+
+class SlightlyWrongMul(cg.Op):
+    """x · y with a vjp for x that is 0.1% too large."""
+
+    name = "slightly_wrong_mul"
+
+    @staticmethod
+    def forward(x, y):
+        return x * y
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        return g * y * 1.001, g * x
+
+
+class MeanInsteadOfSumAdd(cg.Op):
+    """x + y whose vjp reduces a broadcast y by averaging instead of summing."""
+
+    name = "wrong_reduction_add"
+
+    @staticmethod
+    def forward(x, y):
+        return x + y
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        extra = g.ndim - y.ndim
+        g_y = g.mean(axis=tuple(range(extra))) if extra else g
+        return g, g_y
+
+
+class WrongShapeVjp(cg.Op):
+    name = "wrong_shape"
+
+    @staticmethod
+    def forward(x):
+        return 2 * x
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (np.ones(x.size + 1),)
+
+
+X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+Y = np.array([0.3, -1.2, 0.8])
+
+
+def wrong_mul_f(x, y):
+    return cg.sum(cg.exp(cg.apply(SlightlyWrongMul, cg.sigmoid(x), y)))
+
+
+def test_a_correct_function_passes_with_a_great_relative_difference():
+    report = cg.gradcheck(lambda x, y: cg.sum(cg.sigmoid(x * y) ** 2), X, Y)
+    assert report.passed and report.verdict == "great"
+    assert [check.name for check in report.inputs] == ["x0", "x1"]
+    assert report.inputs[0].checked == 6 and report.inputs[0].shape == (2, 3)
+    assert all(check.max_abs_error < 1e-8 for check in report.inputs)
+    assert report.localization is None
+
+
+def test_a_vjp_off_by_a_tenth_of_a_percent_is_caught_and_localized():
+    with pytest.raises(cg.GradientCheckError) as info:
+        cg.gradcheck(wrong_mul_f, X, Y)
+    assert isinstance(info.value, AssertionError)
+    report = info.value.report
+    x_check, y_check = report.inputs
+    assert not x_check.passed and y_check.passed
+    assert x_check.max_rel_error == pytest.approx(1e-3, rel=1e-3)
+    index = x_check.worst_index
+    assert x_check.analytic == pytest.approx(1.001 * x_check.numeric, rel=1e-6)
+    assert report.root.op is cg.ops.Sum
+    bad = report.localization.node
+    assert bad.op is SlightlyWrongMul
+    first = report.localization.failures[0]
+    assert [check.passed for check in first.inputs] == [False, True]
+    message = str(info.value)
+    for part in ("FAILED", "x0", str(index), "slightly_wrong_mul", "first wrong vjp", "(2, 3)"):
+        assert part in message
+
+
+def test_a_wrong_broadcasting_reduction_is_caught_and_localized():
+    def f(x, y):
+        return cg.sum(cg.apply(MeanInsteadOfSumAdd, x, y) ** 2)
+
+    report = cg.gradcheck(f, X, Y, raise_on_failure=False)
+    assert not report.passed
+    assert [check.passed for check in report.inputs] == [True, False]
+    (out,) = [node for node in [report.localization.node] if node is not None]
+    assert out.op is MeanInsteadOfSumAdd
+    assert report.localization.failures[0].input_shapes == ((2, 3), (3,))
+    # The correct op with the same shapes passes.
+    assert cg.gradcheck(lambda x, y: cg.sum((x + y) ** 2), X, Y).passed
+
+
+def test_check_graph_points_at_the_first_wrong_node_from_the_leaves():
+    x = cg.Node(X, name="x")
+    y = cg.Node(Y, name="y")
+    first = cg.apply(MeanInsteadOfSumAdd, x, y)
+    first.name = "first"
+    second = cg.apply(SlightlyWrongMul, cg.log(cg.sigmoid(first)), y)
+    J = cg.mean(second)
+    report = cg.check_graph(J, raise_on_failure=False)
+    assert report.node is first
+    assert [check.node for check in report.failures] == [first, second]
+    assert [check.op for check in report.checks] == [
+        "wrong_reduction_add",
+        "sigmoid",
+        "log",
+        "slightly_wrong_mul",
+        "mean",
+    ]
+    assert "'first'" in report.summary() and "1 more" in report.summary()
+    with pytest.raises(cg.GradientCheckError, match="wrong_reduction_add"):
+        cg.check_graph(J)
+
+
+def test_check_graph_reports_a_vjp_of_an_impossible_shape():
+    x = cg.Node(X, name="x")
+    out = cg.sum(cg.apply(WrongShapeVjp, x))
+    report = cg.check_graph(out, raise_on_failure=False)
+    assert report.node is out.parents[0]
+    assert "does not reduce to the input's shape (2, 3)" in str(report)
+
+
+def test_check_graph_asks_for_the_gradients_backward_asks_for():
+    class LazyMul(cg.Op):
+        @staticmethod
+        def forward(x, y):
+            return x * y
+
+        @staticmethod
+        def vjp(g, out, x, y, needs_grad=(True, True)):
+            # Wrong: skips x's gradient whenever y's is not needed.
+            return (g * y if needs_grad[1] else None), (g * x if needs_grad[1] else None)
+
+    x = cg.Node(X, name="x")
+    assert cg.check_graph(cg.sum(cg.apply(LazyMul, x, cg.Node(X)))).passed
+    report = cg.check_graph(cg.sum(cg.apply(LazyMul, x, X)), raise_on_failure=False)
+    assert "vjp returned None for an input that requires a gradient" in str(report)
+    assert report.node.op is LazyMul
+
+
+def test_check_graph_skips_constant_inputs_and_promotes_float32():
+    x = cg.Node(X.astype(np.float32), name="x")
+    e = cg.exp(x)
+    out = cg.sum(e * np.float32(2))
+    report = cg.check_graph(out)
+    # float32 cannot resolve a step of 1e-6 (its spacing near 4 is 4.8e-7): this passes only
+    # because the check runs in float64.
+    assert report.passed
+    mul = report.checks[1]
+    assert mul.op == "mul"
+    assert [check.name for check in mul.inputs] == [f"#0 exp #{e.id}"]  # not the constant
+
+
+def test_check_graph_subsamples_big_inputs_reproducibly():
+    x = cg.Node(np.linspace(-1, 1, 5000), name="x")
+    out = cg.sum(cg.sigmoid(x))
+    report = cg.check_graph(out, max_elements=50, seed=3)
+    assert [check.inputs[0].checked for check in report.checks] == [50, 50]
+    again = cg.check_graph(out, max_elements=50, seed=3)
+    assert report.checks[0].inputs[0].worst_index == again.checks[0].inputs[0].worst_index
+
+
+def test_gradcheck_subsamples_with_a_seed_and_finds_a_bug_in_every_element_when_not():
+    x = np.linspace(0.1, 2.0, 200)
+    report = cg.gradcheck(lambda x: cg.sum(cg.log(x) * x), x, max_elements=20, seed=1)
+    assert report.inputs[0].checked == 20 and report.passed
+
+    class WrongAtOneElement(cg.Op):
+        @staticmethod
+        def forward(x):
+            return x * 1.0
+
+        @staticmethod
+        def vjp(g, out, x):
+            wrong = g.copy()
+            wrong[137] *= 1.01
+            return (wrong,)
+
+    report = cg.gradcheck(
+        lambda x: cg.sum(cg.apply(WrongAtOneElement, x) ** 2), x, raise_on_failure=False
+    )
+    assert not report.passed and report.inputs[0].worst_index == (137,)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@given(data=st.data())
+def test_every_builtin_op_passes_gradcheck_and_check_graph(name, data):
+    case = CASES[name]
+    shapes, attrs = data.draw(case.arguments)
+    arrays = [data.draw(float_arrays(s, d)) for s, d in zip(shapes, case.domains, strict=True)]
+    out_shape = np.shape(case.reference(*arrays, **attrs))
+    weights = data.draw(float_arrays(out_shape))
+
+    def f(*nodes):
+        return cg.sum(case.call(*nodes, **attrs) * weights)
+
+    report = cg.gradcheck(f, *arrays)
+    assert report.passed
+    out, leaves = None, [cg.Node(a) for a in arrays]
+    out = f(*leaves)
+    assert cg.check_graph(out).passed
+
+
+def test_inputs_may_be_nodes_numbers_or_float32_arrays():
+    w = cg.Node(np.array([1.0, 2.0]), name="w")
+    report = cg.gradcheck(
+        lambda w, b, x: cg.sum(cg.sigmoid(w * x + b)), w, 0.5, np.array([0.3, -0.2], np.float32)
+    )
+    assert report.passed
+    assert [check.name for check in report.inputs] == ["w", "x1", "x2"]
+    assert w.grad is None  # the caller's node is left alone
+
+
+def test_bad_inputs_get_clear_errors():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(cg.ShapeError, match=r"returned .*shape \(2,\).*cg.sum"):
+        cg.gradcheck(lambda x: x * 2, x)
+    with pytest.raises(cg.NonFiniteError, match=r"input #0 'x0'.*not finite"):
+        cg.gradcheck(lambda x: cg.sum(x), np.array([1.0, np.nan]))
+    with pytest.raises(cg.NonFiniteError, match="f is nan"):
+        cg.gradcheck(lambda x: cg.sum(x) * np.nan, x)
+    with pytest.raises(ValueError, match=r"'c' of shape \(2,\) does not require a gradient"):
+        cg.gradcheck(lambda c: cg.sum(c), cg.Node(x, name="c", requires_grad=False))
+    with pytest.raises(TypeError, match="at least one input"):
+        cg.gradcheck(lambda: cg.Node(1.0))
+    with pytest.raises(TypeError, match="returned str"):
+        cg.gradcheck(lambda x: "loss", x)
+    with pytest.raises(cg.NonFiniteError, match=r"element \(0,\) ± eps=1e-06.*domain"):
+        with cg.errstate(nonfinite="ignore"):
+            cg.gradcheck(lambda x: cg.sum(cg.log(x)), np.array([5e-7, 1.0]))
+
+
+def test_a_function_that_ignores_its_input_has_zero_gradient():
+    report = cg.gradcheck(lambda x: cg.Node(3.0) * 2, np.ones(3))
+    assert report.passed and report.inputs[0].analytic == 0.0
+
+
+def test_relative_difference_and_its_verdicts():
+    g = np.array([3.0, 4.0])
+    assert relative_difference(g, g) == 0.0
+    assert relative_difference(np.zeros(2), np.zeros(2)) == 0.0
+    assert relative_difference(g, -g) == 1.0
+    assert relative_difference(g, g * (1 + 2e-3)) == pytest.approx(1e-3, rel=1e-2)
+    report = cg.gradcheck(wrong_mul_f, X, Y, raise_on_failure=False)
+    assert report.verdict == "suspicious"
+
+
+def test_the_report_reads_as_a_table():
+    text = str(cg.gradcheck(lambda a, b: cg.sum(a * b), X, Y))
+    lines = text.splitlines()
+    assert lines[0].startswith("gradcheck passed") and "relative difference" in lines[0]
+    assert lines[1].split()[:3] == ["input", "shape", "checked"]
+    assert lines[2].startswith("x0") and "6/6" in lines[2] and "ok (great)" in lines[2]
+
+
+def test_check_graph_walks_a_long_chain_without_recursion():
+    x = cg.Node(0.5, name="x")
+    y = x
+    for _ in range(3000):
+        y = cg.sigmoid(y) + 0.1
+    report = cg.check_graph(y)
+    assert report.passed and len(report.checks) == 6000
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got 0"):
+        cg.gradcheck(lambda x: cg.sum(x), np.ones(2), eps=0)
+    with pytest.raises(ValueError, match="check_graph: max_elements must be at least 1"):
+        cg.check_graph(cg.sum(cg.Node(np.ones(2))), max_elements=0)
