@@ -113,14 +113,17 @@ def test_the_site_builds_strictly_and_documents_every_public_name(tmp_path):
     import compgraph.logistic
     import compgraph.testing
 
-    for module, page in [
-        (cg, "compgraph"),
-        (cg.ops, "ops"),
-        (compgraph.logistic, "logistic"),
-        (compgraph.testing, "testing"),
-    ]:
-        html = (site / "reference" / page / "index.html").read_text(encoding="utf-8")
-        documented = set(re.findall(rf'id="{re.escape(module.__name__)}\.(\w+)"', html))
-        submodules = {name for name in module.__all__ if isinstance(getattr(module, name), type(cg))}
-        missing = set(module.__all__) - documented - submodules
-        assert not missing, f"{module.__name__}: {sorted(missing)} are not in the reference"
+    pages = (site / "reference").rglob("index.html")
+    ids = {i for page in pages for i in re.findall(r'id="([\w.]+)"', page.read_text("utf-8"))}
+    for module in (cg, cg.ops, compgraph.logistic, compgraph.testing):
+        missing = []
+        for name in module.__all__:
+            value = getattr(module, name)
+            # A name is documented under the module that exports it, or where it is defined
+            # (cg.gradcheck the function shares its name with the module compgraph.gradcheck).
+            where = {f"{module.__name__}.{name}"}
+            if hasattr(value, "__qualname__"):
+                where.add(f"{value.__module__}.{value.__qualname__}")
+            if not where & ids:
+                missing.append(name)
+        assert not missing, f"{module.__name__}: {missing} are not in the API reference"
