@@ -84,10 +84,26 @@ def test_the_site_runs_what_this_test_runs(page):
     assert len({attribute(b.info, "session") for b in executed}) <= 1, page_id(page)
 
 
+def not_run_reasons() -> list[tuple[str, int, str]]:
+    found = []
+    for page in PAGES:
+        lines = page.read_text(encoding="utf-8").splitlines()
+        for block in python_blocks(page):
+            if not block.run:
+                marker = next(line for line in reversed(lines[: block.line - 2]) if line.strip())
+                found.append((page_id(page), block.line, marker))
+    return found
+
+
 def test_few_blocks_are_left_unrun():
-    unrun = [(page_id(p), b.line) for p in PAGES for b in python_blocks(p) if not b.run]
-    ran = sum(b.run for p in PAGES for b in python_blocks(p))
-    assert len(unrun) <= ran // 5, unrun
+    unrun = not_run_reasons()
+    # Pictures of graphs wait for the drawing functions (the viz branch); once cg.to_svg
+    # exists, every such block must run.
+    pending = [u for u in unrun if "not-run: needs viz" in u[2]]
+    if hasattr(cg, "to_svg"):
+        assert not pending, pending
+    others = [u for u in unrun if u not in pending]
+    assert len(others) <= 3, others
 
 
 def test_the_getting_started_page_gives_the_readme_commands():
