@@ -22,6 +22,7 @@ from compgraph.errors import (
     NonFiniteWarning,
     NotFittedError,
     OpError,
+    RenderError,
     ShapeError,
 )
 from compgraph.functions import (
@@ -45,6 +46,7 @@ from compgraph.gradcheck import check_graph, gradcheck
 from compgraph.node import Node, apply, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
+from compgraph.viz import render, to_dot, to_svg
 
 __version__ = "0.1.0"
 
@@ -60,6 +62,7 @@ __all__ = [
     "NotFittedError",
     "Op",
     "OpError",
+    "RenderError",
     "ShapeError",
     "add",
     "apply",
@@ -79,12 +82,15 @@ __all__ = [
     "no_grad",
     "ops",
     "pow",
+    "render",
     "reshape",
     "seterr",
     "sigmoid",
     "sigmoid_cross_entropy",
     "sub",
     "sum",
+    "to_dot",
+    "to_svg",
     "transpose",
     "value_and_grad",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "NonFiniteWarning",
     "NotFittedError",
     "OpError",
+    "RenderError",
     "ShapeError",
 ]
 
@@ -57,6 +58,10 @@ class GradientCheckError(CompgraphError, AssertionError):
     def __init__(self, report: object) -> None:
         super().__init__(str(report))
         self.report = report
+
+
+class RenderError(CompgraphError, RuntimeError):
+    """A picture could not be made: no Graphviz layout program, or it failed on the graph."""
 
 
 class NonFiniteError(CompgraphError, FloatingPointError):

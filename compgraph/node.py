@@ -252,6 +252,12 @@ class Node:
             fields.append("requires_grad=False")
         return f"Node({', '.join(fields)})"
 
+    def _repr_svg_(self) -> str:
+        """Jupyter shows a node as the picture of its graph (see ``compgraph.to_svg``)."""
+        from compgraph.viz import to_svg
+
+        return to_svg(self)
+
     # -- backpropagation ----------------------------------------------------------------------
 
     def backward(self, grad: ArrayLike | None = None) -> None:

@@ -1,0 +1,333 @@
+"""The ``compgraph`` command: draw the graph of a formula with its values and gradients.
+
+``compgraph draw "3*(a + b*c)" a=5 b=3 c=2 -o graph.svg`` builds the graph, runs
+backward, prints f and df/dv for every variable v, and renders the picture.
+
+Formulas are never ``eval``-ed: the ``ast`` module parses them and only a whitelist is
+evaluated (numbers, variables, ``+ - * / ** @``, unary ``-``, ``.T``, tuples and lists of
+numbers, and calls to the op functions), by an explicit-stack walk over the syntax tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import keyword
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compgraph import functions
+from compgraph.errors import CompgraphError, RenderError
+from compgraph.graph import ancestors
+from compgraph.node import Node
+from compgraph.viz import ENGINES, format_array, render
+
+__all__ = ["MAX_FORMULA_LENGTH", "main"]
+
+#: The longest formula ``compgraph draw`` accepts, in characters.
+MAX_FORMULA_LENGTH = 1000
+
+_FUNCTIONS: dict[str, Callable[..., Node]] = {
+    name: getattr(functions, name) for name in functions.__all__
+}
+_BINARY: dict[type[ast.operator], Callable[..., Node]] = {
+    ast.Add: functions.add,
+    ast.Sub: functions.sub,
+    ast.Mult: functions.mul,
+    ast.Div: functions.div,
+    ast.Pow: functions.pow,
+    ast.MatMult: functions.matmul,
+}
+_ALLOWED = "\n  ".join(
+    textwrap.wrap(
+        "numbers, variables, + - * / ** @, unary -, .T, tuples such as (3, 1) for shapes, "
+        "and calls to the op functions " + " ".join(_FUNCTIONS),
+        width=80,
+    )
+)
+
+EXAMPLE = """\
+example:
+  compgraph draw "3*(a + b*c)" a=5 b=3 c=2 -o graph.svg
+      prints f = 33, df/da = 3, df/db = 6, df/dc = 9 and draws graph.svg
+  compgraph draw "sum(sigmoid(w @ x + b))" "w=[[1, 2], [3, 4]]" "x=[0.5, -1]" b=0.1
+
+A formula may use
+  {allowed}.
+Variables are numbers or nested lists of numbers (name=[1, 2, 3]). A formula that
+starts with "-" needs a space in it ("-a * b"), or goes last after the options and "--":
+  compgraph draw -o g.svg -- -a*b a=1 b=2
+Exit status: 0 on success, 2 for a bad formula or variable, 1 if drawing fails."""
+
+
+class _FormulaError(Exception):
+    """What is wrong with a formula, and where (0-based character column, or None)."""
+
+    def __init__(self, message: str, column: int | None = None, snippet: str = ""):
+        super().__init__(message)
+        self.column = column
+        self.snippet = snippet
+
+
+def _where(formula: str, node: ast.AST) -> tuple[int, str]:
+    """The character column and source text of ``node`` (ast counts columns in UTF-8 bytes)."""
+    column = len(formula.encode("utf-8")[: node.col_offset].decode("utf-8", "ignore"))
+    snippet = ast.get_source_segment(formula, node) or ""
+    return column, snippet if len(snippet) <= 30 else snippet[:27] + "..."
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The subexpressions ``node`` needs evaluated first; refuses anything not whitelisted."""
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            raise ValueError(f"only numbers are allowed as constants, not {node.value!r:.30}")
+        return []
+    if isinstance(node, ast.Name):
+        return []
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            raise ValueError("this operator is not supported; use + - * / ** @")
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise ValueError("only unary - and + are supported")
+        return [node.operand]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return list(node.elts)
+    if isinstance(node, ast.Attribute):
+        if node.attr != "T":
+            raise ValueError(f"attribute access (.{node.attr}) is not allowed; only .T (transpose)")
+        return [node.value]
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+            raise ValueError(f"only calls to the op functions are allowed: {' '.join(_FUNCTIONS)}")
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(
+            kw.arg is None for kw in node.keywords
+        ):
+            raise ValueError("* and ** unpacking are not allowed")
+        return [*node.args, *(kw.value for kw in node.keywords)]
+    raise ValueError(f"{type(node).__name__.lower()} expressions are not allowed")
+
+
+def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> Any:
+    """The value of ``node`` given the values of its children."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in variables:
+            return variables[node.id]
+        if node.id in _FUNCTIONS:
+            raise ValueError(f"{node.id} is a function: call it, e.g. {node.id}(x)")
+        raise ValueError(f"unbound variable {node.id!r}: give it a value, e.g. {node.id}=1.0")
+    if isinstance(node, ast.BinOp):
+        return _BINARY[type(node.op)](*values)
+    if isinstance(node, ast.UnaryOp):
+        return functions.neg(values[0]) if isinstance(node.op, ast.USub) else values[0]
+    if isinstance(node, ast.Tuple):
+        return tuple(values)
+    if isinstance(node, ast.List):
+        return list(values)
+    if isinstance(node, ast.Attribute):
+        return functions.transpose(values[0])
+    assert isinstance(node, ast.Call)
+    name = node.func.id
+    positional = values[: len(node.args)]
+    named = {
+        kw.arg: value for kw, value in zip(node.keywords, values[len(node.args) :], strict=True)
+    }
+    try:
+        inspect.signature(_FUNCTIONS[name]).bind(*positional, **named)
+    except TypeError as error:
+        raise ValueError(f"{name}(): {error}") from None
+    return _FUNCTIONS[name](*positional, **named)
+
+
+def _evaluate(formula: str, variables: dict[str, Node]) -> Any:
+    """Build the graph of ``formula`` over ``variables``; raises _FormulaError."""
+    if len(formula) > MAX_FORMULA_LENGTH:
+        raise _FormulaError(
+            f"the formula is {len(formula)} characters long; the limit is {MAX_FORMULA_LENGTH}"
+        )
+    if not formula.strip():
+        raise _FormulaError("the formula is empty")
+    try:
+        tree = ast.parse(formula, mode="eval")
+    except SyntaxError as error:
+        # Python reports offset 0 when the formula ends too early ("a +").
+        column = error.offset - 1 if error.offset else len(formula)
+        detail = "" if error.msg == "invalid syntax" else f": {error.msg}"
+        raise _FormulaError(f"invalid syntax{detail}", min(column, len(formula))) from None
+    except (RecursionError, MemoryError):
+        raise _FormulaError("the formula is nested too deeply") from None
+    # Post-order walk with an explicit stack: a node's entry comes back (with its children
+    # listed) after all of its children have been evaluated.
+    results: dict[ast.AST, Any] = {}
+    stack: list[tuple[ast.AST, list[ast.AST] | None]] = [(tree.body, None)]
+    while stack:
+        node, children = stack.pop()
+        try:
+            if children is None:
+                children = _children(node)
+                stack.append((node, children))
+                stack.extend((child, None) for child in reversed(children))
+                continue
+            results[node] = _combine(node, [results.pop(child) for child in children], variables)
+        except (ValueError, TypeError, CompgraphError) as error:
+            # Op errors (ShapeError, DTypeError, ...) are ValueError/TypeError subclasses.
+            raise _FormulaError(" ".join(str(error).split()), *_where(formula, node)) from None
+    return results[tree.body]
+
+
+def _parse_assignment(text: str, variables: dict[str, Node]) -> None:
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier() or keyword.iskeyword(name):
+        raise _FormulaError(f"expected NAME=VALUE (e.g. a=5 or x=[1,2,3]), got {text!r:.40}")
+    if name in _FUNCTIONS:
+        raise _FormulaError(f"{name!r} is an op function; choose another variable name")
+    if name in variables:
+        raise _FormulaError(f"variable {name!r} is given twice")
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            number = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise _FormulaError(
+                f"{name}={value!r:.40} is not a number or a list of numbers like [1, 2.5]"
+            ) from None
+    try:
+        variables[name] = Node(number, name=name)
+    except (CompgraphError, ValueError, TypeError) as error:
+        raise _FormulaError(f"variable {name!r}: {error}") from None
+
+
+def _draw(args: argparse.Namespace) -> int:
+    formula = " ".join(args.formula.split())  # one line, so columns point into it
+    variables: dict[str, Node] = {}
+    for assignment in args.assignments:
+        _parse_assignment(assignment, variables)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        root = _evaluate(formula, variables)
+        if not isinstance(root, Node):
+            if isinstance(root, (tuple, list)):
+                raise _FormulaError("the formula is a tuple or list; it must compute one value")
+            root = Node(root, name="f", requires_grad=False)
+        if root.size != 1:
+            raise _FormulaError(
+                f"the formula's value has shape {root.shape}; gradients need a single number: "
+                "wrap it in sum(...) or mean(...)"
+            )
+        if root.name is None:
+            root.name = "f"
+        if root.requires_grad:
+            root.backward()
+    for warning in caught:
+        if warning.category is RuntimeWarning:  # NumPy's, said better by NonFiniteWarning
+            continue
+        print(f"compgraph draw: warning: {' '.join(str(warning.message).split())}", file=sys.stderr)
+
+    print(f"{root.name} = {format_array(root.value)}")
+    reached = ancestors(root)
+    for name, node in variables.items():
+        if node in reached:
+            print(f"d{root.name}/d{name} = {format_array(node.grad)}")
+        else:  # most likely a typo, but the derivative is well defined: zero
+            print(f"d{root.name}/d{name} = {format_array(np.zeros_like(node.value))}")
+            print(f"compgraph draw: warning: {name} is not used in the formula", file=sys.stderr)
+    output = Path(args.output)
+    fmt = args.format or output.suffix.lstrip(".").lower() or "svg"
+    try:
+        render(root, output, fmt, engine=args.engine, rankdir=args.rankdir, title=formula)
+    except (RenderError, OSError, ValueError) as error:
+        print(f"compgraph draw: cannot draw {output}: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {output}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compgraph",
+        description="Draw computation graphs with their values and gradients.",
+        epilog=EXAMPLE.format(allowed=_ALLOWED),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    draw = commands.add_parser(
+        "draw",
+        help="build a formula's graph, backpropagate, print gradients and draw it",
+        description="Build the graph of FORMULA, run backward, print the value f and df/dv "
+        "for every variable v, and draw the graph with values and gradients.",
+        epilog=EXAMPLE.format(allowed=_ALLOWED),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    draw.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
+    draw.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
+    )
+    draw.add_argument("-o", "--output", default="graph.svg", help="file to write (graph.svg)")
+    draw.add_argument(
+        "--format", help="svg, png, pdf (system dot only), ...; default: the output's suffix"
+    )
+    draw.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
+    draw.add_argument(
+        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    return parser
+
+
+def _version() -> str:
+    from compgraph import __version__
+
+    return f"compgraph {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``compgraph`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Args:
+        argv: the command-line arguments, without the program name.
+
+    Returns:
+        The exit status: 0 on success, 2 for bad usage, a bad formula or variable, 1 when
+        the picture cannot be drawn.
+
+    Example:
+        >>> import tempfile, os
+        >>> out = os.path.join(tempfile.mkdtemp(), "g.svg")
+        >>> main(["draw", "3*(a + b*c)", "a=5", "b=3", "c=2", "-o", out])  # doctest: +ELLIPSIS
+        f = 33
+        df/da = 3
+        df/db = 6
+        df/dc = 9
+        wrote ...g.svg
+        0
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return _draw(args)
+    except _FormulaError as error:
+        where = ""
+        if error.column is not None:
+            where = f" at column {error.column + 1}" + (
+                f" ({error.snippet})" if error.snippet else ""
+            )
+        print(f"compgraph draw: error{where}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

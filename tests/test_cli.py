@@ -1,0 +1,197 @@
+"""The ``compgraph draw`` command: success, every kind of refusal, and the installed script."""
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compgraph.cli import MAX_FORMULA_LENGTH, main
+from compgraph.viz import format_array
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_texts(path):
+    return [text.text for text in ET.parse(path).iter(SVG + "text")]
+
+
+def test_draw_prints_value_and_gradients_and_draws_them(tmp_path, capsys):
+    out = tmp_path / "graph.svg"
+    assert main(["draw", "3*(a + b*c)", "a=5", "b=3", "c=2", "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == [
+        "f = 33",
+        "df/da = 3",
+        "df/db = 6",
+        "df/dc = 9",
+        f"wrote {out}",
+    ]
+    assert printed.err == ""
+    texts = svg_texts(out)
+    assert texts[0] == "3*(a + b*c)"  # the title
+    for expected in ("a", "value: 5", "grad: 3", "grad: 6", "grad: 9", "f", "value: 33"):
+        assert expected in texts
+
+
+def test_draw_takes_arrays_functions_keywords_and_transpose(tmp_path, capsys):
+    out = tmp_path / "lr.svg"
+    formula = "mean(sigmoid(w.T @ x + b), axis=0) * 2"
+    argv = ["draw", formula, "w=[[1, 2], [3, 4]]", "x=[[0.5], [-1]]", "b=0.25", "-o", str(out)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    w, x, b = np.array([[1.0, 2], [3, 4]]), np.array([[0.5], [-1]]), 0.25
+    s = 1 / (1 + np.exp(-(w.T @ x + b)))
+    f = np.mean(s) * 2
+    assert lines[0] == f"f = [{f:.4g}]"
+    ds = 2 / 2 * s * (1 - s)  # d f / d z, per row of z
+    assert f"df/db = {ds.sum():.4g}" in lines
+    assert lines[1:3] == ("df/dw = " + format_array(x @ ds.T)).splitlines()  # dz_j/dw_ij = x_i
+    assert "(2, 2) float64" in svg_texts(out)
+
+
+def test_reshape_and_sum_with_tuples(tmp_path, capsys):
+    out = tmp_path / "r.svg"
+    assert main(["draw", "sum(reshape(x, (3, 1)) ** 2)", "x=[1, 2, 3]", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == ["f = 14", "df/dx = [2, 4, 6]"]
+
+
+def test_layout_choices(tmp_path, capsys):
+    out = tmp_path / "g.png"
+    argv = ["draw", "a - b", "a=1", "b=2", "-o", str(out), "--engine", "graphviz-pure"]
+    assert main([*argv, "--rankdir", "TB"]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert capsys.readouterr().out.splitlines()[:3] == ["f = -1", "df/da = 1", "df/db = -1"]
+
+
+def test_unused_variable_gets_a_zero_gradient_and_a_warning(tmp_path, capsys):
+    assert main(["draw", "a*a", "a=3", "z=1", "-o", str(tmp_path / "g.svg")]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[:3] == ["f = 9", "df/da = 6", "df/dz = 0"]
+    assert printed.err == "compgraph draw: warning: z is not used in the formula\n"
+
+
+def test_a_formula_of_numbers_alone_has_a_value_and_no_gradients(tmp_path, capsys):
+    assert main(["draw", "exp(0) + 2", "-o", str(tmp_path / "g.svg")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "f = 3"
+
+
+def test_non_finite_results_warn_on_one_line_each(tmp_path, capsys):
+    assert main(["draw", "log(a)", "a=0", "-o", str(tmp_path / "g.svg")]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[:2] == ["f = -inf", "df/da = inf"]
+    warnings = printed.err.splitlines()
+    assert warnings and all(line.startswith("compgraph draw: warning: ") for line in warnings)
+    assert "log needs strictly positive input" in printed.err
+
+
+REFUSED = [
+    # (formula, variables, what the one-line error must say)
+    ("3*(a + d)", ["a=1"], "at column 8 (d): unbound variable 'd'"),
+    ("__import__('os').system('true')", [], "only calls to the op functions"),
+    ("a.__class__", ["a=1"], "at column 1 (a.__class__): attribute access (.__class__)"),
+    ("exp.__globals__", [], "attribute access"),
+    ("open('/etc/passwd')", [], "only calls to the op functions"),
+    ("a +", ["a=1"], "at column 4: invalid syntax"),
+    ("3*(a", ["a=1"], "'(' was never closed"),
+    ("", [], "the formula is empty"),
+    ("exp", [], "exp is a function: call it"),
+    ("a[0]", ["a=[1, 2]"], "subscript expressions are not allowed"),
+    ("lambda: 1", [], "lambda expressions are not allowed"),
+    ("[x for x in a]", ["a=1"], "listcomp expressions are not allowed"),
+    ("a if a else a", ["a=1"], "ifexp expressions are not allowed"),
+    ("a // 2", ["a=1"], "this operator is not supported"),
+    ("a < 2", ["a=1"], "compare expressions are not allowed"),
+    ("'text' * a", ["a=1"], "only numbers are allowed as constants"),
+    ("True * a", ["a=1"], "only numbers are allowed as constants"),
+    ("exp(*a)", ["a=[1]"], "unpacking"),
+    ("exp(a, a)", ["a=1"], "exp(): too many positional arguments"),
+    ("sum(a, bogus=1)", ["a=1"], "sum(): got an unexpected keyword argument 'bogus'"),
+    ("a @ b", ["a=[1, 2]", "b=[1, 2, 3]"], "matmul cannot combine 'a' of shape (2,)"),
+    ("sum(a, axis=3)", ["a=[1, 2]"], "at column 1 (sum(a, axis=3))"),
+    ("a * 2", ["a=[1, 2]"], "shape (2,); gradients need a single number"),
+    ("(a, a)", ["a=1"], "it must compute one value"),
+    ("a * " * 300 + "a", ["a=1"], f"the limit is {MAX_FORMULA_LENGTH}"),
+    ("(" * 300 + "a" + ")" * 300, ["a=1"], "too many nested parentheses"),
+    ("a", ["a"], "expected NAME=VALUE"),
+    ("a", ["1a=3"], "expected NAME=VALUE"),
+    ("a", ["for=3"], "expected NAME=VALUE"),
+    ("exp(1)", ["exp=3"], "'exp' is an op function"),
+    ("a", ["a=1", "a=2"], "variable 'a' is given twice"),
+    ("a", ["a=hello"], "is not a number or a list of numbers"),
+    ("a", ["a=__import__('os')"], "is not a number or a list of numbers"),
+    ("a", ["a=[1, [2, 3]]"], "variable 'a': "),
+    ("a", ["a=['x']"], "variable 'a': "),
+]
+
+
+@pytest.mark.parametrize(("formula", "variables", "message"), REFUSED)
+def test_bad_formulas_and_variables_exit_2_with_one_line(
+    tmp_path, capsys, formula, variables, message
+):
+    out = tmp_path / "g.svg"
+    assert main(["draw", "-o", str(out), "--", formula, *variables]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.count("\n") == 1, printed.err
+    assert printed.err.startswith("compgraph draw: error")
+    assert message in printed.err
+    assert not out.exists()
+
+
+def test_a_picture_that_cannot_be_written_exits_1(tmp_path, capsys):
+    assert main(["draw", "a", "a=1", "-o", str(tmp_path / "missing" / "g.svg")]) == 1
+    assert "cannot draw" in capsys.readouterr().err
+    argv = ["draw", "a", "a=1", "-o", str(tmp_path / "g.pdf"), "--engine", "graphviz-pure"]
+    assert main(argv) == 1
+
+
+def test_help_has_an_example(capsys):
+    assert main(["draw", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert 'compgraph draw "3*(a + b*c)" a=5 b=3 c=2 -o graph.svg' in text
+    assert "sigmoid" in text and "Exit status" in text
+    assert main(["--help"]) == 0
+    assert main([]) == 2
+    assert main(["paint"]) == 2
+
+
+def installed_script():
+    script = shutil.which("compgraph", path=str(Path(sys.executable).parent))
+    assert script, "the compgraph console script is not installed next to this Python"
+    return script
+
+
+def test_the_installed_console_script(tmp_path):
+    out = tmp_path / "graph.svg"
+    done = subprocess.run(
+        [installed_script(), "draw", "3*(a + b*c)", "a=5", "b=3", "c=2", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:4] == ["f = 33", "df/da = 3", "df/db = 6", "df/dc = 9"]
+    assert "grad: 9" in svg_texts(out)
+    refused = subprocess.run(
+        [installed_script(), "draw", "__import__('os')"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "only calls to the op functions" in refused.stderr
+
+
+def test_the_drawing_example_writes_the_lecture_graph(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "examples" / "draw_graph.py"
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    texts = svg_texts(tmp_path / "computation_graph.svg")
+    for expected in ("J = 3v", "value: 33", "u = bc", "grad: 6", "grad: 9"):
+        assert expected in texts
