@@ -26,6 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# PyTorch's OpenMP threads otherwise spin for a while after each op, taking the second
+# core from whatever is timed next.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 
 import compgraph as cg
@@ -249,10 +253,14 @@ def interleaved(steps: dict[str, Step], repeats: int) -> dict[str, float]:
     for step in steps.values():
         step()  # warm-up: imports, caches, first allocation
     gc.collect()
-    for _ in range(repeats):
-        for name, step in steps.items():
+    names = list(steps)
+    for round_ in range(repeats):
+        # Rotate the order, so that no library always runs right after the same one (thread
+        # pools that spin after their work would otherwise slow one neighbour every time).
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            step()
+            steps[name]()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
