@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 
 from compgraph import numerics
 from compgraph.errors import BackwardError, OpError, ShapeError
-from compgraph.graph import topological_order
+from compgraph.graph import ancestors, topological_order
 from compgraph.node import Node, _as_float_array, requires_grad_of, scalar_or_view, value_of
 
 __all__ = ["backward", "grad", "unbroadcast", "value_and_grad"]
@@ -98,7 +98,18 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
                     _report_nonfinite_gradient(node, position, asarray(g_parent))
                     watch = False
                 # A new array, never +=: the old one may be shared with another node.
-                parent.grad = g_parent if parent.grad is None else parent.grad + g_parent
+                if parent.grad is None:
+                    parent.grad = g_parent
+                else:
+                    parent.grad = parent.grad + g_parent
+                    if watch and not all_finite(parent.grad):
+                        # Finite contributions whose sum overflows.
+                        numerics.report(
+                            f"the gradient of {parent.describe()} overflowed to inf while "
+                            f"adding up its contributions (the latest through {op.name} at "
+                            f"{node.describe()})"
+                        )
+                        watch = False
 
 
 def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
@@ -114,8 +125,8 @@ def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
     seed = np.array(_as_float_array(grad, "the seed gradient"), dtype=root.value.dtype)
     if seed.shape != root.value.shape:
         raise ShapeError(
-            f"the seed gradient has shape {seed.shape} but {root.describe()} has shape "
-            f"{root.value.shape}; pass grad= shaped exactly like the node it seeds"
+            f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "
+            "pass grad= shaped exactly like the node it seeds"
         )
     return seed
 
@@ -264,11 +275,13 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
                     f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}; it must "
                     "return a Node (or a number, when it does not depend on its inputs)"
                 ) from None
+        reached: set[Node] = set()
         if out.requires_grad:
             out.backward()
-        grads = tuple(
-            np.zeros_like(x.value) if x.grad is None else np.array(x.grad) for x in inputs
-        )
+            reached = ancestors(out)
+        # An input f did not use keeps whatever .grad an earlier graph gave it: its gradient
+        # here is zero, whatever that says.
+        grads = tuple(np.array(x.grad) if x in reached else np.zeros_like(x.value) for x in inputs)
         return out.value, grads[0] if isinstance(argnums, int) else grads
 
     return f_value_and_grad

@@ -14,6 +14,7 @@ import argparse
 import ast
 import inspect
 import keyword
+import math
 import sys
 import textwrap
 import warnings
@@ -29,10 +30,13 @@ from compgraph.graph import ancestors
 from compgraph.node import Node
 from compgraph.viz import ENGINES, format_array, render
 
-__all__ = ["MAX_FORMULA_LENGTH", "main"]
+__all__ = ["MAX_ELEMENTS", "MAX_FORMULA_LENGTH", "main"]
 
 #: The longest formula ``compgraph draw`` accepts, in characters.
 MAX_FORMULA_LENGTH = 1000
+#: The most elements any value in a formula may have (its inputs and every result), so a
+#: short formula cannot broadcast its way to gigabytes.
+MAX_ELEMENTS = 1_000_000
 
 _FUNCTIONS: dict[str, Callable[..., Node]] = {
     name: getattr(functions, name) for name in functions.__all__
@@ -127,9 +131,15 @@ def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> An
             raise ValueError(f"{node.id} is a function: call it, e.g. {node.id}(x)")
         raise ValueError(f"unbound variable {node.id!r}: give it a value, e.g. {node.id}=1.0")
     if isinstance(node, ast.BinOp):
+        _check_result_size(values, matmul=isinstance(node.op, ast.MatMult))
         return _BINARY[type(node.op)](*values)
     if isinstance(node, ast.UnaryOp):
-        return functions.neg(values[0]) if isinstance(node.op, ast.USub) else values[0]
+        operand = values[0]
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        # -1 in axis=-1 or (-1, 1) is a number, not a neg node.
+        is_number = isinstance(operand, (int, float)) and not isinstance(operand, bool)
+        return -operand if is_number else functions.neg(operand)
     if isinstance(node, ast.Tuple):
         return tuple(values)
     if isinstance(node, ast.List):
@@ -146,7 +156,31 @@ def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> An
         inspect.signature(_FUNCTIONS[name]).bind(*positional, **named)
     except TypeError as error:
         raise ValueError(f"{name}(): {error}") from None
+    if name not in _SHAPE_ARGUMENT_FUNCTIONS:  # reshape's and transpose's tuples are no data
+        _check_result_size(positional, matmul=name == "matmul")
     return _FUNCTIONS[name](*positional, **named)
+
+
+_SHAPE_ARGUMENT_FUNCTIONS = ("reshape", "transpose", "sum", "mean")
+
+
+def _check_result_size(operands: list[Any], matmul: bool) -> None:
+    """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
+    shapes = [np.shape(x.value if isinstance(x, Node) else x) for x in operands]
+    try:
+        if matmul and len(shapes) == 2 and min(len(shapes[0]), len(shapes[1])) >= 2:
+            batch = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])
+            result = (*batch, shapes[0][-2], shapes[1][-1])
+        else:
+            result = np.broadcast_shapes(*shapes)
+    except ValueError:
+        return  # the op itself will say what does not fit
+    size = math.prod(result)
+    if size > MAX_ELEMENTS:
+        raise ValueError(
+            f"this would make an array of shape {result} ({size:,} elements); "
+            f"compgraph draw allows at most {MAX_ELEMENTS:,}"
+        )
 
 
 def _evaluate(formula: str, variables: dict[str, Node]) -> Any:
@@ -179,7 +213,7 @@ def _evaluate(formula: str, variables: dict[str, Node]) -> Any:
                 stack.extend((child, None) for child in reversed(children))
                 continue
             results[node] = _combine(node, [results.pop(child) for child in children], variables)
-        except (ValueError, TypeError, CompgraphError) as error:
+        except (ValueError, TypeError, CompgraphError, MemoryError) as error:
             # Op errors (ShapeError, DTypeError, ...) are ValueError/TypeError subclasses.
             raise _FormulaError(" ".join(str(error).split()), *_where(formula, node)) from None
     return results[tree.body]
@@ -207,6 +241,8 @@ def _parse_assignment(text: str, variables: dict[str, Node]) -> None:
         variables[name] = Node(number, name=name)
     except (CompgraphError, ValueError, TypeError) as error:
         raise _FormulaError(f"variable {name!r}: {error}") from None
+    if variables[name].size > MAX_ELEMENTS:
+        raise _FormulaError(f"variable {name!r} has more than {MAX_ELEMENTS:,} elements")
 
 
 def _draw(args: argparse.Namespace) -> int:

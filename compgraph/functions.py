@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from compgraph import ops
-from compgraph.node import Node, _normalize_axis, _normalize_shape, apply
+from compgraph.node import Node, _normalize_axes, _normalize_axis, _normalize_shape, apply
 
 __all__ = [
     "add",
@@ -199,7 +199,7 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Node:
         >>> cg.transpose(cg.Node(np.zeros((2, 3)))).shape
         (3, 2)
     """
-    return apply(ops.Transpose, x, axes=None if axes is None else tuple(int(a) for a in axes))
+    return apply(ops.Transpose, x, axes=_normalize_axes(axes))
 
 
 def reshape(x: Any, shape: int | tuple[int, ...]) -> Node:

@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import math
 import operator
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,12 +35,20 @@ requires_grad_of = operator.attrgetter("requires_grad")
 scalar_or_view = operator.itemgetter(())
 
 _creation_counter = itertools.count()
-_grad_mode = {"enabled": True}
+
+
+class _GradMode(threading.local):
+    """Per thread, so that no_grad() in one thread never stops another from recording."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()``, where ops record no graph."""
-    return _grad_mode["enabled"]
+    return _grad_mode.enabled
 
 
 @contextlib.contextmanager
@@ -54,12 +63,12 @@ def no_grad() -> Iterator[None]:
         >>> y.requires_grad, y.parents
         (False, ())
     """
-    previous = _grad_mode["enabled"]
-    _grad_mode["enabled"] = False
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = False
     try:
         yield
     finally:
-        _grad_mode["enabled"] = previous
+        _grad_mode.enabled = previous
 
 
 def _as_float_array(value: Any, what: str | None = None) -> np.ndarray:
@@ -321,8 +330,13 @@ class Node:
         """The transpose (axes reversed), as ``ndarray.T``."""
         return apply(ops.Transpose, self)
 
-    def transpose(self, axes: tuple[int, ...] | None = None) -> Node:
-        return apply(ops.Transpose, self, axes=None if axes is None else tuple(axes))
+    def transpose(self, *axes: Any) -> Node:
+        """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as NumPy."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        if axes is not None and len(axes) == 0:
+            axes = None  # x.transpose() reverses the axes, as x.T does
+        return apply(ops.Transpose, self, axes=_normalize_axes(axes))
 
     def reshape(self, *shape: Any) -> Node:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy accepts both."""
@@ -351,6 +365,10 @@ def _normalize_axis(axis: Any) -> int | tuple[int, ...] | None:
     return tuple(int(a) for a in axis)
 
 
+def _normalize_axes(axes: Any) -> tuple[int, ...] | None:
+    return None if axes is None else tuple(int(a) for a in np.asarray(axes).reshape(-1))
+
+
 def _normalize_shape(shape: Any) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
@@ -360,8 +378,12 @@ def _normalize_shape(shape: Any) -> tuple[int, ...]:
 def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     """Run ``op``'s forward on ``inputs`` and record the result as a new node.
 
-    Inputs that are not Nodes (numbers, arrays) become constants. The new node requires a
-    gradient when any input does and recording is on (outside ``no_grad()``).
+    Inputs that are not Nodes (numbers, arrays) become constants. Arrays are used as they
+    are, without a copy (as NumPy's own functions use them, and so that data the size of X
+    is not copied on every step): do not modify such an array in place before
+    ``backward()`` has run, or wrap it in ``Node(array, requires_grad=False)``, which copies.
+    The new node requires a gradient when any input does and recording is on (outside
+    ``no_grad()``).
 
     Args:
         op: an ``Op`` subclass (built-in, such as ``compgraph.ops.Mul``, or your own).
@@ -414,7 +436,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     node.grad = None
     node.name = None
     node.id = next(_creation_counter)
-    if _grad_mode["enabled"] and any(map(requires_grad_of, nodes)):
+    if _grad_mode.enabled and any(map(requires_grad_of, nodes)):
         node.requires_grad = True
         node.op = op
         node.parents = nodes
@@ -436,11 +458,12 @@ def _with_constants(inputs: tuple[Any, ...]) -> tuple[Node, ...]:
 
 
 _python_number_arrays: dict[tuple[float, np.dtype], np.ndarray] = {}
+_PYTHON_NUMBERS = (float, int, bool)
 
 
 def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
     """An operand that is not a Node (a number or an array), wrapped as a constant node."""
-    if like_dtype is not None and (type(value) is float or type(value) is int):
+    if like_dtype is not None and type(value) in _PYTHON_NUMBERS:
         # A Python number takes its partner's dtype, as in NumPy: 2 * float32 stays float32.
         # Its 0-d array is shared read-only between uses: formulas repeat their numbers.
         # Zeros are left out, since -0.0 == 0.0 would share one sign (and 1/x tell them apart).
@@ -449,7 +472,13 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
         if array is None:
             if len(_python_number_arrays) >= 4096:
                 _python_number_arrays.clear()
-            array = _python_number_arrays[key] = np.array(value, dtype=like_dtype)
+            try:
+                array = _python_number_arrays[key] = np.array(value, dtype=like_dtype)
+            except OverflowError:
+                raise DTypeError(
+                    f"the constant {_preview(value)} does not fit in {like_dtype}; "
+                    "use a float (e.g. 1e300) or a smaller number"
+                ) from None
             array.flags.writeable = False
     else:
         array = _as_float_array(value)

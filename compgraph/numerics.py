@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -24,7 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["errstate", "geterr", "seterr"]
 
 _POLICIES = ("warn", "raise", "ignore")
-_policy = {"nonfinite": "warn"}
+
+
+class _Policy(threading.local):
+    """Per thread, as NumPy's errstate is per context."""
+
+    nonfinite = "warn"
+
+
+_policy = _Policy()
 
 
 def seterr(nonfinite: str | None = None) -> dict[str, str]:
@@ -45,17 +54,17 @@ def seterr(nonfinite: str | None = None) -> dict[str, str]:
         >>> cg.seterr(**old)
         {'nonfinite': 'raise'}
     """
-    old = dict(_policy)
+    old = geterr()
     if nonfinite is not None:
         if nonfinite not in _POLICIES:
             raise ValueError(f"nonfinite must be one of {_POLICIES}, got {nonfinite!r}")
-        _policy["nonfinite"] = nonfinite
+        _policy.nonfinite = nonfinite
     return old
 
 
 def geterr() -> dict[str, str]:
     """The current settings, e.g. ``{'nonfinite': 'warn'}``."""
-    return dict(_policy)
+    return {"nonfinite": _policy.nonfinite}
 
 
 @contextlib.contextmanager
@@ -100,7 +109,7 @@ def describe_nonfinite(array: np.ndarray) -> str:
 
 def report(message: str, stacklevel: int = 3) -> None:
     """Warn or raise ``message`` according to the current policy."""
-    policy = _policy["nonfinite"]
+    policy = _policy.nonfinite
     if policy == "raise":
         raise NonFiniteError(message)
     if policy == "warn":
@@ -115,7 +124,7 @@ def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, 
     would bury the first report. Leaves are reported each time they are used, since their
     values may have been changed in place since their creation.
     """
-    if _policy["nonfinite"] == "ignore":
+    if _policy.nonfinite == "ignore":
         return
     bad_inputs = [x for x in inputs if not all_finite(x.value)]
     if bad_inputs and all(x.op is not None for x in bad_inputs):

@@ -78,7 +78,8 @@ class Op:
     #: place of 0-d arrays, as plain NumPy arithmetic does. The engine then hands them
     #: scalars for 0-d inputs: NumPy's scalar arithmetic is several times faster than its
     #: 0-d array arithmetic, which dominates graphs of scalars. Leave it False if your op
-    #: writes into its inputs' copies or needs ndarray-only methods.
+    #: needs ndarray-only features (item assignment, out=). Either way an op must never
+    #: write into its inputs: they are other nodes' values.
     scalar_inputs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -111,6 +112,8 @@ _BROADCAST_HINT = (
 class Add(Op):
     """x + y ; vjp: (g, g)"""
 
+    scalar_inputs = True
+
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -126,6 +129,8 @@ class Add(Op):
 class Sub(Op):
     """x - y ; vjp: (g, -g)"""
 
+    scalar_inputs = True
+
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -140,6 +145,8 @@ class Sub(Op):
 class Neg(Op):
     """-x ; vjp: -g"""
 
+    scalar_inputs = True
+
     @staticmethod
     def forward(x):
         return -x
@@ -151,6 +158,8 @@ class Neg(Op):
 
 class Mul(Op):
     """x · y ; vjp: (g·y, g·x)"""
+
+    scalar_inputs = True
 
     hint = _BROADCAST_HINT
 
@@ -165,6 +174,8 @@ class Mul(Op):
 
 class Div(Op):
     """x / y ; vjp: (g / y, -g · out / y)"""
+
+    scalar_inputs = True
 
     hint = _BROADCAST_HINT
     nonfinite_hint = "a divisor is 0 (or an operand is already inf/NaN)"
@@ -182,6 +193,8 @@ class Div(Op):
 class Pow(Op):
     """x ** y ; vjp: (g · y · x^(y-1), g · out · ln x)"""
 
+    scalar_inputs = True
+
     hint = _BROADCAST_HINT
     nonfinite_hint = (
         "a negative base needs an integer exponent, and 0 cannot be raised to a negative power"
@@ -193,8 +206,9 @@ class Pow(Op):
 
     @staticmethod
     def vjp(g, out, x, y, needs_grad=(True, True)):
-        # y·x^(y-1) rather than y·out/x, which would divide by zero at x = 0.
-        g_x = g * y * x ** (y - 1) if needs_grad[0] else None
+        # y·x^(y-1) rather than y·out/x, which would divide by zero at x = 0; and where
+        # y = 0 the slope is 0 even at x = 0, where 0 · 0^-1 would make it NaN.
+        g_x = np.where(y == 0, 0.0, g * y * x ** (y - 1)) if needs_grad[0] else None
         # d(x^y)/dy = x^y ln x tends to 0 as x -> 0+ (for y > 0), where ln x alone is -inf;
         # for x < 0 it is undefined (NaN), which is why it is computed only when asked for.
         g_y = np.where(out == 0, 0.0, g * out * np.log(x)) if needs_grad[1] else None
@@ -203,6 +217,8 @@ class Pow(Op):
 
 class Exp(Op):
     """e^x ; vjp: g · out"""
+
+    scalar_inputs = True
 
     nonfinite_hint = "exp overflows past x ≈ 709 in float64 (88 in float32)"
 
@@ -217,6 +233,8 @@ class Exp(Op):
 
 class Log(Op):
     """ln x ; vjp: g / x"""
+
+    scalar_inputs = True
 
     nonfinite_hint = "log needs strictly positive input (log 0 = -inf, log of a negative is NaN)"
 
@@ -249,6 +267,8 @@ def _sigmoid(x):
 class Sigmoid(Op):
     """σ(x) = 1 / (1 + e^-x) ; vjp: g · out · (1 - out)"""
 
+    scalar_inputs = True
+
     @staticmethod
     def forward(x):
         return _sigmoid(x)
@@ -267,6 +287,8 @@ class SigmoidCrossEntropy(Op):
     ops it returns one loss per element (average them with ``mean`` for the cost); y is an
     ordinary input, usually a constant holding the labels.
     """
+
+    scalar_inputs = True
 
     name = "sigmoid_cross_entropy"
     hint = _BROADCAST_HINT
@@ -326,8 +348,18 @@ def _restore_reduced_axes(g: np.ndarray, ndim: int, axis: Any, keepdims: bool) -
     return np.expand_dims(g, tuple(a % ndim for a in axes))
 
 
+_AXIS_HINT = (
+    "axis must name existing axes: 0 to ndim-1, or -ndim to -1 counting from the end "
+    "(None reduces over all axes)"
+)
+
+
 class Sum(Op):
     """Σ x over ``axis`` ; vjp: g broadcast back over the summed axes"""
+
+    scalar_inputs = True
+
+    hint = _AXIS_HINT
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
@@ -341,6 +373,10 @@ class Sum(Op):
 
 class Mean(Op):
     """(1/n) Σ x over ``axis`` ; vjp: g / n broadcast back over the averaged axes"""
+
+    scalar_inputs = True
+
+    hint = _AXIS_HINT
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
@@ -356,18 +392,25 @@ class Mean(Op):
 class Transpose(Op):
     """xᵀ, or x with its axes permuted by ``axes`` ; vjp: g permuted back"""
 
+    scalar_inputs = True
+
+    hint = "axes must list every axis of the input exactly once, e.g. (1, 0, 2) for 3-D input"
+
     @staticmethod
     def forward(x, axes=None):
         return np.transpose(x, axes)
 
     @staticmethod
     def vjp(g, out, x, axes=None):
-        inverse = None if axes is None else tuple(np.argsort(axes))
+        # argsort inverts a permutation only once negative axes are made non-negative.
+        inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
         return (np.transpose(g, inverse),)
 
 
 class Reshape(Op):
     """x with a new ``shape`` (same elements, C order) ; vjp: g reshaped to x's shape"""
+
+    scalar_inputs = True
 
     hint = "the new shape must hold exactly as many elements as the input (one -1 may stand in)"
 
@@ -399,10 +442,6 @@ BUILTIN_OPS: tuple[type[Op], ...] = (
     Transpose,
     Reshape,
 )
-
-
-for _builtin in BUILTIN_OPS:
-    _builtin.scalar_inputs = True
 
 
 def check_op_class(op: Any) -> None:

@@ -246,8 +246,12 @@ def _reduction_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _permutation_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
-    axes = st.none() | st.permutations(range(len(shape))).map(tuple)
-    return st.fixed_dictionaries({"axes": axes})
+    ndim = len(shape)
+    # Each axis may also be named from the end (-1 for the last), as NumPy allows.
+    signed = st.permutations(range(ndim)).flatmap(
+        lambda axes: st.tuples(*[st.sampled_from([a, a - ndim]) for a in axes])
+    )
+    return st.fixed_dictionaries({"axes": st.none() | signed})
 
 
 def _reshape_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:

@@ -91,12 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError as error:
         print(f"no cost curve: {error}")
 
-    if hasattr(cg, "render"):
-        path = args.out_dir / "logistic_graph.svg"
-        cg.render(J, path)
-        print(f"graph of the model saved to {path}")
-    else:
-        print("graph of the model not drawn: this compgraph has no render() yet")
+    path = args.out_dir / "logistic_graph.svg"
+    cg.render(J, path)
+    print(f"graph of the model saved to {path}")
 
 
 if __name__ == "__main__":

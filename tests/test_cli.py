@@ -195,3 +195,24 @@ def test_the_drawing_example_writes_the_lecture_graph(tmp_path):
     texts = svg_texts(tmp_path / "computation_graph.svg")
     for expected in ("J = 3v", "value: 33", "u = bc", "grad: 6", "grad: 9"):
         assert expected in texts
+
+
+def test_negative_numbers_are_numbers(tmp_path, capsys):
+    out = tmp_path / "n.svg"
+    formula = "sum(sum(reshape(x, (-1, 1)) * [-1, 2], axis=-1))"
+    assert main(["draw", formula, "x=[1, 2, 3]", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == ["f = 6", "df/dx = [1, 1, 1]"]
+
+
+def test_results_beyond_the_element_limit_are_refused(tmp_path, capsys):
+    from compgraph.cli import MAX_ELEMENTS
+
+    n = 1000  # a (1000, 1) * (1, 1000) outer product passes; times (1000, 1, 1) does not
+    formula = "sum(reshape(x, (n, 1)) * reshape(x, (1, n)) * reshape(x, (n, 1, 1)))".replace(
+        "n", str(n)
+    )
+    x = "x=" + str(list(range(n)))
+    assert main(["draw", formula, x, "-o", str(tmp_path / "big.svg")]) == 2
+    err = capsys.readouterr().err
+    assert f"at most {MAX_ELEMENTS:,}" in err and "(1000, 1000, 1000)" in err
+    assert not (tmp_path / "big.svg").exists()

@@ -265,3 +265,57 @@ def test_negative_zero_constant_is_not_confused_with_zero():
         assert (1 / (x * -0.0)).value == -np.inf
     x32 = cg.Node(np.float32(2.0))
     assert (x32 * 3.0).value.dtype == np.float32 and (cg.Node(2.0) * 3.0).value.dtype == np.float64
+
+
+def test_grad_of_an_unused_node_argument_is_zero_not_a_stale_gradient():
+    w = cg.Node(2.0)
+    (w * w).backward()  # leaves w.grad = 4 from another graph
+    assert cg.grad(lambda w, v: v * 3)(w, 1.0) == 0.0
+    assert cg.grad(lambda w: cg.Node(1.0, requires_grad=False) * 2)(w) == 0.0
+    assert cg.grad(lambda w: w * 5)(w) == 5.0
+
+
+def test_gradient_overflow_while_accumulating_is_reported():
+    a = cg.Node(1e-10, name="a")
+    c = cg.Node(1e308, requires_grad=False)
+    loss = a * c + a * c
+    with pytest.warns(cg.NonFiniteWarning, match="gradient of 'a' .* overflowed"):
+        loss.backward()
+    assert np.isinf(a.grad)
+
+
+def test_transpose_method_accepts_numpy_forms():
+    x = cg.Node(np.zeros((2, 3, 4)))
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3)
+    assert x.transpose((2, 0, 1)).shape == (4, 2, 3)
+    assert x.transpose(np.array([-1, 0, 1])).attrs == {"axes": (-1, 0, 1)}
+    assert x.transpose().shape == (4, 3, 2)
+
+
+def test_python_constants_of_every_kind():
+    x32 = cg.Node(np.ones(2, np.float32))
+    assert (x32 * True).value.dtype == np.float32  # as NumPy: Python scalars are weak
+    with pytest.raises(cg.DTypeError, match="does not fit in float64"):
+        cg.Node(1.0) * 10**400
+
+
+def test_no_grad_and_error_policy_are_per_thread():
+    import threading
+
+    seen = {}
+
+    def other_thread():
+        seen["grad"] = cg.is_grad_enabled()
+        seen["policy"] = cg.geterr()["nonfinite"]
+
+    with cg.no_grad(), cg.errstate(nonfinite="raise"):
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert seen == {"grad": True, "policy": "warn"}
+
+
+def test_pow_slopes_at_zero():
+    x = cg.Node([0.0, 0.0, 2.0], name="x")
+    cg.sum(x ** cg.Node([0.0, 2.0, 0.0], requires_grad=False)).backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]

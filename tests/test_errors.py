@@ -200,3 +200,15 @@ def test_ignore_policy_is_silent():
         warnings.simplefilter("error")
         with np.errstate(divide="ignore"):
             cg.log(cg.Node(0.0))
+
+
+def test_matmul_of_scalars_is_a_shape_error():
+    with pytest.raises(cg.ShapeError, match=r"matmul cannot combine 'a' of shape \(\)"):
+        cg.Node(2.0, name="a") @ cg.Node(3.0, name="b")
+
+
+def test_axis_errors_say_which_axes_exist():
+    with pytest.raises(cg.ShapeError, match=r"mean .*axis=5.*-ndim to -1"):
+        cg.mean(cg.Node(np.zeros((2, 2)), name="m"), axis=5)
+    with pytest.raises(cg.ShapeError, match=r"transpose .*every axis"):
+        cg.Node(np.zeros((2, 2)), name="m").transpose((0, 0))

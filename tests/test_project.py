@@ -75,3 +75,12 @@ def test_every_example_is_listed_in_the_readme(script):
     readme = (ROOT / "README.md").read_text()
     examples = readme[readme.index("## Examples") :].split("\n## ")[0]
     assert f"- `examples/{script.name}`:" in examples
+
+
+def test_code_is_lint_and_format_clean():
+    # Issue 2 asks for ruff-clean code; CI runs only the test command, so it is checked here.
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], capture_output=True, text=True, cwd=ROOT
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
