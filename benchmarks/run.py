@@ -327,7 +327,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
     parser.add_argument("--write", action="store_true", help="rewrite benchmarks/README.md")
     parser.add_argument("--no-peers", action="store_true", help="skip autograd, MyGrad, torch")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where compgraph's time goes, then stop"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        profile()
+        return
 
     peers = [] if args.no_peers else [p for p in PEERS if importlib.util.find_spec(p)]
     repeats = 5 if args.quick else 15
@@ -409,6 +415,26 @@ def main(argv: list[str] | None = None) -> None:
     print(report)
     if args.write:
         write_readme(report, args.quick)
+
+
+def profile() -> None:
+    """cProfile of the overhead-bound workloads: which engine functions take the time."""
+    import cProfile
+    import pstats
+
+    workloads = {
+        "scalar chain of 10,000 muls": scalar_chain(10_000),
+        "logistic step at 30×569 (fused loss), 300 times": lambda: [
+            step() for step in [compgraph_fused_step(*logistic_data(30, 569))] * 300
+        ],
+    }
+    for title, run in workloads.items():
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run()
+        profiler.disable()
+        print(f"\n== {title}")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(8)
 
 
 def render_table(rows: list[dict], peers: list[str]) -> str:
