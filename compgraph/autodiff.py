@@ -81,35 +81,24 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
                 raise _no_vjp_error(node) from None
             if type(grads) is not tuple or len(grads) != len(parents):
                 _check_vjp_result(node, grads)
-            for position, parent in enumerate(parents):
+            for parent, g_parent in zip(parents, grads, strict=True):
                 if not parent.requires_grad:
                     continue
-                g_parent = grads[position]
                 value = parent.value
-                if type(g_parent) is float64 and value.ndim == 0 and value.dtype is FLOAT64:
-                    finite = isfinite(g_parent)  # the scalar case, without any call into NumPy
-                else:
-                    if type(g_parent) is not ndarray or (
-                        g_parent.shape != value.shape or g_parent.dtype != value.dtype
-                    ):
-                        g_parent = _fit_to_input(g_parent, node, position)
-                    finite = not watch or all_finite(g_parent)
-                if watch and not finite:
-                    _report_nonfinite_gradient(node, position, asarray(g_parent))
-                    watch = False
+                # The scalar case needs no NumPy call at all: the hot path of scalar graphs.
+                scalar = type(g_parent) is float64 and value.ndim == 0 and value.dtype is FLOAT64
+                if not scalar and (
+                    type(g_parent) is not ndarray
+                    or g_parent.shape != value.shape
+                    or g_parent.dtype != value.dtype
+                ):
+                    g_parent = _fit_to_input(g_parent, node, parents.index(parent))
                 # A new array, never +=: the old one may be shared with another node.
-                if parent.grad is None:
-                    parent.grad = g_parent
-                else:
-                    parent.grad = parent.grad + g_parent
-                    if watch and not all_finite(parent.grad):
-                        # Finite contributions whose sum overflows.
-                        numerics.report(
-                            f"the gradient of {parent.describe()} overflowed to inf while "
-                            f"adding up its contributions (the latest through {op.name} at "
-                            f"{node.describe()})"
-                        )
-                        watch = False
+                total = g_parent if parent.grad is None else parent.grad + g_parent
+                parent.grad = total
+                if watch and not (isfinite(total) if scalar else all_finite(total)):
+                    _report_nonfinite_gradient(node, parent, g_parent)
+                    watch = False
 
 
 def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
@@ -212,9 +201,18 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
     return g
 
 
-def _report_nonfinite_gradient(node: Node, position: int, g_parent: np.ndarray) -> None:
+def _report_nonfinite_gradient(node: Node, parent: Node, g_parent: Any) -> None:
+    """Say where a gradient first became inf/NaN: in ``node``'s vjp, or in a sum of finite parts."""
     op = node.op
-    parent = node.parents[position]
+    g_parent = np.asarray(g_parent)
+    if numerics.all_finite(g_parent):
+        numerics.report(
+            f"the gradient of {parent.describe()} overflowed to inf while adding up its "
+            f"contributions (the latest through {op.name} at {node.describe()})",
+            stacklevel=4,
+        )
+        return
+    position = node.parents.index(parent)
     hint = f"; {op.nonfinite_hint}" if op.nonfinite_hint else ""
     numerics.report(
         f"the gradient reaching input #{position} {parent.describe()} through {op.name} "
