@@ -1,6 +1,6 @@
 """compgraph: a small, exact reverse-mode automatic-differentiation engine on NumPy.
 
-Build a graph by computing with ``Node``\\ s, then call ``backward()``::
+Build a graph by computing with nodes, then call ``backward()``:
 
     >>> import compgraph as cg
     >>> a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
