@@ -57,8 +57,9 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
                 # The same array may be the gradient of several nodes (add's vjp passes g to
                 # both inputs), so nobody may write into it.
                 g.flags.writeable = False
-            else:  # a NumPy scalar (see Op.scalar_inputs): stored as a fresh 0-d array
-                node.grad = asarray(g)
+            # Otherwise g is a NumPy scalar (np.float64) from scalar arithmetic (see
+            # Op.scalar_inputs), kept as it is, as NumPy's own reductions return them:
+            # immutable, and a quarter of the memory of a 0-d array.
             op = node.op
             if op is None:
                 continue
@@ -70,7 +71,7 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
                 if out.ndim == 0:
                     out = out[()]
             elif type(g) is not ndarray:
-                g = node.grad
+                g = asarray(g)  # an op without scalar_inputs sees arrays only
             try:
                 if op.vjp_needs_grad:
                     needs = tuple(map(requires_grad_of, parents))

@@ -133,7 +133,8 @@ class Node:
     Attributes:
         value: the forward value (a 0-d array for scalars).
         grad: d(root)/d(node) after ``root.backward()``, shaped like ``value``; ``None``
-            before. Read-only: it may share memory with other nodes' gradients.
+            before. Read-only: it may share memory with other nodes' gradients. For a 0-d
+            node it may be a NumPy scalar (``np.float64``), as NumPy reductions return.
         op, parents, attrs: the op class that made this node (``None`` for leaves), its
             inputs in order, and the op's keyword arguments.
         id: creation order; parents always have smaller ids than their children.
