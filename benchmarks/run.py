@@ -265,6 +265,23 @@ def interleaved(steps: dict[str, Step], repeats: int) -> dict[str, float]:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def ratios_to_numpy(steps: dict[str, Step], repeats: int) -> dict[str, float]:
+    """Each library's median time over NumPy's, each timed in a pair with NumPy alone.
+
+    Pairs, not one round-robin of all libraries: with X larger than the caches, what ran
+    just before a step (and how it left the caches and the BLAS threads) shifts its time,
+    and in a round-robin of five that shift fell unevenly on NumPy and the rest.
+    """
+    result: dict[str, float] = {}
+    for name, step in steps.items():
+        if name == "numpy":
+            continue
+        medians = interleaved({"numpy": steps["numpy"], name: step}, repeats)
+        result.setdefault("numpy", medians["numpy"])
+        result[name] = medians[name] / medians["numpy"]
+    return result
+
+
 DEEP_CHAIN_CHILD = """
 import sys, time
 library, levels = sys.argv[1], int(sys.argv[2])
@@ -349,13 +366,11 @@ def main(argv: list[str] | None = None) -> None:
                 steps[name] = step
         check_agreement(steps)
         reps = repeats * (20 if n * m < 100_000 else 1)
-        medians = interleaved(steps, reps)
         rows.append(
             {
                 "workload": f"one logistic-regression step, n×m = {n}×{m}",
                 "unit": "ratio",
-                "numpy": medians["numpy"],
-                **{name: medians[name] / medians["numpy"] for name in steps if name != "numpy"},
+                **ratios_to_numpy(steps, reps),
             }
         )
         print(rows[-1], flush=True)
@@ -365,13 +380,11 @@ def main(argv: list[str] | None = None) -> None:
     runs = {name: gradient_descent(name, *data, iterations) for name in ("numpy", "compgraph")}
     if hasattr(cg, "sigmoid_cross_entropy"):
         runs["compgraph fused"] = gradient_descent("compgraph fused", *data, iterations)
-    medians = interleaved(runs, 3)
     rows.append(
         {
             "workload": f"{iterations} gradient-descent iterations at 12288×209",
             "unit": "ratio",
-            "numpy": medians["numpy"],
-            **{name: medians[name] / medians["numpy"] for name in runs if name != "numpy"},
+            **ratios_to_numpy(runs, 3),
         }
     )
     print(rows[-1], flush=True)

@@ -111,7 +111,9 @@ def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
                 "(e.g. y.sum() or y.mean()), or pass grad=<array of shape "
                 f"{root.value.shape}> holding d(output)/d(y)"
             )
-        return np.ones_like(root.value)
+        value = root.value
+        # d(root)/d(root) = 1; a NumPy scalar for a 0-d root, like every scalar gradient.
+        return value.dtype.type(1) if value.ndim == 0 else np.ones_like(value)
     seed = np.array(_as_float_array(grad, "the seed gradient"), dtype=root.value.dtype)
     if seed.shape != root.value.shape:
         raise ShapeError(
@@ -186,7 +188,9 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
         )
     if type(g) is not np.ndarray:
         g = np.asarray(g)
-    if g.shape != shape:
+    if not shape:  # a scalar input broadcast over everything (the bias b): a plain sum
+        g = g.sum()
+    elif g.shape != shape:
         fitted = unbroadcast(g, shape)
         if fitted is None:
             op = node.op
