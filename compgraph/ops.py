@@ -295,10 +295,23 @@ class SigmoidCrossEntropy(Op):
 
     @staticmethod
     def forward(z, y):
-        # max(z,0) - z·y as max(z,0)·(1-y) - min(z,0)·y: for labels in [0, 1] both terms are
-        # >= 0, so nothing cancels and small losses keep their relative accuracy.
-        softplus = np.log1p(np.exp(-np.abs(z)))  # ln(1 + e^-|z|), never overflows
-        return np.maximum(z, 0) * (1 - y) - np.minimum(z, 0) * y + softplus
+        # ln(1 + e^-|z|) never overflows. max(z,0) - z·y is exact for labels 0 and 1 (z - z,
+        # -z or max(z,0)), and is summed before the small softplus is added, so a loss of
+        # 4e-18 at z = 40, y = 1 keeps its relative accuracy.
+        softplus = np.abs(z)
+        if type(softplus) is not np.ndarray or softplus.shape != np.broadcast_shapes(
+            softplus.shape, np.shape(y)
+        ):
+            return np.maximum(z, 0) - z * y + np.log1p(np.exp(-softplus))
+        # In place where the output has z's shape: these passes are the loss's whole cost on
+        # large arrays, and every fresh array of that size costs page faults too.
+        np.negative(softplus, out=softplus)
+        np.exp(softplus, out=softplus)
+        np.log1p(softplus, out=softplus)
+        linear = np.maximum(z, 0)
+        linear -= z * y
+        linear += softplus
+        return linear
 
     @staticmethod
     def vjp(g, out, z, y, needs_grad=(True, True)):
