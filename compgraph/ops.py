@@ -295,21 +295,29 @@ class SigmoidCrossEntropy(Op):
 
     @staticmethod
     def forward(z, y):
-        # ln(1 + e^-|z|) never overflows. max(z,0) - z·y is exact for labels 0 and 1 (z - z,
-        # -z or max(z,0)), and is summed before the small softplus is added, so a loss of
-        # 4e-18 at z = 40, y = 1 keeps its relative accuracy.
+        # max(z,0) - z·y as max(z,0)·(1-y) - min(z,0)·y: for labels in [0, 1] both terms are
+        # >= 0, so nothing cancels (z - z·y would, for soft labels near 1), and they are
+        # summed before the small softplus is added, so a loss of 4e-18 at z = 40, y = 1
+        # keeps its relative accuracy. ln(1 + e^-|z|) never overflows.
         softplus = np.abs(z)
-        if type(softplus) is not np.ndarray or softplus.shape != np.broadcast_shapes(
-            softplus.shape, np.shape(y)
-        ):
-            return np.maximum(z, 0) - z * y + np.log1p(np.exp(-softplus))
-        # In place where the output has z's shape: these passes are the loss's whole cost on
-        # large arrays, and every fresh array of that size costs page faults too.
+        in_place = (
+            type(softplus) is np.ndarray
+            and softplus.shape == np.broadcast_shapes(softplus.shape, np.shape(y))
+            and np.result_type(z, y) == z.dtype  # float32 z with float64 y gives float64
+        )
+        if not in_place:
+            linear = np.maximum(z, 0) * (1 - y) - np.minimum(z, 0) * y
+            return linear + np.log1p(np.exp(-softplus))
+        # In place where the output has z's shape: on large arrays these passes are the
+        # loss's whole cost, and every fresh array of that size costs page faults too.
         np.negative(softplus, out=softplus)
         np.exp(softplus, out=softplus)
         np.log1p(softplus, out=softplus)
         linear = np.maximum(z, 0)
-        linear -= z * y
+        linear *= 1 - y
+        negative_part = np.minimum(z, 0)
+        negative_part *= y
+        linear -= negative_part
         linear += softplus
         return linear
 
