@@ -98,6 +98,8 @@ _OP_SYMBOLS: dict[type[ops.Op], str] = {
     ops.Pow: "^",
     ops.Matmul: "@",
     ops.Sigmoid: "σ",
+    # The lesson's a = σ(z) and L(a, y), fused into one op: drawn so it still reads that way.
+    ops.SigmoidCrossEntropy: "L(σ(z), y)",
 }
 # Swapping the operands of these changes nothing, so their edges need no role labels.
 _COMMUTATIVE = (ops.Add, ops.Mul)

@@ -490,3 +490,11 @@ def test_jupyter_shows_a_node_as_svg():
     J, _ = lecture_graph()
     svg = J._repr_svg_()
     assert node_by_first_line(svg_nodes(svg), "a") == ["a", "value: 5", "grad: 3"]
+
+
+def test_the_fused_loss_is_drawn_as_the_lesson_writes_it():
+    from compgraph.logistic import cost_graph
+
+    J = cost_graph([[0.5], [-0.5]], 0.1, [[1.0, 2.0], [0.0, 1.0]], [[1, 0]])
+    source = cg.to_dot(J).source
+    assert "L(σ(z), y)" in source and "sigmoid_cross_entropy" not in source
