@@ -9,12 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from compgraph import ops
-from compgraph.node import Node, _normalize_axes, _normalize_axis, _normalize_shape, apply
+from compgraph.node import (
+    Node,
+    _normalize_axes,
+    _normalize_axis,
+    _normalize_shape,
+    apply,
+    normalize_index,
+)
 
 __all__ = [
     "add",
     "div",
     "exp",
+    "getitem",
     "log",
     "matmul",
     "mean",
@@ -211,3 +219,17 @@ def reshape(x: Any, shape: int | tuple[int, ...]) -> Node:
         (2, 2)
     """
     return apply(ops.Reshape, x, shape=_normalize_shape(shape))
+
+
+def getitem(x: Any, index: Any) -> Node:
+    """x[index] with NumPy's indexing; the same as ``x[index]`` on a Node.
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node([1.0, 2.0, 3.0])
+        >>> y = cg.sum(cg.getitem(x, [0, 0, 2]))
+        >>> y.backward()
+        >>> x.grad.tolist()
+        [2.0, 0.0, 1.0]
+    """
+    return apply(ops.GetItem, x, index=normalize_index(index))

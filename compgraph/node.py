@@ -344,6 +344,10 @@ class Node:
         target = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
         return apply(ops.Reshape, self, shape=_normalize_shape(target))
 
+    def __getitem__(self, index: Any) -> Node:
+        """``x[0]``, ``x[:, 1:3]``, ``x[[0, 0, 2]]``, ``x[x.value > 0]``: NumPy indexing."""
+        return apply(ops.GetItem, self, index=normalize_index(index))
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
         return apply(ops.Sum, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
 
@@ -368,6 +372,24 @@ def _normalize_axis(axis: Any) -> int | tuple[int, ...] | None:
 
 def _normalize_axes(axes: Any) -> tuple[int, ...] | None:
     return None if axes is None else tuple(int(a) for a in np.asarray(axes).reshape(-1))
+
+
+def normalize_index(index: Any) -> tuple[Any, ...]:
+    """An index as a tuple, lists as arrays (``x[[0, 1]]`` is fancy indexing, as in NumPy)."""
+    items = index if isinstance(index, tuple) else (index,)
+    normalized = []
+    for item in items:
+        if isinstance(item, Node):
+            raise DTypeError(
+                f"index {item.describe()} is a Node; indices are not differentiable: "
+                "index with its .value"
+            )
+        if isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.integer):
+            item = int(item)
+        normalized.append(item)
+    return tuple(normalized)
 
 
 def _normalize_shape(shape: Any) -> tuple[int, ...]:

@@ -26,6 +26,7 @@ __all__ = [
     "Add",
     "Div",
     "Exp",
+    "GetItem",
     "Log",
     "Matmul",
     "Mean",
@@ -444,6 +445,31 @@ class Reshape(Op):
         return (np.reshape(g, x.shape),)
 
 
+class GetItem(Op):
+    """x[index], NumPy indexing (ints, slices, None, ..., integer or boolean arrays) ;
+    vjp: g added into zeros shaped like x at index (repeated indices add up)"""
+
+    name = "getitem"
+    hint = (
+        "each index must fit its axis (-n to n-1 for an axis of length n), and a boolean "
+        "mask must match the shape of the axes it selects"
+    )
+
+    @staticmethod
+    def forward(x, index):
+        return x[index]
+
+    @staticmethod
+    def vjp(g, out, x, index):
+        g_x = np.zeros_like(x)
+        items = index if isinstance(index, tuple) else (index,)
+        if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items):
+            g_x[index] = g  # basic indices name each element once
+        else:
+            np.add.at(g_x, index, g)  # an integer array may name one element several times
+        return (g_x,)
+
+
 #: Every built-in op, in the order the product brief lists them; the test table must have a
 #: row for each (tests/test_ops.py checks it).
 BUILTIN_OPS: tuple[type[Op], ...] = (
@@ -462,6 +488,7 @@ BUILTIN_OPS: tuple[type[Op], ...] = (
     Mean,
     Transpose,
     Reshape,
+    GetItem,
 )
 
 

@@ -260,10 +260,22 @@ def _reshape_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"shape": st.sampled_from(targets)})
 
 
+def _index_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    indices = hnp.basic_indices(shape, allow_newaxis=True)
+    if shape and all(shape):
+        indices = indices | hnp.integer_array_indices(shape)  # repeats included
+    return st.fixed_dictionaries({"index": indices})
+
+
+def _getitem_reference(x: np.ndarray, index: Any) -> np.ndarray:
+    return x[index]
+
+
 _one_shape = _no_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4).map(lambda s: (s,)))
 _broadcast_pair = _no_attrs(broadcastable_shapes(2))
 _matmul_pair = _no_attrs(matmul_shapes())
 _nonempty = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+_indexed = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), _index_attrs)
 _reduction = _with_attrs(_nonempty, _reduction_attrs)
 _permutation = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=4, max_side=3), _permutation_attrs)
 _new_shape = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), _reshape_attrs)
@@ -301,6 +313,7 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Mean, cg.mean, np.mean, _reduction, (REAL,), _reduction_attrs),
     OpCase(cg.ops.Transpose, cg.transpose, np.transpose, _permutation, (REAL,), _permutation_attrs),
     OpCase(cg.ops.Reshape, cg.reshape, np.reshape, _new_shape, (REAL,), _reshape_attrs),
+    OpCase(cg.ops.GetItem, cg.getitem, _getitem_reference, _indexed, (REAL,), _index_attrs),
 )
 
 

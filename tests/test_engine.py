@@ -319,3 +319,21 @@ def test_pow_slopes_at_zero():
     x = cg.Node([0.0, 0.0, 2.0], name="x")
     cg.sum(x ** cg.Node([0.0, 2.0, 0.0], requires_grad=False)).backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_indexing_routes_gradients_to_the_elements_used():
+    x = cg.Node(np.arange(6.0).reshape(2, 3), name="x")
+    y = cg.sum(x[0]) + cg.sum(x[:, 1:] * 2) + cg.sum(x[[1, 1]]) + cg.sum(x[x.value > 4])
+    y.backward()
+    assert x.grad.tolist() == [[1.0, 3.0, 3.0], [2.0, 4.0, 5.0]]
+    assert x[1, 2].value == 5.0 and x[None].shape == (1, 2, 3) and x[..., 0].shape == (2,)
+
+
+def test_bad_indices_name_the_op():
+    x = cg.Node(np.zeros(3), name="v")
+    with pytest.raises(
+        cg.ShapeError, match=r"getitem cannot combine 'v' of shape \(3,\).*-n to n-1"
+    ):
+        x[5]
+    with pytest.raises(cg.DTypeError, match="indices are not differentiable"):
+        x[cg.Node(1.0)]
