@@ -169,6 +169,8 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
     """
     if g.shape == shape:
         return g
+    if not shape:  # a scalar broadcast over everything (the bias b): no axes to work out
+        return np.asarray(g.sum())
     extra = g.ndim - len(shape)
     if extra < 0 or not all(n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)):
         return None
@@ -188,9 +190,7 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
         )
     if type(g) is not np.ndarray:
         g = np.asarray(g)
-    if not shape:  # a scalar input broadcast over everything (the bias b): a plain sum
-        g = g.sum()
-    elif g.shape != shape:
+    if g.shape != shape:
         fitted = unbroadcast(g, shape)
         if fitted is None:
             op = node.op

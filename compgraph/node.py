@@ -176,18 +176,19 @@ class Node:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
         array = _as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
-        self._init(np.array(array, copy=True), name, bool(requires_grad), None, (), None)
+        self._init_leaf(np.array(array, copy=True), name, bool(requires_grad))
         if not numerics.all_finite(self.value):
             numerics.report_nonfinite_value(self, None, ())
 
-    def _init(self, value, name, requires_grad, op, parents, attrs) -> None:
+    def _init_leaf(self, value: np.ndarray, name: str | None, requires_grad: bool) -> None:
+        """Fill the slots of a node no op produced (ops' outputs are filled in ``apply``)."""
         self.value = value
         self.grad = None
         self.name = name
         self.requires_grad = requires_grad
-        self.op = op
-        self.parents = parents
-        self.attrs = attrs or _NO_ATTRS
+        self.op = None
+        self.parents = ()
+        self.attrs = _NO_ATTRS
         self.id = next(_creation_counter)
 
     # -- what a node is ---------------------------------------------------------------------
@@ -278,8 +279,8 @@ class Node:
 
     def detach(self) -> Node:
         """A constant with the same value (shared, not copied) and name, cut from the graph."""
-        node = Node.__new__(Node)
-        node._init(self.value, self.name, False, None, (), None)
+        node = _new_node(Node)
+        node._init_leaf(self.value, self.name, False)
         return node
 
     # -- operators, so formulas read as maths -------------------------------------------------
@@ -508,14 +509,7 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
         if not numerics.all_finite(array):
             numerics.report(f"a constant operand {_preview(value)} is not finite")
     node = _new_node(Node)
-    node.value = array
-    node.grad = None
-    node.name = None
-    node.requires_grad = False
-    node.op = None
-    node.parents = ()
-    node.attrs = _NO_ATTRS
-    node.id = next(_creation_counter)
+    node._init_leaf(array, None, False)
     return node
 
 
