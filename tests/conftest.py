@@ -4,7 +4,9 @@ Pick one with HYPOTHESIS_PROFILE=thorough python -m pytest.
 """
 
 import os
+import shutil
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -13,3 +15,31 @@ settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# -- optional system programs -------------------------------------------------------------------
+
+#: Set by .ci/run: there a missing optional program is a failure, never a skip.
+REQUIRE_SYSTEM_TOOLS = os.environ.get("COMPGRAPH_REQUIRE_SYSTEM_TOOLS") == "1"
+
+_INSTALL_HINTS = {
+    "dot": "apt-get install graphviz (or brew install graphviz)",
+    "chromium": "apt-get install chromium",
+}
+
+
+def require_program(name: str) -> str:
+    """The path of system program ``name``; skip the test with a reason if it is missing.
+
+    Under COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 (CI) a missing program fails the test instead.
+    """
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = (
+        f"needs the system program {name!r}, which is not on PATH; install it "
+        f"({_INSTALL_HINTS.get(name, 'with your package manager')}) to run this test"
+    )
+    if REQUIRE_SYSTEM_TOOLS:
+        pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
+    pytest.skip(message)
