@@ -69,6 +69,11 @@ class Op:
     """
 
     name: ClassVar[str] = "op"
+    #: How pictures draw the op ("+", "σ"); None draws its name.
+    symbol: ClassVar[str | None] = None
+    #: Pictures label each input edge with its role when operand order matters ("base",
+    #: "exponent"); empty for one input or when swapping the inputs changes nothing.
+    roles: ClassVar[tuple[str, ...]] = ()
     hint: ClassVar[str] = ""
     nonfinite_hint: ClassVar[str] = ""
     #: Set automatically when ``vjp`` takes a ``needs_grad`` keyword: backward then passes a
@@ -113,6 +118,8 @@ _BROADCAST_HINT = (
 class Add(Op):
     """x + y ; vjp: (g, g)"""
 
+    symbol = "+"
+
     scalar_inputs = True
 
     hint = _BROADCAST_HINT
@@ -130,6 +137,9 @@ class Add(Op):
 class Sub(Op):
     """x - y ; vjp: (g, -g)"""
 
+    symbol = "−"
+    roles = ("left", "right")
+
     scalar_inputs = True
 
     hint = _BROADCAST_HINT
@@ -146,6 +156,8 @@ class Sub(Op):
 class Neg(Op):
     """-x ; vjp: -g"""
 
+    symbol = "−"
+
     scalar_inputs = True
 
     @staticmethod
@@ -159,6 +171,8 @@ class Neg(Op):
 
 class Mul(Op):
     """x · y ; vjp: (g·y, g·x)"""
+
+    symbol = "×"
 
     scalar_inputs = True
 
@@ -175,6 +189,9 @@ class Mul(Op):
 
 class Div(Op):
     """x / y ; vjp: (g / y, -g · out / y)"""
+
+    symbol = "÷"
+    roles = ("numerator", "denominator")
 
     scalar_inputs = True
 
@@ -193,6 +210,9 @@ class Div(Op):
 
 class Pow(Op):
     """x ** y ; vjp: (g · y · x^(y-1), g · out · ln x)"""
+
+    symbol = "^"
+    roles = ("base", "exponent")
 
     scalar_inputs = True
 
@@ -268,6 +288,8 @@ def _sigmoid(x):
 class Sigmoid(Op):
     """σ(x) = 1 / (1 + e^-x) ; vjp: g · out · (1 - out)"""
 
+    symbol = "σ"
+
     scalar_inputs = True
 
     @staticmethod
@@ -288,6 +310,10 @@ class SigmoidCrossEntropy(Op):
     ops it returns one loss per element (average them with ``mean`` for the cost); y is an
     ordinary input, usually a constant holding the labels.
     """
+
+    # The lesson's a = σ(z) and L(a, y), fused into one op: drawn so it still reads that way.
+    symbol = "L(σ(z), y)"
+    roles = ("logits", "labels")
 
     scalar_inputs = True
 
@@ -330,6 +356,9 @@ class SigmoidCrossEntropy(Op):
 
 class Matmul(Op):
     """x @ y (NumPy semantics, 1-D and batched included) ; vjp: (g @ yᵀ, xᵀ @ g)"""
+
+    symbol = "@"
+    roles = ("left", "right")
 
     hint = (
         "the last dimension of the left operand must equal the second-to-last of the right "
