@@ -2,8 +2,8 @@
 names stay in their module, and every op is its class, its function and its test row."""
 
 import ast
-import re
 import inspect
+import re
 from pathlib import Path
 
 import numpy as np
