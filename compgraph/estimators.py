@@ -18,6 +18,10 @@ A subclass (``compgraph.logistic.LogisticRegression``) writes three things:
   learned attributes (names ending in ``_``) and return nothing;
 - ``_positive_probability(self, X)``: P(y = classes_[1] | x) for checked samples of a
   fitted model, a float64 array of shape (n_samples,).
+
+Anything else is optional: more methods (``decision_function``), or a
+``__sklearn_tags__`` that calls ``super().__sklearn_tags__()`` and changes a tag (say
+``non_deterministic`` for a model with random initialisation and no seed).
 """
 
 from __future__ import annotations
@@ -374,8 +378,17 @@ def _scikit_learn_not_fitted_error(scikit_learns: type) -> type[NotFittedError]:
     return type(
         "NotFittedError",
         (NotFittedError, scikit_learns),
-        {"__module__": __name__, "__doc__": "compgraph's NotFittedError, scikit-learn's too."},
+        {
+            "__module__": __name__,
+            "__doc__": "compgraph's NotFittedError, scikit-learn's too.",
+            # Made at run time, so pickle (joblib's workers) cannot find it by name.
+            "__reduce__": lambda self: (_not_fitted_error, self.args),
+        },
     )
+
+
+def _not_fitted_error(*args: Any) -> NotFittedError:
+    return _not_fitted_error_type()(*args)
 
 
 def _not_fitted_error_type() -> type[NotFittedError]:

@@ -265,6 +265,12 @@ def test_not_fitted_is_compgraphs_error_and_scikit_learns():
         LogisticRegression().predict_proba([[1.0]])
     assert isinstance(caught.value, ScikitLearnNotFittedError)
     assert isinstance(caught.value, AttributeError) and isinstance(caught.value, ValueError)
+    # As joblib's workers send it back to the parent process:
+    restored = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(restored, cg.NotFittedError) and isinstance(
+        restored, ScikitLearnNotFittedError
+    )
+    assert str(restored) == str(caught.value)
 
 
 def test_compgraph_imports_without_scikit_learn(tmp_path):
