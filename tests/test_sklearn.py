@@ -2,13 +2,17 @@
 workflows people use (pipelines, cross-validation, grid search, clone, pickle), any two labels
 and the input checks of the shared base class."""
 
+import os
 import pickle
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError as ScikitLearnNotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
 import compgraph as cg
 from compgraph.estimators import BinaryClassifier
@@ -43,6 +47,27 @@ checks = parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_fai
 @checks
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_array_api_dispatch_changes_nothing():
+    """scikit-learn skips its array-API check unless SCIPY_ARRAY_API=1 was set before SciPy
+    was first imported, so here it runs in a fresh process that sets it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", __file__,
+         "-k", "check_array_api_input"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+    )  # fmt: skip
+    generated = {
+        getattr(check, "func", check).__name__
+        for estimator in ESTIMATORS
+        for _, check in estimator_checks_generator(estimator)
+    }
+    if "check_array_api_input" not in generated:  # older scikit-learn: not for us
+        assert result.returncode == 5, result.stdout[-3000:]  # pytest: nothing selected
+        return
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\b[1-9]\d* passed", result.stdout) and "skipped" not in result.stdout
 
 
 def test_every_estimator_is_a_binary_classifier_to_scikit_learn():
