@@ -267,13 +267,16 @@ class BinaryClassifier:
             ValueError: a name that is not an argument of the constructor.
         """
         valid = self._parameter_names()
-        for name, value in params.items():
-            outer, _, inner = name.partition("__")
+        # Every name is checked before any is set, so a typo changes nothing.
+        for name in params:
+            outer = name.partition("__")[0]
             if outer not in valid:
                 raise ValueError(
                     f"{type(self).__name__}.set_params: {type(self).__name__} has no "
                     f"parameter {outer!r}; valid ones: {', '.join(valid)}"
                 )
+        for name, value in params.items():
+            outer, _, inner = name.partition("__")
             if inner:
                 getattr(self, outer).set_params(**{inner: value})
             else:

@@ -161,7 +161,8 @@ def test_the_parameters_come_from_the_constructor():
         "LogisticRegression(num_iterations=2000.0)"
     )  # equal to the default, but not the same type: shown
     with pytest.raises(ValueError, match=r"set_params: LogisticRegression has no parameter 'C'"):
-        model.set_params(C=1.0)
+        model.set_params(num_iterations=5, C=1.0)
+    assert model.num_iterations == 2000  # a typo changes nothing
 
 
 # -- any two labels -----------------------------------------------------------------------------
