@@ -14,8 +14,9 @@ Legend:
 * dotted box: one more use of a value that feeds many ops, drawn in full once (long edges
   from one box to hundreds of ops would make the layout slow and the picture a tangle);
 * yellow note: how many nodes a size cap left out (dashed arrows mark where they attach);
-* with ``color_by="grad"``: fill colours from pale (small) to dark red (large) on a log
-  scale of the gradient's root mean square, blue for exactly 0, a legend giving the scale.
+* with ``color_by="grad"``: fill colours from pale (below 1e-05) to dark red (1 and
+  above), one per decade of the gradient's root mean square, blue for exactly 0, and a
+  legend.
 
 DOT ids come from each node's position in ``graph.topological_order``, never from ``id()``,
 so the same program always gives byte-identical DOT. Only public ``Node`` fields are read.
@@ -23,6 +24,7 @@ so the same program always gives byte-identical DOT. Only public ``Node`` fields
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
@@ -103,11 +105,11 @@ _REUSE_STYLE = {
 
 # Gradient magnitudes, small to large: pale to dark, each darker than the one before (the
 # tests check the luminance order), so a vanishing gradient reads as a faded box.
-_GRAD_PALETTE = ("#fef9c3", "#fde68a", "#fcd34d", "#fb923c", "#f97316", "#dc2626", "#991b1b")
+_GRAD_PALETTE = ("#fef9c3", "#fde68a", "#fdba74", "#fb923c", "#ef4444", "#b91c1c", "#7f1d1d")
 _GRAD_ZERO = "#bfdbfe"  # exactly 0: cold blue, apart from the warm scale
 _GRAD_NONFINITE = "#7e22ce"
 _GRAD_NEUTRAL = {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#9ca3af"}
-_DARK_FILLS = {"#dc2626", "#991b1b", _GRAD_NONFINITE}
+_DARK_FILLS = {"#ef4444", "#b91c1c", "#7f1d1d", _GRAD_NONFINITE}
 
 
 def _attribute_text(style: dict[str, str]) -> str:
@@ -414,45 +416,42 @@ def _grad_magnitude(grad: Any) -> float:
 
 
 class _GradScale:
-    """Colours for gradient magnitudes on a log scale spanning those in the picture."""
+    """Colours for gradient magnitudes: one per decade, fixed, so pictures compare.
+
+    The bins are absolute (``below 1e-05``, ``1e-05 to 0.0001``, ..., ``1 and above``), not
+    stretched to each picture: a sigmoid network's faded boxes keep their meaning next to
+    a ReLU network's picture.
+    """
+
+    _EDGES = (-5, -4, -3, -2, -1, 0)  # log10 of the bin edges; len(_GRAD_PALETTE) - 1 of them
 
     def __init__(self, magnitudes: list[float]):
-        logs = [math.log10(m) for m in magnitudes if 0 < m < math.inf]
-        low = math.floor(min(logs)) if logs else 0
-        high = math.floor(max(logs)) + 1 if logs else 1  # the largest falls inside
-        decades = max(high - low, 1)
-        # Whole decades per colour, so the legend reads 1e-08, 1e-06, ...
-        self.low = low
-        self.step = math.ceil(decades / len(_GRAD_PALETTE))
-        self.bins = math.ceil(decades / self.step)
+        self.used = sorted({self._bin(m) for m in magnitudes if 0 < m < math.inf})
         self.has_zero = 0.0 in magnitudes
         self.has_nonfinite = math.inf in magnitudes
-        self.has_positive = bool(logs)
 
     def _bin(self, magnitude: float) -> int:
-        position = (math.log10(magnitude) - self.low) / self.step
-        return min(self.bins - 1, max(0, math.floor(position)))
-
-    def _palette(self, index: int) -> str:
-        if self.bins == 1:
-            return _GRAD_PALETTE[len(_GRAD_PALETTE) // 2]
-        return _GRAD_PALETTE[round(index * (len(_GRAD_PALETTE) - 1) / (self.bins - 1))]
+        return bisect.bisect_right(self._EDGES, math.log10(magnitude))
 
     def color(self, magnitude: float) -> str:
         if magnitude == 0:
             return _GRAD_ZERO
         if magnitude == math.inf:
             return _GRAD_NONFINITE
-        return self._palette(self._bin(magnitude))
+        return _GRAD_PALETTE[self._bin(magnitude)]
+
+    def _text(self, index: int) -> str:
+        edges = [_number(10.0**edge) for edge in self._EDGES]
+        if index == 0:
+            return f"below {edges[0]}"
+        if index == len(edges):
+            return f"{edges[-1]} and above"
+        return f"{edges[index - 1]} to {edges[index]}"
 
     def legend(self) -> list[tuple[str, str]]:
-        """(colour, text) pairs, small to large."""
+        """(colour, text) pairs, small to large, for the magnitudes in the picture."""
         entries = [(_GRAD_ZERO, "0")] if self.has_zero else []
-        if self.has_positive:
-            for index in range(self.bins):
-                start = _number(10.0 ** (self.low + index * self.step))
-                stop = _number(10.0 ** (self.low + (index + 1) * self.step))
-                entries.append((self._palette(index), f"{start} to {stop}"))
+        entries += [(_GRAD_PALETTE[index], self._text(index)) for index in self.used]
         if self.has_nonfinite:
             entries.append((_GRAD_NONFINITE, "inf or nan"))
         return entries
@@ -485,9 +484,14 @@ def _legend(scale: _GradScale) -> list[str]:
         '\t\tlabel=<gradient (RMS), log scale> fontsize=10 style="rounded,dashed" '
         'color="#9ca3af"\n',
     ]
-    for index, (color, text) in enumerate(scale.legend()):
+    entries = scale.legend()
+    for index, (color, text) in enumerate(entries):
         style = {"shape": "box", "style": "rounded,filled", "fontsize": "10", **_fill(color)}
         lines.append(f"\t\tlegend{index} [label=<{_html(text)}>{_attribute_text(style)}]\n")
+    if len(entries) > 1:
+        # One rank, chained by invisible edges: the scale reads small to large.
+        chain = " -> ".join(f"legend{index}" for index in range(len(entries)))
+        lines.append(f"\t\t{{rank=same {chain} [style=invis]}}\n")
     lines.append("\t}\n")
     return lines
 
@@ -595,8 +599,9 @@ def to_dot(
             outside the drawn graph are ignored.
         title: a caption written above the graph (long ones are wrapped and cut).
         color_by: ``"grad"`` fills value boxes and colours edges by the root mean square of
-            the gradient on a log scale, with a legend, so vanishing or exploding gradients
-            stand out; boxes without a gradient are neutral. ``None`` keeps the usual colours.
+            the gradient, one colour per decade (the same scale in every picture), with a
+            legend, so vanishing gradients stand out; exactly 0 is blue, boxes without a
+            gradient are white. ``None`` keeps the usual colours.
 
     Returns:
         A ``Drawing`` (a ``graphviz.Digraph``); its ``.source`` is the DOT text, and Jupyter
@@ -727,7 +732,7 @@ def to_dot(
         dot.node(_NOTE_ID, f"<{_html(note)}>", shape="note", style="filled", fillcolor="#fef9c3")
         for target in cut_into:
             dot.edge(_NOTE_ID, target, style="dashed")
-    if scale is not None:
+    if scale is not None and scale.legend():
         body.extend(_legend(scale))
     return dot
 

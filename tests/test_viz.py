@@ -630,8 +630,8 @@ def fill_colors(source: str) -> dict[str, str]:
 def test_color_by_grad_darkens_with_gradient_magnitude_on_a_log_scale():
     x = cg.Node(1.0, name="x")
     h = x
-    for _ in range(4):
-        h = h * 0.01  # gradients 1, 1e-2, ..., 1e-8 back from the output
+    for _ in range(6):
+        h = h * 0.1  # gradients 1, 0.1, ..., 1e-6 back from the output
     h.backward()
     source = cg.to_dot(h, color_by="grad").source
     fills = fill_colors(source)
@@ -641,7 +641,18 @@ def test_color_by_grad_darkens_with_gradient_magnitude_on_a_log_scale():
     assert shades == sorted(shades, reverse=True) and len(set(shades)) == len(shades)
     assert "subgraph cluster_legend" in source and "gradient (RMS), log scale" in source
     legend = re.findall(r"legend\d+ \[label=<(.*?)>", source)
-    assert legend[0].startswith("1e-08 to") and legend[-1].startswith("1 to")
+    assert legend == [
+        "below 1e-05",
+        "1e-05 to 0.0001",
+        "0.0001 to 0.001",
+        "0.001 to 0.01",
+        "0.01 to 0.1",
+        "0.1 to 1",
+        "1 and above",
+    ]
+    small = cg.Node(0.5) * 0.3
+    small.backward()
+    assert "legend0 [label=<0.1 to 1>" in cg.to_dot(small, color_by="grad").source  # fixed
     edges = re.findall(r"^\t(v\d+) -> op\d+ \[color=\"(#[0-9a-f]{6})\" penwidth=2\]", source, re.M)
     assert [color for tail, color in edges if tail in ids] == [fills[tail] for tail in ids[:-1]]
 
@@ -662,6 +673,7 @@ def test_without_backward_color_by_grad_draws_everything_neutral():
     x = cg.Node(1.0, name="x")
     source = cg.to_dot(cg.sigmoid(x), color_by="grad").source
     assert set(fill_colors(source).values()) == {"#ffffff"}
+    assert "legend" not in source  # nothing to explain
 
 
 def test_color_by_none_keeps_the_usual_colours():
