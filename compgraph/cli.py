@@ -30,7 +30,15 @@ from compgraph import functions
 from compgraph.errors import CompgraphError, RenderError
 from compgraph.graph import ancestors
 from compgraph.node import Node
-from compgraph.viz import ENGINES, format_array, layout, render, to_dot
+from compgraph.viz import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
+    ENGINES,
+    format_array,
+    layout,
+    render,
+    to_dot,
+)
 
 __all__ = ["MAX_DRAWN_NODES", "MAX_ELEMENTS", "MAX_FORMULA_LENGTH", "main"]
 
@@ -190,7 +198,9 @@ def _integer_arithmetic(op: ast.operator, left: Any, right: Any) -> int | None:
 
 def _is_operand(parameter: inspect.Parameter) -> bool:
     """Whether a function's parameter takes data (Nodes, arrays) rather than settings."""
-    return parameter.name not in _INDEX_PARAMETERS and parameter.annotation in ("Any", Any)
+    if parameter.name in _INDEX_PARAMETERS:
+        return False
+    return parameter.annotation in ("Any", Any, inspect.Parameter.empty)
 
 
 def _check_setting(function: str, parameter: inspect.Parameter, value: Any) -> None:
@@ -334,6 +344,21 @@ def _parse_assignment(text: str, variables: dict[str, Node]) -> None:
         raise _FormulaError(f"variable {name!r} has more than {MAX_ELEMENTS:,} elements")
 
 
+_LIMIT_OPTIONS = "compgraph draw options: --max-nodes N, --no-value, --timeout, --memory-limit"
+
+
+def _positive(option: str, text: str, most: float) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 < number <= most:
+        raise _FormulaError(
+            f"{option} must be a number above 0, at most {most:,}, not {text!r:.20}"
+        )
+    return number
+
+
 def _max_nodes(text: str) -> int:
     try:
         count = int(text)
@@ -385,6 +410,11 @@ def _draw(args: argparse.Namespace) -> int:
         "title": formula if args.title is None else args.title,
         "color_by": args.color_by,
     }
+    limits = {
+        "engine": args.engine,
+        "timeout": _positive("--timeout", args.timeout, 3600),
+        "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
+    }
     to_stdout = args.output == "-"
     text = sys.stderr if to_stdout else sys.stdout  # stdout is the picture's alone
     # Every warning (a NaN given as a variable, an overflow) becomes one line, not Python's
@@ -411,12 +441,14 @@ def _draw(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # values were reported above
             if to_stdout:
-                picture = layout(to_dot(root, **options).source, fmt, engine=args.engine)
+                picture = layout(to_dot(root, **options).source, fmt, **limits)
             else:
-                render(root, output, fmt, engine=args.engine, **options)
+                render(root, output, fmt, **limits, **options)
     except (RenderError, OSError, ValueError) as error:
         where = "standard output" if to_stdout else output
-        print(f"compgraph draw: cannot draw {where}: {error}", file=sys.stderr)
+        # The library's message names its own options; say what they are called here.
+        hint = f" ({_LIMIT_OPTIONS})" if isinstance(error, RenderError) else ""
+        print(f"compgraph draw: cannot draw {where}: {error}{hint}", file=sys.stderr)
         return 1
     if to_stdout:
         stream = getattr(sys.stdout, "buffer", None)
@@ -472,7 +504,7 @@ def _parser() -> argparse.ArgumentParser:
     picture.add_argument(
         "--color-by",
         choices=("grad",),
-        help="colour boxes by gradient magnitude (log scale, with a legend)",
+        help="colour boxes by gradient magnitude (one colour per decade, with a legend)",
     )
     picture.add_argument("--title", help="caption above the graph (default: the formula)")
     picture.add_argument(
@@ -490,6 +522,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     picture.add_argument(
         "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    picture.add_argument(
+        "--timeout",
+        default=str(DEFAULT_TIMEOUT),
+        metavar="SECONDS",
+        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
+    )
+    picture.add_argument(
+        "--memory-limit",
+        default=str(DEFAULT_MEMORY_LIMIT // 2**20),
+        metavar="MIB",
+        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
     )
     return parser
 

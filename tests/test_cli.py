@@ -388,3 +388,31 @@ def test_a_failed_draw_keeps_the_old_file(tmp_path, capsys):
     assert "cannot draw" in capsys.readouterr().err
     assert out.read_bytes() == b"old picture"
     assert [p.name for p in tmp_path.iterdir()] == ["g.pdf"]
+
+
+def test_a_slow_layout_names_the_commands_own_options(tmp_path, monkeypatch, capsys):
+    from compgraph import viz
+
+    program = tmp_path / "slow-dot"
+    program.write_text("#!/bin/sh\nsleep 5\n", encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setattr(viz, "layout_program", lambda engine=None: str(program))
+    argv = ["draw", "a*b", "a=1", "b=2", "-o", str(tmp_path / "g.svg"), "--timeout", "0.2"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "more than 0.2 s" in err
+    assert "--max-nodes N, --no-value, --timeout, --memory-limit" in err
+
+
+@pytest.mark.parametrize(("option", "value"), [("--timeout", "0"), ("--memory-limit", "-1")])
+def test_limits_must_be_positive(capsys, option, value):
+    assert main(["draw", "a", "a=1", "-o", "-", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err
+
+
+def test_the_memory_limit_reaches_the_layout_program(capsys):
+    argv = ["draw", "a*b", "a=1", "b=2", "-o", "-", "--engine", "graphviz-pure"]
+    assert main([*argv, "--memory-limit", "1"]) == 1  # 1 MiB: not even enough to start
+    assert "compgraph draw: cannot draw standard output" in capsys.readouterr().err
+    assert main([*argv, "--memory-limit", "512"]) == 0

@@ -775,6 +775,21 @@ def test_the_layout_program_runs_under_a_memory_limit(monkeypatch, tmp_path):
         cg.to_svg(J, memory_limit=256 * 1024**2)
 
 
+def hub_source(length):
+    """DOT where one node feeds every step of a chain: dot's memory grows with length²."""
+    edges = "".join(f"n{i} -> n{i + 1}; hub -> n{i + 1};" for i in range(length))
+    return "digraph { rankdir=LR " + edges + "}"
+
+
+@posix_only
+@pytest.mark.parametrize("engine", viz.ENGINES)
+def test_real_layout_programs_stop_at_the_memory_limit(engine):
+    if engine == "dot":
+        require_program("dot")
+    with pytest.raises(cg.RenderError, match=rf"{engine} ran out of memory.*raise memory_limit"):
+        viz.layout(hub_source(3000), engine=engine, memory_limit=150 * 1024**2)
+
+
 def test_a_slow_layout_names_the_option_that_allows_more_time(monkeypatch, tmp_path):
     fake_layout(monkeypatch, tmp_path, "sleep 5\n")
     J, _ = lecture_graph()
