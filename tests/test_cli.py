@@ -15,6 +15,12 @@ from compgraph.viz import format_array
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.fixture(autouse=True)
+def scratch_directory(tmp_path, monkeypatch):
+    """Run in a scratch folder, so a broken -o - cannot leave a file named "-" behind."""
+    monkeypatch.chdir(tmp_path)
+
+
 def svg_texts(path):
     return [text.text for text in ET.parse(path).iter(SVG + "text")]
 
