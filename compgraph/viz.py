@@ -901,8 +901,8 @@ def layout(
             f"{name} took more than {timeout:g} s to lay out the graph; draw fewer nodes "
             "(max_nodes=..., show_value=False) or allow more time with timeout=..."
         ) from None
-    except MemoryError:
-        raise RenderError(f"not enough memory to start {name}") from None
+    except OSError as error:  # not executable, a broken install, no memory to start it
+        raise RenderError(f"cannot run {name} ({program}): {error}") from None
     if done.returncode != 0:
         raise _failure(name, format, done.returncode, done.stderr, memory_limit)
     return done.stdout

@@ -790,6 +790,14 @@ def test_real_layout_programs_stop_at_the_memory_limit(engine):
         viz.layout(hub_source(3000), engine=engine, memory_limit=150 * 1024**2)
 
 
+def test_a_layout_program_that_cannot_run_is_a_render_error(monkeypatch, tmp_path):
+    program = fake_layout(monkeypatch, tmp_path, "")
+    program.chmod(0o644)  # not executable
+    J, _ = lecture_graph()
+    with pytest.raises(cg.RenderError, match="cannot run fake-dot"):
+        cg.to_svg(J)
+
+
 def test_a_slow_layout_names_the_option_that_allows_more_time(monkeypatch, tmp_path):
     fake_layout(monkeypatch, tmp_path, "sleep 5\n")
     J, _ = lecture_graph()
