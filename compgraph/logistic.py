@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.errors import DataError, DTypeError, ShapeError
+from compgraph.estimators import BinaryClassifier
 from compgraph.node import Node
 from compgraph.numerics import describe_nonfinite
 
@@ -481,12 +482,15 @@ def plot_costs(
 # -- the estimator ---------------------------------------------------------------------------
 
 
-class LogisticRegression:
+class LogisticRegression(BinaryClassifier):
     """Binary logistic regression by gradient descent on the engine, in scikit-learn's style.
 
     Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
-    (n_samples,) with labels 0 and 1), as scikit-learn expects; the model is the lesson's,
-    trained from w = 0, b = 0 with ``optimize``'s updates, without regularisation.
+    (n_samples,) holding any two labels), as scikit-learn expects; the model is the
+    lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), trained from w = 0, b = 0 with
+    ``optimize``'s updates, without regularisation. It is a scikit-learn estimator
+    (``clone``, pipelines, ``cross_val_score``, ``GridSearchCV``) through
+    ``compgraph.estimators.BinaryClassifier``, without needing scikit-learn installed.
 
     Args:
         learning_rate: the gradient-descent step α (> 0).
@@ -500,20 +504,18 @@ class LogisticRegression:
         intercept_: the bias b, shape (1,).
         cost_history_: the cost before every step, a list of ``num_iterations`` floats.
         n_iter_: the number of steps taken.
-        classes_: ``array([0, 1])``.
+        classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
         n_features_in_: the number of features seen by ``fit``.
 
     Example:
         >>> import numpy as np
         >>> from compgraph.logistic import LogisticRegression
         >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
-        >>> y = np.array([0, 0, 1, 1])
+        >>> y = np.array(["non-cat", "non-cat", "cat", "cat"])
         >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
-        >>> model.predict(X).tolist(), model.score(X, y)
-        ([0, 0, 1, 1], 1.0)
+        >>> model.classes_.tolist(), model.predict(X).tolist(), model.score(X, y)
+        (['cat', 'non-cat'], ['non-cat', 'non-cat', 'cat', 'cat'], 1.0)
     """
-
-    _PARAMETERS = ("learning_rate", "num_iterations", "print_cost", "print_every", "progress")
 
     def __init__(
         self,
@@ -529,48 +531,13 @@ class LogisticRegression:
         self.print_every = print_every
         self.progress = progress
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's arguments, as scikit-learn's ``clone`` and grid search read them."""
-        return {name: getattr(self, name) for name in self._PARAMETERS}
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
+        X = self._check_fitted_samples(X, "decision_function")
+        return X @ self.coef_[0] + self.intercept_[0]
 
-    def set_params(self, **params: Any) -> LogisticRegression:
-        """Change constructor arguments (e.g. ``set_params(learning_rate=0.1)``); returns self."""
-        for name, value in params.items():
-            if name not in self._PARAMETERS:
-                raise ValueError(
-                    f"LogisticRegression has no parameter {name!r}; "
-                    f"valid ones: {', '.join(self._PARAMETERS)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = LogisticRegression()
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name in self._PARAMETERS
-            if getattr(self, name) != getattr(defaults, name)
-        ]
-        return f"LogisticRegression({', '.join(changed)})"
-
-    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
-        """Learn w and b from samples ``X`` (n_samples, n_features) and labels ``y`` in {0, 1}.
-
-        Raises:
-            ShapeError: ``X`` is not 2-D, or ``y`` is not 1-D with one label per row of X.
-            DataError: NaN or inf in ``X``, or a label that is not 0 or 1.
-            ValueError: a constructor argument out of range.
-        """
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
-        X = self._check_samples(X, where)
-        y = _real_array(y, "y", where)
-        if y.shape != (X.shape[0],):
-            fix = "; flatten it with y.ravel()" if y.size == X.shape[0] else ""
-            raise ShapeError(
-                f"{where}: y has shape {y.shape} but X has shape {X.shape}, so y must have "
-                f"shape (n_samples,) = ({X.shape[0]},){fix}"
-            )
-        _check_binary(y, "y", where)
         _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
         w, b = initialize_with_zeros(X.shape[1])
         params, _, costs = _descend(
@@ -583,56 +550,6 @@ class LogisticRegression:
         self.intercept_ = np.array([params["b"]])
         self.cost_history_ = costs
         self.n_iter_ = int(self.num_iterations)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = X.shape[1]
-        return self
 
-    def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """The logits z = Xw + b, shape (n_samples,): positive means class 1 is predicted."""
-        X = self._check_fitted_samples(X, "LogisticRegression.decision_function")
-        return X @ self.coef_[0] + self.intercept_[0]
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Probabilities [P(y=0), P(y=1)] per sample, shape (n_samples, 2)."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict_proba")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return np.stack([1 - p, p], axis=1)
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels 0 or 1, shape (n_samples,): 1 where P(y=1) > 0.5."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return (p > 0.5).astype(np.int64)
-
-    def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
-        predicted = self.predict(X)
-        y = _real_array(y, "y", "LogisticRegression.score")
-        if y.shape != predicted.shape:
-            raise ShapeError(
-                f"LogisticRegression.score: y has shape {y.shape} but X has "
-                f"{predicted.shape[0]} samples; y must have shape {predicted.shape}"
-            )
-        return float(np.mean(predicted == y))
-
-    @staticmethod
-    def _check_samples(X: Any, where: str) -> np.ndarray:
-        X = _real_array(X, "X", where)
-        if X.ndim != 2 or X.size == 0:
-            fix = "; reshape a single sample with X.reshape(1, -1)" if X.ndim == 1 else ""
-            raise ShapeError(
-                f"{where}: X must be a non-empty 2-D array (n_samples, n_features), got shape "
-                f"{X.shape}{fix}"
-            )
-        return X
-
-    def _check_fitted_samples(self, X: Any, where: str) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(f"{where}: this LogisticRegression is not fitted; call fit first")
-        X = self._check_samples(X, where)
-        if X.shape[1] != self.n_features_in_:
-            raise ShapeError(
-                f"{where}: X has {X.shape[1]} features per sample but the model was fitted on "
-                f"{self.n_features_in_}; X must have shape (n_samples, {self.n_features_in_})"
-            )
-        return X
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]

@@ -384,24 +384,24 @@ SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
             cg.ShapeError,
             r"y has shape \(3, 1\) .* \(3,\); flatten it with y\.ravel\(\)",
         ),
-        (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has shape \(3, 2\)"),
+        (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has 3 samples"),
         (
             SAMPLES[0],
             np.array([0]),
             cg.ShapeError,
-            r"X must be a non-empty 2-D array \(n_samples, n_features\), got shape \(2,\); reshape",
+            r"X must be a 2-D array \(n_samples, n_features\), got shape \(2,\)\. Reshape your data",
         ),
         (
             SAMPLES,
-            np.array([1, 2, 2]),
+            np.array([0, 1, 2]),
             cg.DataError,
-            r"y must hold the labels 0 and 1 only, found 2",
+            r"Only binary classification is supported, and y holds 3 classes \(0, 1, 2\)",
         ),
         (
             SAMPLES * np.nan,
             np.array([0, 1, 1]),
             cg.DataError,
-            r"X of shape \(3, 2\) is not finite \(6 nan",
+            r"X of shape \(3, 2\) contains 6 NaN and 0 inf value\(s\)",
         ),
     ],
 )
@@ -419,7 +419,7 @@ def test_a_fitted_model_checks_the_number_of_features():
     model = LogisticRegression(num_iterations=5).fit(SAMPLES, [0, 1, 1])
     for method in (model.predict, model.predict_proba, model.decision_function):
         with pytest.raises(
-            cg.ShapeError, match=r"X has 3 features per sample but the model was fitted on 2"
+            cg.ShapeError, match=r"X has 3 features, but LogisticRegression is expecting 2 features"
         ):
             method(np.ones((4, 3)))
     with pytest.raises(cg.ShapeError, match=r"y has shape \(2,\) but X has 3 samples"):

@@ -1,0 +1,342 @@
+"""compgraph's classifiers as scikit-learn estimators: scikit-learn's own checks, then the
+workflows people use (pipelines, cross-validation, grid search, clone, pickle), any two labels
+and the input checks of the shared base class."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError as ScikitLearnNotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import compgraph as cg
+from compgraph.estimators import BinaryClassifier
+from compgraph.logistic import LogisticRegression
+
+#: Every compgraph classifier, configured to fit scikit-learn's small check problems quickly.
+#: A new estimator is one more line here.
+ESTIMATORS = [
+    LogisticRegression(learning_rate=0.5, num_iterations=100),
+]
+
+#: Where compgraph deliberately differs from scikit-learn, per check name: keep this short.
+DEVIATIONS = {
+    "check_supervised_y_2d": (
+        "a column-vector y (n_samples, 1) is refused with an error saying to call y.ravel(), "
+        "rather than flattened with a DataConversionWarning: compgraph never reshapes "
+        "data silently"
+    ),
+}
+
+
+def expected_failed_checks(estimator):
+    return DEVIATIONS
+
+
+# scikit-learn warns that these do not inherit from its BaseEstimator: by design, so that
+# compgraph needs no scikit-learn; the checks below are what proves the protocol instead.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Estimator .* does not inherit from", UserWarning)
+    checks = parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+
+
+@checks
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_every_estimator_is_a_binary_classifier_to_scikit_learn():
+    for estimator in ESTIMATORS:
+        assert isinstance(estimator, BinaryClassifier)
+        assert is_classifier(estimator)
+
+
+# -- the workflows ------------------------------------------------------------------------------
+
+
+def blobs(n_samples=80, seed=0):
+    """Two overlapping Gaussian clouds in 3 features, labels 0 and 1."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_samples) % 2
+    X = rng.normal(size=(n_samples, 3)) + 1.5 * y[:, None] + [0.0, 10.0, -5.0]
+    return X * [1.0, 50.0, 0.1], y
+
+
+def test_a_pipeline_fits_predicts_and_scores():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = blobs()
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(learning_rate=0.5))
+    pipeline.fit(X, y)
+    assert pipeline.predict(X).shape == (80,)
+    assert pipeline.score(X, y) > 0.8
+    model = pipeline[-1]
+    assert model.n_features_in_ == 3 and model.classes_.tolist() == [0, 1]
+
+
+def test_cross_val_score_gives_real_accuracies():
+    from sklearn.model_selection import cross_val_score
+
+    X, y = blobs()
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    scores = cross_val_score(LogisticRegression(learning_rate=0.5, num_iterations=200), X, y)
+    assert scores.shape == (5,) and np.isfinite(scores).all()
+    assert 0.6 < scores.mean() <= 1.0
+
+
+def test_grid_search_picks_the_learning_rate_that_learns():
+    from sklearn.model_selection import GridSearchCV
+
+    # One positive feature, classes at x ≈ 2 and 3.5: from w = b = 0 a tiny step makes
+    # z = wx > 0 everywhere (accuracy 0.5) while a real one learns the threshold. A search
+    # that ignored the parameter would pick the first candidate, as the first of a tie.
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 2
+    X = (2.0 + 1.5 * y + rng.normal(scale=0.5, size=80))[:, None]
+    search = GridSearchCV(
+        LogisticRegression(num_iterations=100), {"learning_rate": [1e-6, 1.0]}, cv=4
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] == 0.5 and scores[1] > 0.9
+    assert search.best_params_ == {"learning_rate": 1.0}
+    assert search.best_estimator_.learning_rate == 1.0
+    assert search.best_estimator_.score(X, y) > 0.9
+
+
+def test_clone_copies_the_parameters_not_the_fit():
+    model = LogisticRegression(learning_rate=0.3, num_iterations=7).fit(*blobs())
+    copy = clone(model)
+    assert type(copy) is LogisticRegression and copy is not model
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "coef_") and not hasattr(copy, "classes_")
+
+
+def test_a_fitted_model_pickles():
+    X, y = blobs()
+    labels = np.where(y == 1, "cat", "non-cat")
+    model = LogisticRegression(learning_rate=0.5, num_iterations=50).fit(X, labels)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    assert restored.get_params() == model.get_params()
+
+
+def test_the_parameters_come_from_the_constructor():
+    model = LogisticRegression(learning_rate=0.5)
+    assert list(model.get_params()) == [
+        "learning_rate",
+        "num_iterations",
+        "print_cost",
+        "print_every",
+        "progress",
+    ]
+    assert repr(model) == "LogisticRegression(learning_rate=0.5)"
+    assert repr(LogisticRegression(num_iterations=2000.0)) == (
+        "LogisticRegression(num_iterations=2000.0)"
+    )  # equal to the default, but not the same type: shown
+    with pytest.raises(ValueError, match=r"set_params: LogisticRegression has no parameter 'C'"):
+        model.set_params(C=1.0)
+
+
+# -- any two labels -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("negative", "positive"),
+    [("cat", "non-cat"), (-1, 1), (False, True), (0.0, 1.0), (3, 7)],
+    ids=["strings", "minus-one-one", "booleans", "floats", "three-seven"],
+)
+def test_any_two_labels_are_learned_and_given_back(negative, positive):
+    X, y = blobs()
+    labels = np.where(y == 1, positive, negative)
+    model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X / X.std(axis=0), labels)
+    assert model.classes_.tolist() == sorted([negative, positive])
+    assert model.classes_.dtype == labels.dtype
+    predicted = model.predict(X / X.std(axis=0))
+    assert predicted.dtype == labels.dtype and set(predicted.tolist()) <= {negative, positive}
+    assert model.score(X / X.std(axis=0), labels) > 0.8
+    # predict_proba's columns follow classes_, whichever order the labels came in.
+    positive_column = model.classes_.tolist().index(predicted[0])
+    assert model.predict_proba(X[:1] / X.std(axis=0))[0, positive_column] > 0.5
+
+
+def test_the_sorted_order_decides_the_positive_class():
+    X = np.array([[0.0], [1.0], [3.0], [4.0]])
+    model = LogisticRegression(learning_rate=0.5, num_iterations=200)
+    model.fit(X, ["yes", "yes", "no", "no"])  # "no" < "yes": large x means classes_[0]
+    assert model.classes_.tolist() == ["no", "yes"]
+    assert model.coef_[0, 0] < 0
+    assert model.predict([[5.0], [-1.0]]).tolist() == ["no", "yes"]
+
+
+def test_a_single_class_is_an_error_that_says_so():
+    with pytest.raises(
+        cg.DataError, match=r"^LogisticRegression.fit: y holds only one class \('cat'\)"
+    ):
+        LogisticRegression().fit([[0.0], [1.0]], ["cat", "cat"])
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (
+            [0, 1, 2, 1],
+            r"Only binary classification is supported, and y holds 3 classes \(0, 1, 2\)",
+        ),
+        ([0.0, 0.5, 1.0, 1.0], r"Unknown label type: y holds continuous values \(e\.g\. 0\.5\)"),
+        ([0.0, np.nan, 1.0, 1.0], r"Input y contains NaN"),
+        ([0, "a", 1, 1], r"y holds 3 classes \('0', '1', 'a'\)"),  # NumPy makes them strings
+        (None, r"requires y to be passed, but the target y is None"),
+    ],
+)
+def test_labels_that_are_not_two_classes_are_refused(y, message):
+    with pytest.raises(ValueError, match=f"^LogisticRegression.fit: .*{message}"):
+        LogisticRegression().fit(np.zeros((4, 1)), y)
+
+
+# -- input checks -------------------------------------------------------------------------------
+
+
+def test_masked_arrays_are_refused_not_read_without_their_mask():
+    X = np.ma.masked_array([[0.0], [1.0], [1e9]], mask=[[False], [False], [True]])
+    with pytest.raises(
+        cg.DTypeError, match=r"^LogisticRegression.fit: X is a NumPy masked array.*X\.filled"
+    ):
+        LogisticRegression().fit(X, [0, 1, 1])
+    model = LogisticRegression(num_iterations=5).fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(
+        cg.DTypeError, match=r"^LogisticRegression.predict: X is a NumPy masked array"
+    ):
+        model.predict(X)
+    with pytest.raises(cg.DTypeError, match=r"y is a NumPy masked array"):
+        LogisticRegression().fit([[0.0], [1.0]], np.ma.masked_array([0, 1], mask=[True, False]))
+
+
+def test_sparse_input_says_to_call_toarray():
+    from scipy import sparse
+
+    X = sparse.csr_matrix(np.eye(4))
+    with pytest.raises(cg.DTypeError, match=r"X is a sparse matrix \(csr_matrix\).*X\.toarray\(\)"):
+        LogisticRegression().fit(X, [0, 1, 0, 1])
+    with pytest.raises(cg.DTypeError, match=r"X is a sparse matrix \(csr_array\).*X\.toarray\(\)"):
+        LogisticRegression().fit(sparse.csr_array(np.eye(4)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "message"),
+    [
+        (np.zeros((0, 2)), cg.ShapeError, r"X has 0 sample\(s\) \(shape=\(0, 2\)\)"),
+        (np.zeros((3, 0)), cg.ShapeError, r"X has 0 feature\(s\) \(shape=\(3, 0\)\)"),
+        (np.zeros((3, 1, 1)), cg.ShapeError, r"X must be a 2-D array .* got shape \(3, 1, 1\)$"),
+        (
+            np.ones((3, 1)) * 1j,
+            cg.DataError,
+            r"X holds complex numbers\. Complex data not supported",
+        ),
+        (
+            np.array([[1.0], [{}], [2.0]], dtype=object),
+            cg.DTypeError,
+            r"X has dtype object and an entry that is not a number",
+        ),
+        ([["a"], ["b"], ["c"]], cg.DTypeError, r"X has dtype <U1; it must hold real numbers"),
+        (
+            [[1.0], [np.inf], [np.nan]],
+            cg.DataError,
+            r"X of shape \(3, 1\) contains 1 NaN and 1 inf",
+        ),
+    ],
+)
+def test_bad_samples_are_named_with_their_shapes(X, error, message):
+    with pytest.raises(error, match=f"^LogisticRegression.fit: {message}"):
+        LogisticRegression().fit(X, [0, 1, 1][: len(X)] if len(X) else [])
+
+
+def test_numbers_in_an_object_array_are_read_as_numbers():
+    X = np.array([[0.0], [1.0], [3.0], [4.0]])
+    y = [0, 0, 1, 1]
+    as_objects = LogisticRegression(num_iterations=50).fit(X.astype(object), y)
+    as_floats = LogisticRegression(num_iterations=50).fit(X, y)
+    np.testing.assert_array_equal(as_objects.coef_, as_floats.coef_)
+
+
+def test_not_fitted_is_compgraphs_error_and_scikit_learns():
+    with pytest.raises(cg.NotFittedError) as caught:
+        LogisticRegression().predict_proba([[1.0]])
+    assert isinstance(caught.value, ScikitLearnNotFittedError)
+    assert isinstance(caught.value, AttributeError) and isinstance(caught.value, ValueError)
+
+
+def test_compgraph_imports_without_scikit_learn(tmp_path):
+    """The estimators work with scikit-learn absent: a blocker on sys.meta_path hides it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_sklearn.py"
+    script.write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'sklearn':\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from compgraph.logistic import LogisticRegression\n"
+        "import compgraph as cg\n"
+        "model = LogisticRegression(learning_rate=0.5, num_iterations=100)\n"
+        "model.fit([[0.0], [1.0], [3.0], [4.0]], ['b', 'b', 'a', 'a'])\n"
+        "print(model.predict([[0.5], [3.5]]).tolist(), repr(model))\n"
+        "try:\n"
+        "    LogisticRegression().predict([[1.0]])\n"
+        "except cg.NotFittedError as error:\n"
+        "    print(type(error).__mro__[1].__module__)\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "['b', 'a'] LogisticRegression(learning_rate=0.5, num_iterations=100)",
+        "compgraph.errors",
+        "False",
+    ]
+
+
+# -- the subclass contract ----------------------------------------------------------------------
+
+
+class NearestMean(BinaryClassifier):
+    """A toy classifier written to the documented contract: closer class mean wins."""
+
+    def __init__(self, sharpness=1.0):
+        self.sharpness = sharpness
+
+    def _fit_encoded(self, X, y):
+        self.means_ = np.stack([X[y == 0].mean(axis=0), X[y == 1].mean(axis=0)])
+
+    def _positive_probability(self, X):
+        distances = ((X[:, None, :] - self.means_) ** 2).sum(axis=2)
+        return 1 / (1 + np.exp(self.sharpness * (distances[:, 1] - distances[:, 0])))
+
+
+def test_a_subclass_only_writes_its_fit_and_probabilities():
+    X = np.array([[0.0], [1.0], [9.0], [10.0]])
+    model = NearestMean(sharpness=2.0).fit(X, ["low", "low", "high", "high"])
+    assert model.classes_.tolist() == ["high", "low"]
+    assert model.predict([[0.5], [9.5]]).tolist() == ["low", "high"]
+    assert model.score(X, ["low", "low", "high", "high"]) == 1.0
+    assert repr(model) == "NearestMean(sharpness=2.0)" and repr(NearestMean()) == "NearestMean()"
+    assert clone(model).get_params() == {"sharpness": 2.0}
+    with pytest.raises(cg.ShapeError, match="X has 2 features, but NearestMean is expecting 1"):
+        model.predict(np.ones((1, 2)))
+
+
+def test_score_weights_samples():
+    X = np.array([[0.0], [1.0], [9.0], [10.0]])
+    model = NearestMean().fit(X, [0, 0, 1, 1])
+    assert model.score(X, [0, 0, 1, 0]) == 0.75
+    assert model.score(X, [0, 0, 1, 0], sample_weight=[1, 1, 1, 5]) == 3 / 8
+    with pytest.raises(cg.ShapeError, match=r"sample_weight has shape \(2,\)"):
+        model.score(X, [0, 0, 1, 1], sample_weight=[1, 1])
