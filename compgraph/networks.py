@@ -30,11 +30,13 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import DataError, DTypeError, ShapeError
+from compgraph.estimators import BinaryClassifier
 from compgraph.node import Node
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
     "GradientRecorder",
+    "NetworkClassifier",
     "backward_analytic",
     "compute_cost",
     "forward",
@@ -421,22 +423,11 @@ def train(
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
 
     parameters = initialize_parameters(dims, seed, scale)
-    costs: list[float] = []
-    for i in range(int(num_iterations)):
-        nodes = {name: Node(value, name=name) for name, value in parameters.items()}
-        J = _cost(_forward(X_node, nodes, activation), Y_node)
-        J.backward()
-        if gradient_flow is not None:
-            gradient_flow.record(i, nodes, root=J)
-        cost = J.item()
-        if i % COST_EVERY == 0:
-            costs.append(cost)
-        if print_cost and i % print_every == 0:
-            print(f"Cost after iteration {i}: {cost:f}")
-        parameters = {
-            name: value - learning_rate * nodes[name].grad for name, value in parameters.items()
-        }
-    return parameters, costs
+    return _descend(
+        X_node, Y_node, parameters, activation, float(learning_rate), int(num_iterations),
+        print_every=int(print_every) if print_cost else 0,
+        gradient_flow=gradient_flow,
+    )  # fmt: skip
 
 
 def predict(parameters: Mapping[str, Any], X: ArrayLike, hidden: str = "relu") -> np.ndarray:
@@ -484,7 +475,144 @@ def _probabilities(
         return _forward(X_node, nodes, activation).value
 
 
+# -- the estimator -----------------------------------------------------------------------------
+
+
+class NetworkClassifier(BinaryClassifier):
+    """A network with hidden layers and a sigmoid output, in scikit-learn's style.
+
+    Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
+    (n_samples,) holding any two labels), as scikit-learn expects; inside, the model is
+    ``train``'s network with ``layer_dims = [n_features, *hidden_layer_sizes, 1]``, learning
+    P(y = ``classes_[1]``). The defaults are the course's week-3 model: one hidden layer of
+    4 tanh units, learning rate 1.2, 10 000 iterations, weights randn × 0.01 with seed 2.
+    It is a scikit-learn estimator (``clone``, pipelines, ``cross_val_score``,
+    ``GridSearchCV``) through ``compgraph.estimators.BinaryClassifier``, without needing
+    scikit-learn installed.
+
+    Args:
+        hidden_layer_sizes: the units of each hidden layer, e.g. ``(20, 7, 5)``; a single
+            number means one hidden layer, ``()`` none (logistic regression).
+        activation: the hidden layers' activation, ``"tanh"`` or ``"relu"``.
+        learning_rate: the gradient-descent step α (> 0).
+        num_iterations: the number of steps ``fit`` takes.
+        seed: the seed of the weights' initialisation (see ``initialize_parameters``).
+        scale: the initial weights' scale: a number, or ``"sqrt"`` for randn / √n_{l-1}.
+        print_cost: print the cost every ``print_every`` iterations while fitting.
+        print_every: how often to print, in iterations.
+
+    Attributes (after ``fit``):
+        parameters_: the trained ``{"W1": (n_1, n_features), "b1": (n_1, 1), …}``.
+        layer_dims_: ``[n_features, *hidden_layer_sizes, 1]``.
+        costs_: the cost at iterations 0, 100, 200, … of training.
+        n_iter_: the number of steps taken.
+        classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
+        n_features_in_: the number of features seen by ``fit``.
+
+    Example:
+        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.networks import NetworkClassifier
+        >>> X, Y = planar_flower()
+        >>> model = NetworkClassifier(num_iterations=1000).fit(X.T, Y[0])
+        >>> model.layer_dims_, model.score(X.T, Y[0])
+        ([2, 4, 1], 0.8925)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (4,),
+        activation: str = "tanh",
+        learning_rate: float = 1.2,
+        num_iterations: int = 10_000,
+        seed: int = 2,
+        scale: float | str = 0.01,
+        print_cost: bool = False,
+        print_every: int = 1000,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.num_iterations = num_iterations
+        self.seed = seed
+        self.scale = scale
+        self.print_cost = print_cost
+        self.print_every = print_every
+
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
+        where = "NetworkClassifier.fit"
+        activation = _activation(self.activation, where, name="activation")
+        dims = [X.shape[1], *_hidden_sizes(self.hidden_layer_sizes, where), 1]
+        _check_learning_rate(self.learning_rate, where)
+        _check_positive_int(self.num_iterations, "num_iterations", where)
+        _check_positive_int(self.print_every, "print_every", where)
+        _check_seed(self.seed, where)
+        _check_scale(self.scale, where)
+        parameters, costs = _descend(
+            Node(X.T, name="X", requires_grad=False),
+            Node(y.reshape(1, -1), name="Y", requires_grad=False),
+            initialize_parameters(dims, self.seed, self.scale),
+            activation, float(self.learning_rate), int(self.num_iterations),
+            print_every=int(self.print_every) if self.print_cost else 0,
+            gradient_flow=None,
+        )  # fmt: skip
+        self.parameters_ = parameters
+        self.layer_dims_ = dims
+        self.costs_ = costs
+        self.n_iter_ = int(self.num_iterations)
+
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return _probabilities(self.parameters_, X.T, self.activation)[0]
+
+
+def _hidden_sizes(sizes: Any, where: str) -> list[int]:
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = [sizes]
+    message = (
+        f"{where}: hidden_layer_sizes must be a positive integer or a sequence of them "
+        f"(the units of each hidden layer, e.g. (20, 7, 5)), got {sizes!r}"
+    )
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
+        raise ValueError(message)
+    if not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in sizes
+    ):
+        raise ValueError(message)
+    return [int(n) for n in sizes]
+
+
 # -- the graph ---------------------------------------------------------------------------------
+
+
+def _descend(
+    X: Node,
+    Y: Node,
+    parameters: Parameters,
+    activation: Any,
+    learning_rate: float,
+    num_iterations: int,
+    *,
+    print_every: int,
+    gradient_flow: GradientRecorder | None,
+) -> tuple[Parameters, list[float]]:
+    """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
+    costs: list[float] = []
+    for i in range(num_iterations):
+        # Fresh leaves every step: the graph is rebuilt, never grown, and the caller's
+        # arrays are never modified.
+        nodes = {name: Node(value, name=name) for name, value in parameters.items()}
+        J = _cost(_forward(X, nodes, activation), Y)
+        J.backward()
+        if gradient_flow is not None:
+            gradient_flow.record(i, nodes, root=J)
+        cost = J.item()
+        if i % COST_EVERY == 0:
+            costs.append(cost)
+        if print_every and i % print_every == 0:
+            print(f"Cost after iteration {i}: {cost:f}")
+        parameters = {
+            name: value - learning_rate * nodes[name].grad for name, value in parameters.items()
+        }
+    return parameters, costs
 
 
 def _forward(X: Node, parameters: Mapping[str, Node], activation: Any) -> Node:
@@ -511,13 +639,13 @@ def _gradients_of(nodes: Mapping[str, Node]) -> Grads:
     return {f"d{name}": np.array(node.grad, dtype=np.float64) for name, node in nodes.items()}
 
 
-def _activation(hidden: Any, where: str) -> Any:
-    if hidden == "relu":
+def _activation(hidden: Any, where: str, name: str = "hidden") -> Any:
+    if isinstance(hidden, str) and hidden == "relu":
         return cg.relu
-    if hidden == "tanh":
+    if isinstance(hidden, str) and hidden == "tanh":
         return cg.tanh
     raise ValueError(
-        f"{where}: hidden must be one of {', '.join(map(repr, HIDDEN_ACTIVATIONS))}, got {hidden!r}"
+        f"{where}: {name} must be one of {', '.join(map(repr, HIDDEN_ACTIVATIONS))}, got {hidden!r}"
     )
 
 
