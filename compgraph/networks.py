@@ -20,9 +20,13 @@ the engine's gradients are checked against:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,6 +38,7 @@ from compgraph.estimators import BinaryClassifier
 from compgraph.node import Node
 
 __all__ = [
+    "COST_EVERY",
     "HIDDEN_ACTIVATIONS",
     "GradientRecorder",
     "NetworkClassifier",
@@ -41,6 +46,7 @@ __all__ = [
     "compute_cost",
     "forward",
     "initialize_parameters",
+    "plot_decision_boundary",
     "predict",
     "propagate",
     "train",
@@ -473,6 +479,127 @@ def _probabilities(
             name: Node(value, name=name, requires_grad=False) for name, value in arrays.items()
         }
         return _forward(X_node, nodes, activation).value
+
+
+def plot_decision_boundary(
+    parameters: Mapping[str, Any],
+    X: ArrayLike,
+    Y: ArrayLike,
+    hidden: str = "relu",
+    path: str | Path | None = None,
+    *,
+    resolution: int = 300,
+    title: str | None = None,
+) -> Any:
+    """Draw the plane coloured by the network's prediction, with the examples on top.
+
+    For two-feature data such as ``planar_flower``'s: every point of a grid covering the
+    examples is classified by ``predict``, the two regions are shaded, and the examples are
+    drawn in their true class's colour. Needs matplotlib (optional:
+    ``pip install 'compgraph[examples]'``). With ``path`` the figure is drawn off-screen
+    and saved atomically (the format follows the suffix); without it the figure comes from
+    pyplot, for ``plt.show()`` or a notebook.
+
+    Args:
+        parameters: the trained ``{"W1": …, "b1": …, …}``, with n_x = 2.
+        X, Y: the examples as columns (2, m) and their labels (1, m).
+        hidden: the activation the network was trained with.
+        path: where to save the picture, or None.
+        resolution: grid points along each axis.
+        title: the figure's title (default: the accuracy on X).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ShapeError, DataError, DTypeError, ValueError: as for ``predict``; X must have two
+            rows.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.networks import plot_decision_boundary, train
+        >>> X, Y = planar_flower()
+        >>> parameters, _ = train(X, Y, [2, 4, 1], 1.2, 100, hidden="tanh", seed=2)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "boundary.png"
+        >>> figure = plot_decision_boundary(parameters, X, Y, "tanh", path)
+        >>> path.stat().st_size > 0
+        True
+    """
+    where = "plot_decision_boundary"
+    X_array = _real_array(_value(X), "X", where)
+    if X_array.ndim != 2 or X_array.shape[0] != 2 or X_array.shape[1] == 0:
+        raise ShapeError(
+            f"{where}: X has shape {X_array.shape}; a picture in the plane needs two features, "
+            "X of shape (2, m) with one example per column"
+        )
+    Y_array = _labels(Y, X_array.shape[1], where)
+    _check_positive_int(resolution, "resolution", where)
+    accuracy = float(np.mean(predict(parameters, X_array, hidden) == Y_array))
+    try:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "plot_decision_boundary needs the optional package matplotlib: pip install "
+            "matplotlib (or pip install 'compgraph[examples]')"
+        ) from None
+
+    low, high = X_array.min(axis=1) - 1.0, X_array.max(axis=1) + 1.0
+    u, v = np.meshgrid(
+        np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    )
+    grid = np.stack([u.ravel(), v.ravel()])
+    regions = predict(parameters, grid, hidden).reshape(u.shape)
+
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure()
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        figure = Figure()
+        FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    colours = ["#d62728", "#1f77b4"]  # class 0 red, class 1 blue, as the course draws them
+    axes.contourf(u, v, regions, levels=[-0.5, 0.5, 1.5], cmap=ListedColormap(colours), alpha=0.3)
+    axes.scatter(
+        X_array[0],
+        X_array[1],
+        c=Y_array[0],
+        cmap=ListedColormap(colours),
+        s=12,
+        edgecolors="k",
+        linewidths=0.3,
+    )
+    axes.set_xlabel("$x_1$")
+    axes.set_ylabel("$x_2$")
+    axes.set_title(
+        title
+        if title is not None
+        else f"Decision boundary ({100 * accuracy:.1f} % of the examples right)"
+    )
+    axes.set_aspect("equal")
+    if path is not None:
+        _save_atomically(figure, Path(path))
+    return figure
+
+
+def _save_atomically(figure: Any, path: Path) -> None:
+    """Save into a temporary file beside ``path``, then rename: never a half-written picture."""
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )
+    os.close(handle)
+    try:
+        figure.savefig(temporary, dpi=100, bbox_inches="tight")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
 
 
 # -- the estimator -----------------------------------------------------------------------------

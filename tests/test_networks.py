@@ -2,6 +2,10 @@
 against the hand-written backpropagation, training, prediction and the input checks."""
 
 import math
+import re
+import runpy
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +22,7 @@ from compgraph.networks import (
     compute_cost,
     forward,
     initialize_parameters,
+    plot_decision_boundary,
     predict,
     propagate,
     train,
@@ -562,3 +567,64 @@ def test_the_estimator_names_a_bad_hyper_parameter(parameters, message):
     model = NetworkClassifier(**{"num_iterations": 3, **parameters})
     with pytest.raises(ValueError, match=f"NetworkClassifier.fit: {message}"):
         model.fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+
+
+# -- the examples ----------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, *args, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [name, *args])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return capsys.readouterr().out
+
+
+def test_the_planar_example_beats_logistic_regression_and_draws(tmp_path, monkeypatch, capsys):
+    out = run_example(
+        "planar_classification.py",
+        "--fast",
+        "--out-dir",
+        str(tmp_path),
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
+    assert "Cost after iteration 0: 0.693048" in out and "Cost after iteration 400:" in out
+    assert "logistic regression accuracy: 47.0 %" in out
+    network = float(re.search(r"network accuracy: ([\d.]+) %", out)[1])
+    assert network > 85, out
+    assert (tmp_path / "planar_boundary.png").stat().st_size > 0
+    # The graph needs a layout program; without one the example says so instead.
+    assert (tmp_path / "planar_graph.svg").exists() or "no graph picture" in out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_the_deep_example_learns_the_8s(tmp_path, monkeypatch, capsys):
+    out = run_example(
+        "deep_network.py",
+        "--fast",
+        "--out-dir",
+        str(tmp_path),
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
+    assert "network [64, 20, 7, 5, 1]" in out
+    accuracies = dict(re.findall(r"(train|test) accuracy: ([\d.]+) %", out))
+    baseline = float(re.search(r"right ([\d.]+) % of the time", out)[1])
+    assert float(accuracies["test"]) > baseline + 4 and float(accuracies["train"]) > 95, out
+    assert (tmp_path / "deep_costs.png").stat().st_size > 0
+
+
+def test_the_decision_boundary_needs_two_features_and_saves_atomically(tmp_path):
+    X, Y = planar_flower()
+    parameters = initialize_parameters([2, 3, 1], seed=0, scale=1.0)
+    path = tmp_path / "boundary.svg"
+    figure = plot_decision_boundary(parameters, X, Y, "tanh", path, resolution=20, title="flower")
+    assert figure.axes[0].get_title() == "flower"
+    assert path.read_text().lstrip().startswith("<?xml") and [
+        p.name for p in tmp_path.iterdir()
+    ] == ["boundary.svg"]
+    with pytest.raises(
+        cg.ShapeError, match=r"plot_decision_boundary: X has shape \(3, 4\); .* two features"
+    ):
+        plot_decision_boundary(initialize_parameters([3, 1]), np.ones((3, 4)), [[0, 1, 0, 1]])
