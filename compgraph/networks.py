@@ -53,11 +53,11 @@ __all__ = [
     "update_parameters",
 ]
 
-#: The hidden activations ``forward`` knows: ReLU max(z, 0) and tanh.
 HIDDEN_ACTIVATIONS = ("relu", "tanh")
+"""The hidden activations ``forward`` knows: ReLU max(z, 0) and tanh."""
 
-#: How often ``train`` records the cost, as the course does.
 COST_EVERY = 100
+"""How often, in iterations, ``train`` records the cost (the course's 100)."""
 
 Parameters = dict[str, np.ndarray]
 Grads = dict[str, np.ndarray]
