@@ -152,7 +152,10 @@ def forward(X: ArrayLike | Node, parameters: Mapping[str, Any], hidden: str = "r
     """
     where = "forward"
     activation = _activation(hidden, where)
-    nodes = _parameter_nodes(parameters, where)
+    nodes = {
+        name: value if isinstance(value, Node) else Node(value, name=name)
+        for name, value in _checked_parameters(parameters, where).items()
+    }
     X_node = _data_node(X, "X", where)
     _check_examples(X_node.value, _dims_of(nodes), where)
     return _forward(X_node, nodes, activation)
@@ -240,7 +243,7 @@ def backward_analytic(
     where = "backward_analytic"
     _activation(hidden, where)
     weights = {
-        name: np.asarray(_value(v)) for name, v in _parameter_nodes(parameters, where).items()
+        name: np.asarray(_value(v)) for name, v in _checked_parameters(parameters, where).items()
     }
     dims = _dims_of(weights)
     X_array = _real_array(_value(X), "X", where)
@@ -298,7 +301,7 @@ def propagate(
     """
     where = "propagate"
     activation = _activation(hidden, where)
-    arrays = {name: _value(v) for name, v in _parameter_nodes(parameters, where).items()}
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
     nodes = {name: Node(value, name=name) for name, value in arrays.items()}
     X_node = _data_node(_value(X), "X", where)
     dims = _dims_of(nodes)
@@ -337,7 +340,7 @@ def update_parameters(
     """
     where = "update_parameters"
     _check_learning_rate(learning_rate, where)
-    arrays = {name: _value(v) for name, v in _parameter_nodes(parameters, where).items()}
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
     missing = [f"d{name}" for name in arrays if f"d{name}" not in grads]
     if missing:
         raise ValueError(
@@ -469,7 +472,7 @@ def _probabilities(
 ) -> np.ndarray:
     """A[L], the predicted probability that y = 1 for each column of X, as an array (1, m)."""
     activation = _activation(hidden, where)
-    arrays = {name: _value(v) for name, v in _parameter_nodes(parameters, where).items()}
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
     dims = _dims_of(arrays)
     _check_output(dims, where)
     with cg.no_grad():
@@ -816,10 +819,11 @@ def _data_node(X: Any, name: str, where: str) -> Node:
     return Node(_real_array(X, name, where), name=name, requires_grad=False)
 
 
-def _parameter_nodes(parameters: Any, where: str) -> dict[str, Any]:
+def _checked_parameters(parameters: Any, where: str) -> dict[str, Any]:
     """The parameters in layer order, checked to be W1, b1, …, WL, bL with chaining shapes.
 
-    Values stay as given (Nodes or arrays); arrays become Nodes here only for ``forward``.
+    Nodes are kept as they are (``forward`` records on them); anything else becomes a float64
+    array.
     """
     if not isinstance(parameters, Mapping):
         raise TypeError(
@@ -855,8 +859,8 @@ def _parameter_nodes(parameters: Any, where: str) -> dict[str, Any]:
                 f"{where}: b{l} has shape {b_array.shape} but W{l} has shape {W_array.shape}, "
                 f"so b{l} must have shape ({W_array.shape[0]}, 1)"
             )
-        ordered[f"W{l}"] = W if isinstance(W, Node) else Node(W_array, name=f"W{l}")
-        ordered[f"b{l}"] = b if isinstance(b, Node) else Node(b_array, name=f"b{l}")
+        ordered[f"W{l}"] = W if isinstance(W, Node) else W_array
+        ordered[f"b{l}"] = b if isinstance(b, Node) else b_array
         previous_units = W_array.shape[0]
     return ordered
 
