@@ -18,6 +18,10 @@ A subclass (``compgraph.logistic.LogisticRegression``) writes three things:
   learned attributes (names ending in ``_``) and return nothing;
 - ``_positive_probability(self, X)``: P(y = classes_[1] | x) for checked samples of a
   fitted model, a float64 array of shape (n_samples,).
+
+Anything else is optional: more methods (``decision_function``), or a
+``__sklearn_tags__`` that calls ``super().__sklearn_tags__()`` and changes a tag (say
+``non_deterministic`` for a model with random initialisation and no seed).
 """
 
 from __future__ import annotations
@@ -195,6 +199,23 @@ class BinaryClassifier:
     Attributes (after ``fit``):
         classes_: the two labels, sorted.
         n_features_in_: the number of features seen by ``fit``.
+
+    Example:
+        A classifier that predicts the class whose mean is nearer, written to the contract:
+
+        >>> import numpy as np
+        >>> from compgraph.estimators import BinaryClassifier
+        >>> class NearestMean(BinaryClassifier):
+        ...     def __init__(self, sharpness=1.0):
+        ...         self.sharpness = sharpness
+        ...     def _fit_encoded(self, X, y):
+        ...         self.means_ = np.stack([X[y == 0].mean(axis=0), X[y == 1].mean(axis=0)])
+        ...     def _positive_probability(self, X):
+        ...         d = ((X[:, None, :] - self.means_) ** 2).sum(axis=2)
+        ...         return 1 / (1 + np.exp(self.sharpness * (d[:, 1] - d[:, 0])))
+        >>> model = NearestMean(sharpness=2.0).fit([[0.0], [1.0], [9.0]], ["lo", "lo", "hi"])
+        >>> model, model.classes_.tolist(), model.predict([[0.5], [8.0]]).tolist()
+        (NearestMean(sharpness=2.0), ['hi', 'lo'], ['lo', 'hi'])
     """
 
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -307,8 +328,10 @@ class BinaryClassifier:
         return np.stack([1 - p, p], axis=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """The predicted label of each sample, shape (n_samples,): ``classes_[1]`` where its
-        probability is above 0.5, else ``classes_[0]``."""
+        """The predicted label of each sample, shape (n_samples,).
+
+        ``classes_[1]`` where its probability is above 0.5, else ``classes_[0]``.
+        """
         p = self._positive_probability(self._check_fitted_samples(X, "predict"))
         return self.classes_[(p > 0.5).astype(np.intp)]
 
@@ -355,8 +378,17 @@ def _scikit_learn_not_fitted_error(scikit_learns: type) -> type[NotFittedError]:
     return type(
         "NotFittedError",
         (NotFittedError, scikit_learns),
-        {"__module__": __name__, "__doc__": "compgraph's NotFittedError, scikit-learn's too."},
+        {
+            "__module__": __name__,
+            "__doc__": "compgraph's NotFittedError, scikit-learn's too.",
+            # Made at run time, so pickle (joblib's workers) cannot find it by name.
+            "__reduce__": lambda self: (_not_fitted_error, self.args),
+        },
     )
+
+
+def _not_fitted_error(*args: Any) -> NotFittedError:
+    return _not_fitted_error_type()(*args)
 
 
 def _not_fitted_error_type() -> type[NotFittedError]:

@@ -18,7 +18,8 @@ rows, ``fit(X, y)``, ``predict``, ``predict_proba``, ``score``.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +284,12 @@ def _descend(
             if i % record_every == 0:
                 costs.append(cost)
             if print_every and i % print_every == 0:
-                print(f"Cost after iteration {i}: {cost:f}")
+                line = f"Cost after iteration {i}: {cost:f}"
+                # tqdm.write lifts the bar off the screen first; print would land after it.
+                if bar is None:
+                    print(line)
+                else:
+                    bar.write(line)
             if bar is not None:
                 bar.update()
                 if i % record_every == 0:
@@ -302,7 +308,8 @@ def _probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
 
 def _progress_bar(total: int) -> Any:
     try:
-        from tqdm import tqdm
+        # The auto bar is Jupyter's widget in a notebook and the text bar elsewhere.
+        from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "progress=True needs the optional package tqdm: pip install tqdm "
@@ -412,44 +419,54 @@ def _check_schedule(
 
 
 def plot_costs(
-    costs: Sequence[float],
+    costs: Sequence[float] | Mapping[str, Sequence[float]],
     path: str | Path | None = None,
     learning_rate: float | None = None,
     every: int = 100,
+    *,
+    ax: Any = None,
+    log_scale: bool = False,
 ) -> Any:
     """Plot the cost against the iteration, as the lesson does; save it when given a path.
 
-    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). With ``path`` the
-    figure is drawn off-screen by the Agg renderer and saved (the format follows the
-    suffix: .png, .svg, .pdf), leaving pyplot's state alone; without it the figure comes
-    from pyplot, so ``plt.show()`` or a notebook displays it.
+    One run is a list of costs; several runs, to compare learning rates as the lesson does,
+    are a dict from each run's label to its costs (one curve each, with a legend). A run
+    whose cost diverged (became inf or NaN, or ended higher than it started) is marked
+    "(diverged)" in the legend and on the plot, and a ``RuntimeWarning`` says so.
+
+    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). Given ``ax``, the
+    curves are drawn into those axes. Otherwise, with ``path``, the figure is drawn
+    off-screen by the Agg renderer (pyplot's state is left alone); without either it comes
+    from pyplot, so ``plt.show()`` or a notebook displays it. With ``path`` the figure is
+    saved too (the format follows the suffix: .png, .svg, .pdf).
 
     Args:
-        costs: the recorded costs, e.g. the list ``optimize`` returns.
+        costs: the recorded costs (e.g. the list ``optimize`` returns), or a dict from
+            label to such a list.
         path: where to save the picture, or None.
         learning_rate: shown in the title when given.
         every: iterations between recorded costs (100 for ``optimize``'s default).
+        ax: matplotlib ``Axes`` to draw into, or None for a new figure.
+        log_scale: a logarithmic cost axis, which shows slow late progress.
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure`` (``ax``'s figure when ``ax`` is given).
 
     Raises:
         ImportError: matplotlib is not installed.
-        ValueError: ``costs`` is empty, not 1-D, or ``every`` is not a positive integer.
+        ValueError: no costs, a run that is empty or not 1-D, or ``every`` is not a
+            positive integer.
 
     Example:
         >>> import tempfile, pathlib
         >>> from compgraph.logistic import plot_costs
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "costs.png"
-        >>> figure = plot_costs([0.69, 0.41, 0.33], path, learning_rate=0.5)
-        >>> path.stat().st_size > 0
-        True
+        >>> runs = {"α = 0.5": [0.69, 0.41, 0.33], "α = 0.05": [0.69, 0.62, 0.57]}
+        >>> figure = plot_costs(runs, path, log_scale=True)
+        >>> path.stat().st_size > 0, len(figure.axes[0].lines)
+        (True, 2)
     """
-    values = np.asarray(costs, dtype=np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            f"plot_costs: costs must be a non-empty 1-D sequence, got shape {values.shape}"
-        )
+    runs = _cost_runs(costs)
     _check_positive_int(every, "every", "plot_costs")
     try:
         from matplotlib.figure import Figure
@@ -458,25 +475,85 @@ def plot_costs(
             "plot_costs needs the optional package matplotlib: pip install matplotlib "
             "(or pip install 'compgraph[examples]')"
         ) from None
-    if path is None:
+    if ax is not None:
+        axes = ax
+    elif path is None:
         import matplotlib.pyplot as plt
 
-        figure = plt.figure()
+        axes = plt.figure().add_subplot()
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         figure = Figure()
         FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.plot(np.arange(values.size) * every, values, marker="." if values.size < 30 else None)
+        axes = figure.add_subplot()
+    diverged = []
+    for label, values in runs.items():
+        problem = _divergence(values, every)
+        if problem is not None:
+            diverged.append(label or "")
+            warnings.warn(
+                f"plot_costs: {'the run' if label is None else f'run {label!r}'} diverged: "
+                f"{problem}; try a smaller learning rate",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        name = label if problem is None else f"{label or ''} (diverged)".lstrip()
+        line = axes.plot(
+            np.arange(values.size) * every,
+            values,
+            marker="." if values.size < 30 else None,
+            label=name if label is not None or problem is not None else None,
+        )[0]
+        last_finite = np.flatnonzero(np.isfinite(values))
+        if problem is not None and last_finite.size:
+            # Matplotlib leaves inf and NaN out: mark where the curve stops being drawn.
+            i = last_finite[-1]
+            axes.plot([i * every], [values[i]], "x", color=line.get_color(), markersize=9)
+    if diverged:
+        axes.text(
+            0.98, 0.95, "diverged: " + ", ".join(d or "the cost" for d in diverged),
+            transform=axes.transAxes, ha="right", va="top", color="tab:red",
+        )  # fmt: skip
     axes.set_xlabel("iteration")
     axes.set_ylabel("cost J")
+    if log_scale:
+        axes.set_yscale("log")
     rate = "" if learning_rate is None else f", learning rate = {learning_rate:g}"
     axes.set_title(f"Cost during gradient descent{rate}")
     axes.grid(alpha=0.3)
+    if len(runs) > 1 or None not in runs:
+        axes.legend()
     if path is not None:
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-    return figure
+        axes.figure.savefig(path, dpi=100, bbox_inches="tight")
+    return axes.figure
+
+
+def _cost_runs(costs: Any) -> dict[str | None, np.ndarray]:
+    """Label -> costs as a float array; a single run is labelled None."""
+    runs = dict(costs) if isinstance(costs, Mapping) else {None: costs}
+    if not runs:
+        raise ValueError("plot_costs: costs must be a non-empty 1-D sequence or a dict of them")
+    checked = {}
+    for label, values in runs.items():
+        array = np.asarray(values, dtype=np.float64)
+        if array.ndim != 1 or array.size == 0:
+            run = "costs" if label is None else f"the costs of run {label!r}"
+            raise ValueError(
+                f"plot_costs: {run} must be a non-empty 1-D sequence, got shape {array.shape}"
+            )
+        checked[None if label is None else str(label)] = array
+    return checked
+
+
+def _divergence(values: np.ndarray, every: int) -> str | None:
+    """Why this cost curve counts as diverged, or None: non-finite, or ended above its start."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        return f"the cost is {values[bad[0]]:g} at iteration {bad[0] * every}"
+    if values[-1] > values[0]:
+        return f"the cost grew from {values[0]:g} to {values[-1]:g}"
+    return None
 
 
 # -- the estimator ---------------------------------------------------------------------------
