@@ -277,13 +277,11 @@ class Pow(Op):
 
     @staticmethod
     def vjp(g, out, x, y, needs_grad=(True, True)):
-        # Where y = 0 the slope in x is 0, even at x = 0 where y·x^(y-1) would be 0·inf; the
-        # base is swapped for 1 there before the power, so no inf is formed (and reported)
-        # only to be masked away.
+        # At 0⁰ the slope in x is 0 (y = 0), where y·x^(y-1) would be 0·inf: the base is
+        # swapped for 1 there, so no inf is formed and reported only to be masked away.
         g_x = g_y = None
         if needs_grad[0]:
-            flat = y == 0
-            g_x = np.where(flat, 0.0, g * y * np.where(flat, 1.0, x) ** (y - 1))
+            g_x = g * y * np.where((x == 0) & (y == 0), 1.0, x) ** (y - 1)
         # d(x^y)/dy = x^y ln x, which tends to 0 as x -> 0+; PyTorch and JAX also give 0 at
         # x = 0 (0⁰ included). For x < 0 it is undefined (NaN): computed only when asked for.
         if needs_grad[1]:
