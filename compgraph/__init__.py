@@ -13,8 +13,8 @@ Build a graph by computing with nodes, then call ``backward()``:
 from compgraph import errors, functions, ops
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
-from compgraph.gradcheck import check_graph, gradcheck
-from compgraph.node import Node, apply, is_grad_enabled, no_grad
+from compgraph.gradcheck import check_graph, gradcheck, gradgradcheck
+from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacobian, value_and_grad
@@ -26,11 +26,13 @@ __all__ = [  # grouped: the engine, then the derived lists
     "Node",
     "Op",
     "apply",
+    "enable_grad",
     "check_graph",
     "errstate",
     "geterr",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "hessian",
     "hvp",
     "is_grad_enabled",

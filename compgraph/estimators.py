@@ -30,6 +30,7 @@ import functools
 import inspect
 import numbers
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -199,6 +200,8 @@ class BinaryClassifier:
     Attributes (after ``fit``):
         classes_: the two labels, sorted.
         n_features_in_: the number of features seen by ``fit``.
+        feature_names_in_: the column names of a DataFrame given to ``fit`` (then
+            ``predict`` and the others insist on the same columns in the same order).
 
     Example:
         A classifier that predicts the class whose mean is nearer, written to the contract:
@@ -264,13 +267,16 @@ class BinaryClassifier:
             ValueError: a name that is not an argument of the constructor.
         """
         valid = self._parameter_names()
-        for name, value in params.items():
-            outer, _, inner = name.partition("__")
+        # Every name is checked before any is set, so a typo changes nothing.
+        for name in params:
+            outer = name.partition("__")[0]
             if outer not in valid:
                 raise ValueError(
                     f"{type(self).__name__}.set_params: {type(self).__name__} has no "
                     f"parameter {outer!r}; valid ones: {', '.join(valid)}"
                 )
+        for name, value in params.items():
+            outer, _, inner = name.partition("__")
             if inner:
                 getattr(self, outer).set_params(**{inner: value})
             else:
@@ -315,11 +321,16 @@ class BinaryClassifier:
             ValueError: a hyper-parameter out of range.
         """
         where = f"{type(self).__name__}.fit"
+        names = _feature_names(X, where)
         X = check_samples(X, where)
         classes, encoded = _encode_labels(y, X.shape[0], where)
         self._fit_encoded(X, encoded)
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # from an earlier fit on a DataFrame
         return self
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -363,6 +374,7 @@ class BinaryClassifier:
             raise _not_fitted_error_type()(
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
+        self._check_feature_names(_feature_names(X, where), where)
         X = check_samples(X, where)
         if X.shape[1] != self.n_features_in_:
             raise ShapeError(
@@ -371,6 +383,56 @@ class BinaryClassifier:
                 f"(n_samples, {self.n_features_in_}), like the X given to fit"
             )
         return X
+
+    def _check_feature_names(self, names: np.ndarray | None, where: str) -> None:
+        """Columns must come by the names and in the order ``fit`` saw: NumPy would
+        silently multiply a reordered DataFrame's columns by the wrong weights."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is None or names is None:
+            if (fitted is None) != (names is None):
+                had, has = ("", "no ") if names is None else ("no ", "")
+                warnings.warn(
+                    f"{where}: X has {has}feature names, but {type(self).__name__} was "
+                    f"fitted with {had}feature names; columns are taken by position",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return
+        if names.shape == fitted.shape and (names == fitted).all():
+            return
+        unseen = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        message = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            message += "Feature names unseen at fit time:\n" + _name_list(unseen)
+        if missing:
+            message += "Feature names seen at fit time, yet now missing:\n" + _name_list(missing)
+        if not unseen and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ShapeError(f"{where}: {message}Select them in that order: X[model.feature_names_in_]")
+
+
+def _feature_names(X: Any, where: str) -> np.ndarray | None:
+    """A DataFrame's column names as an object array, or None without string names."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(name, str) for name in names]
+    if all(strings) and names.size:
+        return names
+    if any(strings):
+        kinds = sorted({type(name).__name__ for name in names})
+        raise DTypeError(
+            f"{where}: X's column names mix strings with other types ({', '.join(kinds)}); "
+            f"feature names must all be strings: X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def _name_list(names: list[str], shown: int = 5) -> str:
+    lines = [f"- {name}\n" for name in names[:shown]]
+    return "".join(lines) + ("- ...\n" if len(names) > shown else "")
 
 
 @functools.cache

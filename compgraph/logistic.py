@@ -583,6 +583,7 @@ class LogisticRegression(BinaryClassifier):
         n_iter_: the number of steps taken.
         classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
         n_features_in_: the number of features seen by ``fit``.
+        feature_names_in_: the column names, when ``fit`` was given a DataFrame.
 
     Example:
         >>> import numpy as np

@@ -2,13 +2,17 @@
 workflows people use (pipelines, cross-validation, grid search, clone, pickle), any two labels
 and the input checks of the shared base class."""
 
+import os
 import pickle
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError as ScikitLearnNotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
 import compgraph as cg
 from compgraph.estimators import BinaryClassifier
@@ -45,6 +49,27 @@ checks = parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_fai
 @checks
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_array_api_dispatch_changes_nothing():
+    """scikit-learn skips its array-API check unless SCIPY_ARRAY_API=1 was set before SciPy
+    was first imported, so here it runs in a fresh process that sets it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", __file__,
+         "-k", "check_array_api_input"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+    )  # fmt: skip
+    generated = {
+        getattr(check, "func", check).__name__
+        for estimator in ESTIMATORS
+        for _, check in estimator_checks_generator(estimator)
+    }
+    if "check_array_api_input" not in generated:  # older scikit-learn: not for us
+        assert result.returncode == 5, result.stdout[-3000:]  # pytest: nothing selected
+        return
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\b[1-9]\d* passed", result.stdout) and "skipped" not in result.stdout
 
 
 def test_every_estimator_is_a_binary_classifier_to_scikit_learn():
@@ -138,7 +163,8 @@ def test_the_parameters_come_from_the_constructor():
         "LogisticRegression(num_iterations=2000.0)"
     )  # equal to the default, but not the same type: shown
     with pytest.raises(ValueError, match=r"set_params: LogisticRegression has no parameter 'C'"):
-        model.set_params(C=1.0)
+        model.set_params(num_iterations=5, C=1.0)
+    assert model.num_iterations == 2000  # a typo changes nothing
 
 
 # -- any two labels -----------------------------------------------------------------------------
@@ -252,6 +278,98 @@ def test_sparse_input_says_to_call_toarray():
 def test_bad_samples_are_named_with_their_shapes(X, error, message):
     with pytest.raises(error, match=f"^LogisticRegression.fit: {message}"):
         LogisticRegression().fit(X, [0, 1, 1][: len(X)] if len(X) else [])
+
+
+# -- DataFrames and their column names ---------------------------------------------------------
+
+
+def frame(columns, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(size=(40, len(columns))), columns=columns)
+
+
+def test_scikit_learns_column_name_check_passes():
+    from sklearn.utils.estimator_checks import check_dataframe_column_names_consistency
+
+    for estimator in ESTIMATORS:
+        check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
+
+
+def test_a_dataframe_and_a_series_of_labels_fit_and_keep_the_column_names():
+    import pandas as pd
+
+    X = frame(["height", "weight", "age"])
+    y = pd.Series(np.where(X["height"] > 0, "tall", "short"))
+    model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
+    assert model.feature_names_in_.tolist() == ["height", "weight", "age"]
+    assert model.feature_names_in_.dtype == object
+    assert model.score(X, y) > 0.9
+    z = X.to_numpy() @ model.coef_[0] + model.intercept_[0]
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("columns", "says"),
+    [
+        (
+            ["age", "weight", "height"],
+            r"Feature names must be in the same order as they were in fit",
+        ),
+        (
+            ["height", "weight", "shoe"],
+            r"Feature names unseen at fit time:\n- shoe\n.*yet now missing:\n- age\n",
+        ),
+        (["height", "weight"], r"Feature names seen at fit time, yet now missing:\n- age\n"),
+    ],
+)
+def test_columns_must_come_by_the_names_and_order_fit_saw(columns, says):
+    X = frame(["height", "weight", "age"])
+    model = LogisticRegression(num_iterations=20).fit(X, (X["height"] > 0).to_numpy())
+    for method in (model.predict, model.predict_proba, model.decision_function):
+        with pytest.raises(
+            cg.ShapeError,
+            match=rf"^LogisticRegression\.\w+: The feature names should match those that were passed during fit\.\n(.|\n)*{says}",
+        ):
+            method(frame(columns))
+    # The same columns, selected into the fitted order, predict as fit's frame does.
+    again = frame(["height", "weight", "age"])
+    np.testing.assert_array_equal(
+        model.predict(again[list(model.feature_names_in_)]), model.predict(again)
+    )
+
+
+def test_names_on_one_side_only_are_warned_about():
+    X = frame(["height", "weight"])
+    y = (X["height"] > 0).to_numpy()
+    with pytest.warns(
+        UserWarning,
+        match=r"X has no feature names, but LogisticRegression was fitted with feature names",
+    ):
+        LogisticRegression(num_iterations=5).fit(X, y).predict(X.to_numpy())
+    with pytest.warns(
+        UserWarning,
+        match=r"X has feature names, but LogisticRegression was fitted with no feature names",
+    ):
+        LogisticRegression(num_iterations=5).fit(X.to_numpy(), y).predict(X)
+
+
+def test_a_refit_on_an_array_forgets_the_old_column_names():
+    X = frame(["height", "weight"])
+    y = (X["height"] > 0).to_numpy()
+    model = LogisticRegression(num_iterations=5).fit(X, y).fit(X.to_numpy(), y)
+    assert not hasattr(model, "feature_names_in_")
+    assert not hasattr(
+        LogisticRegression(num_iterations=5).fit(frame([0, 1]), y), "feature_names_in_"
+    )
+
+
+def test_column_names_that_mix_strings_and_numbers_are_refused():
+    with pytest.raises(
+        cg.DTypeError, match=r"X's column names mix strings with other types \(int, str\)"
+    ):
+        LogisticRegression().fit(frame(["height", 2]), [0, 1] * 20)
 
 
 def test_numbers_in_an_object_array_are_read_as_numbers():
