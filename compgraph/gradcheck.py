@@ -7,14 +7,23 @@ Three levels, from the oracle up:
 * ``check_graph(root)``: every recorded op's vjp on its own, at the values it saw, so a
   wrong gradient is traced to the node that computes it.
 
-Errors of a central difference. For a step ε, (f(x+ε) − f(x−ε)) / 2ε = f'(x) + ε²f'''(ξ)/6
-(truncation) plus the rounding of the two evaluations divided by 2ε, about u·|f|/ε with
-u = 2⁻⁵³ ≈ 1.1e-16 (more when f is the difference of large terms). The sum is smallest
-near ε = (3u|f|/|f'''|)^(1/3) ≈ 1e-5 for values of order 1. With the default ε = 1e-6 the
-truncation term is ≈ 1.7e-13·|f'''| and the rounding term ≈ 1.1e-10·|f|, so an absolute
-tolerance of 1e-6 holds for |f| (and its intermediate sums) up to ~10³ and |f'''| up to
-~10⁶, while the relative tolerance 1e-5 is 100 times finer than a vjp that is off by 0.1%.
-Scale ``atol`` with |f| for larger values.
+Errors of a central difference. Element i moves by the step h = ε·max(1, |xᵢ|): ε itself
+near 0, a fixed fraction of xᵢ for large values. A fixed step fails at large values: the
+float64 spacing at 1e10 is 1.9e-6, so 1e10 ± 1e-6 rounds back to 1e10 and every correct
+gradient would read 0. The quotient divides by the distance between the two points as
+float64 holds them, so it is exact for a linear function at every magnitude. For a smooth
+f, (f(x+h) − f(x−h)) / 2h = f'(x) + h²f'''(ξ)/6 (truncation) plus the rounding of the two
+evaluations divided by 2h, about u·|f|/h with u = 2⁻⁵³ ≈ 1.1e-16 (more when f is the
+difference of large terms). With the default ε = 1e-6 and |x| <= 1 the truncation term is
+≈ 1.7e-13·|f'''| and the rounding term ≈ 1.1e-10·|f|, so the absolute tolerance 1e-6 holds
+for |f| (and its intermediate sums) up to ~10³ and |f'''| up to ~10⁶, while the relative
+tolerance 1e-5 is 100 times finer than a vjp that is off by 0.1%. For |x| > 1 both errors
+grow with the point, but relative to |f'| they do not: the truncation is ε²·|x²f'''/f'|/6
+and the rounding u·|f|/(ε·|x·f'|), about 1e-12 and 1e-10 for powers, logs and their
+products at any magnitude (x² and log x check to 1e-10 at 1e10). The price is a coarser
+step where f varies on a scale much finer than |x| (at x = 10⁴ the step is 10⁻², too coarse
+for sin x: pass a smaller ``eps``). Elements of very different sizes summed together still
+lose the small ones' steps to rounding (1 in 1e10 + 1): scale ``atol`` with |f| there.
 
 The course's summary number is the relative difference ‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂) of the
 analytic gradient g and the numeric ĝ (0 when both vanish). Its usual reading, reported as
@@ -37,8 +46,7 @@ import numpy as np
 from compgraph import numerics
 from compgraph.autodiff import no_vjp_error
 from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
-from compgraph.graph import topological_order
-from compgraph.graph import ancestors
+from compgraph.graph import ancestors, topological_order
 from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
 from compgraph.ops import unbroadcast
 from compgraph.values import as_float_array
@@ -64,24 +72,27 @@ _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
 def _central_differences(
     f: Callable[[np.ndarray], Any], point: np.ndarray, indices: Sequence[int], eps: float
 ) -> Iterator[Any]:
-    """Yield (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for each flat index i, perturbing ``point`` in place.
+    """Yield (f(x + hᵢeᵢ) − f(x − hᵢeᵢ)) / 2hᵢ, hᵢ = ε·max(1, |xᵢ|), for each flat index i.
 
-    ``f`` may return an array: the difference is taken element by element before anything
-    else, so outputs the perturbation does not touch cancel exactly instead of adding noise.
+    ``point`` is perturbed in place and restored. ``f`` may return an array: the difference
+    is taken element by element before anything else, so outputs the perturbation does not
+    touch cancel exactly instead of adding noise.
     """
     flat = point.reshape(-1)
     if not np.shares_memory(flat, point):  # pragma: no cover - callers pass contiguous arrays
         raise ValueError("the point must be a contiguous array")
     for i in indices:
         original = flat[i]
-        flat[i] = original + eps
+        step = eps * max(1.0, abs(original))
+        flat[i] = above_at = original + step
         above = f(point)
         if isinstance(above, np.ndarray):
             # f may return a view of the point (transpose, reshape): keep this value, and
             # take the difference before the point changes again.
             above = above.copy()
-        flat[i] = original - eps
-        difference = (above - f(point)) / (2 * eps)
+        flat[i] = below_at = original - step
+        # x ± h are rounded to float64: divide by the distance between the points evaluated.
+        difference = (above - f(point)) / (above_at - below_at)
         flat[i] = original
         yield difference
 
@@ -89,12 +100,13 @@ def _central_differences(
 def numerical_gradient(
     f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = EPS
 ) -> np.ndarray:
-    """Central differences (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for every element i of ``x``.
+    """Central differences (f(x + hᵢeᵢ) − f(x − hᵢeᵢ)) / 2hᵢ for every element i of ``x``.
 
     Args:
         f: a scalar function of one float64 array.
         x: the point; it is copied, never modified.
-        eps: the step ε (see the module notes for its error: O(ε²·f''') + O(u·|f|/ε)).
+        eps: the relative step: element i moves by hᵢ = ε·max(1, |xᵢ|) (the module notes
+            derive the error, O(h²·f''') + O(u·|f|/h)).
 
     Returns:
         A float64 array shaped like ``x``.
@@ -284,18 +296,18 @@ class GradcheckReport:
         outcome = "passed" if self.passed else "FAILED"
         lines = [
             f"gradcheck {outcome}: f = {self.value:.8g}, relative difference "
-            f"{self.relative_difference:.2g} ({self.verdict}); eps={self.eps:g}, "
+            f"{self.relative_difference:.2g} ({self.verdict}); steps eps={self.eps:g}·max(1, |x|), "
             f"pass when |g - g_numeric| <= {self.atol:g} + {self.rtol:g}·|g_numeric|",
             _table(self.inputs),
         ]
         if self.localization is not None and self.localization.node is not None:
             lines.append("Localized by check_graph: " + self.localization.summary())
         elif not self.passed:
-            rounding = 1.1e-16 * abs(self.value) / self.eps
+            rounding = 1.1e-16 * abs(self.value) / self.eps  # the bound at the smallest step
             lines.append(
                 "Every recorded op's local gradient agrees with finite differences, so the "
                 "difference comes from f itself: f not smooth at this point, or values so "
-                f"large that rounding (≈ 1.1e-16·|f|/eps = {rounding:.2g}) "
+                f"large that rounding (<= 1.1e-16·|f|/eps = {rounding:.2g}) "
                 "exceeds atol"
             )
         return "\n".join(lines)
@@ -365,7 +377,8 @@ def gradcheck(
         f: a function of Nodes returning a one-element Node.
         *inputs: the point: numbers, arrays or Nodes that require gradients (their values
             are used; nothing is modified).
-        eps: the finite-difference step.
+        eps: the relative finite-difference step: element i moves by ε·max(1, |xᵢ|), so
+            the step resolves large values too (module notes).
         rtol, atol: an element passes when |g − ĝ| <= atol + rtol·|ĝ| (ĝ numeric).
         raise_on_failure: raise ``GradientCheckError`` on failure (default) or return the
             report.
@@ -432,8 +445,9 @@ def gradcheck(
                 bad = np.unravel_index(indices[~np.isfinite(numeric)][0], probe.shape)
                 raise NonFiniteError(
                     f"gradcheck: f is not finite at input {probe.describe()} element "
-                    f"{tuple(int(i) for i in bad)} ± eps={eps:g}; the point is within eps of "
-                    "the edge of f's domain (e.g. log near 0): move it or lower eps"
+                    f"{tuple(int(i) for i in bad)} ± its step eps·max(1, |x|) (eps={eps:g}); "
+                    "the point is within a step of the edge of f's domain (e.g. log near 0): "
+                    "move it or lower eps"
                 )
             checks.append(
                 _compare(
@@ -678,7 +692,7 @@ def _check_node(
                 op.name,
                 shapes,
                 (),
-                skipped=f"its forward is not finite within eps of input {name}",
+                skipped=f"its forward is not finite within a step of input {name}",
             )
         checks.append(_compare(name, parent.shape, analytic, numeric, indices, rtol, atol))
     return NodeCheck(node, op.name, shapes, tuple(checks))

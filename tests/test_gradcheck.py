@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.gradcheck import relative_difference
+from compgraph.gradcheck import numerical_gradient, relative_difference
 from compgraph.testing import OP_CASES, float_arrays
 
 CASES = {case.op.name: case for case in OP_CASES}
@@ -158,8 +158,8 @@ def test_check_graph_skips_constant_inputs_and_promotes_float32():
     e = cg.exp(x)
     out = cg.sum(e * np.float32(2))
     report = cg.check_graph(out)
-    # float32 cannot resolve a step of 1e-6 (its spacing near 4 is 4.8e-7): this passes only
-    # because the check runs in float64.
+    # A step of 1e-6·|x| is only about 8 float32 spacings (1.2e-7·|x|), too few for float32
+    # differences to be accurate to 1e-5: this passes only because the check runs in float64.
     assert report.passed
     mul = report.checks[1]
     assert mul.op == "mul"
@@ -242,7 +242,10 @@ def test_bad_inputs_get_clear_errors():
         cg.gradcheck(lambda: cg.Node(1.0))
     with pytest.raises(TypeError, match="returned str"):
         cg.gradcheck(lambda x: "loss", x)
-    with pytest.raises(cg.NonFiniteError, match=r"element \(0,\) ± eps=1e-06.*domain"):
+    with pytest.raises(
+        cg.NonFiniteError,
+        match=r"element \(0,\) ± its step eps·max\(1, \|x\|\) \(eps=1e-06\).*domain",
+    ):
         with cg.errstate(nonfinite="ignore"):
             cg.gradcheck(lambda x: cg.sum(cg.log(x)), np.array([5e-7, 1.0]))
 
@@ -284,3 +287,35 @@ def test_options_are_validated():
         cg.gradcheck(lambda x: cg.sum(x), np.ones(2), eps=0)
     with pytest.raises(ValueError, match="check_graph: max_elements must be at least 1"):
         cg.check_graph(cg.sum(cg.Node(np.ones(2))), max_elements=0)
+
+
+# -- large inputs: the step is relative to |x| ---------------------------------------------------
+
+#: Where the absolute step 1e-6 is below the float64 spacing (about 2e-6 at 1e10).
+LARGE = np.array([1e10, 3e10, 2.5e10])
+CORRECT_AT_LARGE_VALUES = {
+    "x * x": lambda x: cg.sum(x * x),
+    "x + x": lambda x: cg.sum(x + x),
+    "sum": lambda x: cg.sum(x),
+    "log": lambda x: cg.sum(cg.log(x)),
+    "1 / x": lambda x: cg.sum(1 / x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_AT_LARGE_VALUES))
+def test_a_correct_op_at_1e10_passes_and_check_graph_blames_nothing(name):
+    f = CORRECT_AT_LARGE_VALUES[name]
+    report = cg.gradcheck(f, LARGE)
+    # Not just within atol (|∂ log x| = 1e-10 is): the numbers themselves agree.
+    assert report.inputs[0].max_rel_error < 1e-8
+    graph = cg.check_graph(f(cg.Node(LARGE, name="x")))
+    assert graph.passed and graph.node is None
+    assert all(check.max_rel_error < 1e-8 for node in graph.checks for check in node.inputs)
+
+
+def test_the_step_is_relative_and_the_quotient_uses_the_step_actually_taken():
+    # x ± eps·max(1, |x|) rounds, and dividing by the rounded distance makes a linear
+    # function's difference quotient exact at every magnitude.
+    for value in (0.1, -7.3, 1e10, -4e300):
+        assert numerical_gradient(lambda x: float(x[0]), np.array([value])).tolist() == [1.0]
+    assert "steps eps=1e-06·max(1, |x|)" in str(cg.gradcheck(lambda x: cg.sum(x * x), LARGE))
