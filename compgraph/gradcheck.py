@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -334,6 +335,22 @@ def _as_point(value: Any, position: int) -> tuple[np.ndarray, str]:
     return point, name
 
 
+@contextmanager
+def _gradients_kept(root: Node, created_from: int) -> Iterator[None]:
+    """Put back the ``.grad`` of every node in ``root``'s graph created before ``created_from``.
+
+    ``f`` may close over a model's parameters, whose gradients belong to the caller: a
+    backward pass through ``f`` would replace them. Nodes the check made itself (ids from
+    ``created_from`` on: ids count creations) keep theirs, so its graph can be drawn.
+    """
+    saved = [(node, node.grad) for node in ancestors(root) if node.id < created_from]
+    try:
+        yield
+    finally:
+        for node, grad in saved:
+            node.grad = grad
+
+
 def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...]) -> Node:
     out = f(*leaves)
     if not isinstance(out, Node):
@@ -371,7 +388,9 @@ def gradcheck(
     then twice per checked element without recording, at x ± ε. Inputs are checked in
     float64: float32 (and integer) inputs are promoted, so the check sees the maths and not
     float32 rounding (a float32 model's gradients are float32 roundings of the same values).
-    The default tolerances suit float64 values of order 1 to 10³; the module notes derive them.
+    The default tolerances suit float64 values of order 1 to 10³ (larger ones with steps
+    relative to them); the module notes derive them. ``f`` may close over Nodes, such as a
+    model's parameters: the check leaves their ``.grad`` as it found it.
 
     Args:
         f: a function of Nodes returning a one-element Node.
@@ -416,7 +435,8 @@ def gradcheck(
             f"gradcheck: f is {value} at the given point; choose a point in f's domain"
         )
     if root.requires_grad:
-        root.backward()
+        with _gradients_kept(root, created_from=leaves[0].id):
+            root.backward()
     analytic = []
     for leaf in leaves:
         g = np.zeros(leaf.shape) if leaf.grad is None else np.asarray(leaf.grad, np.float64)
@@ -495,7 +515,8 @@ def gradgradcheck(
     S(x) = Σᵢ ⟨uᵢ, ∂f/∂xᵢ(x)⟩: the engine differentiates S through
     ``backward(create_graph=True)``, and central differences of S use the engine's first
     derivatives (which ``gradcheck(f, ...)`` checks). So a wrong second derivative, or a vjp
-    that cannot be differentiated, is caught and reported like a wrong gradient.
+    that cannot be differentiated, is caught and reported like a wrong gradient. The
+    ``.grad`` of Nodes that ``f`` closes over is left as it was, here too.
 
     Args and raises: as ``gradcheck``.
 
@@ -518,7 +539,8 @@ def gradgradcheck(
         if not out.requires_grad:
             return Node(0.0, requires_grad=False)
         reached = ancestors(out)
-        out.backward(create_graph=True)
+        with _gradients_kept(out, created_from=min(node.id for node in nodes)):
+            out.backward(create_graph=True)
         total: Any = 0.0
         for node, u in zip(nodes, directions, strict=True):
             if node in reached and node.grad is not None:

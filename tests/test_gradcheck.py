@@ -319,3 +319,45 @@ def test_the_step_is_relative_and_the_quotient_uses_the_step_actually_taken():
     for value in (0.1, -7.3, 1e10, -4e300):
         assert numerical_gradient(lambda x: float(x[0]), np.array([value])).tolist() == [1.0]
     assert "steps eps=1e-06·max(1, |x|)" in str(cg.gradcheck(lambda x: cg.sum(x * x), LARGE))
+
+
+# -- the caller's gradients are the caller's ---------------------------------------------------
+
+
+def _trained_model():
+    """Parameters with the gradients of the model's own cost, and a closed-over intermediate."""
+    w = cg.Node(np.array([1.0, -2.0]), name="w")
+    b = cg.Node(0.5, name="b")
+    cg.sum((w * 3.0 + b) ** 2).backward()
+    hidden = w * 2.0  # recorded before the check, never backpropagated
+    return w, b, hidden
+
+
+@pytest.mark.parametrize("check", [cg.gradcheck, cg.gradgradcheck])
+def test_the_gradients_of_closed_over_nodes_are_left_as_they_were(check):
+    w, b, hidden = _trained_model()
+    before = {node: node.grad for node in (w, b, hidden)}
+    w_grad = w.grad.copy()
+
+    def f(x):
+        return cg.sum(cg.sigmoid(x * w + b) * hidden)
+
+    report = check(f, np.array([0.3, 0.7]))
+    assert report.passed
+    assert all(node.grad is grad for node, grad in before.items())
+    assert hidden.grad is None and np.array_equal(w.grad, w_grad)
+    # The check's own graph keeps its gradients, so report.root can be drawn with them.
+    assert report.root.grad is not None
+
+
+@pytest.mark.parametrize("check", [cg.gradcheck, cg.gradgradcheck])
+def test_closed_over_gradients_survive_a_failing_check(check):
+    w, b, _ = _trained_model()
+    before = {w: w.grad, b: b.grad}
+
+    def f(x):
+        return cg.sum(cg.exp(cg.apply(SlightlyWrongMul, x, w)) * b)
+
+    with pytest.raises(cg.GradientCheckError):
+        check(f, np.array([0.3, 0.7]))
+    assert all(node.grad is grad for node, grad in before.items())
