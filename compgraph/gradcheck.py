@@ -37,6 +37,7 @@ element by element, |g − ĝ| <= atol + rtol·|ĝ|, which a single wrong elemen
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
 from compgraph.graph import ancestors, topological_order
 from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
 from compgraph.ops import unbroadcast
-from compgraph.values import as_float_array
+from compgraph.values import as_flag, as_float_array, preview
 
 __all__ = [
     "GradcheckReport",
@@ -65,6 +66,9 @@ __all__ = [
 ]
 
 EPS, RTOL, ATOL = 1e-6, 1e-5, 1e-6
+#: The smallest relative step: below float64's machine epsilon, x ± eps·max(1, |x|) can
+#: round back to x.
+MIN_EPS = float(np.finfo(np.float64).eps)
 #: check_graph's default cap on the elements checked per op input (a seeded random subset).
 GRAPH_MAX_ELEMENTS = 1000
 _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
@@ -119,6 +123,7 @@ def numerical_gradient(
         >>> np.allclose(g, [2.0, -4.0])
         True
     """
+    _check_eps(eps, "numerical_gradient")
     point = np.array(x, dtype=np.float64)
     differences = _central_differences(f, point, range(point.size), eps)
     return np.fromiter(differences, np.float64, point.size).reshape(point.shape)
@@ -212,14 +217,76 @@ def _compare(
     )
 
 
-def _check_options(eps: float, max_elements: int | None, caller: str) -> None:
-    if not eps > 0:
-        raise ValueError(f"{caller}: eps must be a positive step, got {eps!r}")
-    if max_elements is not None and max_elements < 1:
-        raise ValueError(
-            f"{caller}: max_elements must be at least 1 (or None for every element), "
-            f"got {max_elements!r}"
+def _real(value: Any, name: str, caller: str) -> float:
+    """``value`` as a float, or a TypeError naming ``caller`` and the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{caller}: {name} must be a real number, not {type(value).__name__} {preview(value)}"
         )
+    return float(value)
+
+
+def _check_eps(eps: Any, caller: str) -> None:
+    eps = _real(eps, "eps", caller)
+    if not np.isfinite(eps):
+        raise ValueError(f"{caller}: eps must be finite, got {eps!r}")
+    if not eps > 0:
+        raise ValueError(
+            f"{caller}: eps must be a positive relative step (element i moves by "
+            f"eps·max(1, |xᵢ|)), got {eps:g}"
+        )
+    if eps < MIN_EPS:
+        raise ValueError(
+            f"{caller}: eps={eps:g} is too small for float64: below its machine epsilon "
+            f"{MIN_EPS:.3g}, x ± eps·max(1, |x|) rounds back to x; use the default {EPS:g}"
+        )
+    if eps >= 1:
+        raise ValueError(
+            f"{caller}: eps must be below 1 (element i moves by eps·max(1, |xᵢ|), as far as "
+            f"it is from 0 or further), got {eps!r}; use the default {EPS:g}"
+        )
+
+
+def _check_options(
+    caller: str,
+    *,
+    eps: Any,
+    rtol: Any,
+    atol: Any,
+    max_elements: Any,
+    seed: Any,
+    raise_on_failure: Any,
+) -> None:
+    """Refuse options that would make a check meaningless, naming ``caller``, before it runs."""
+    _check_eps(eps, caller)
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        value = _real(tolerance, name, caller)
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{caller}: {name} must be a finite number >= 0 (an element passes when "
+                f"|g - g_numeric| <= atol + rtol·|g_numeric|), got {tolerance!r}"
+            )
+    if max_elements is not None:
+        if isinstance(max_elements, (bool, np.bool_)) or not isinstance(
+            max_elements, numbers.Integral
+        ):
+            raise TypeError(
+                f"{caller}: max_elements must be an integer >= 1, or None for every element, "
+                f"not {type(max_elements).__name__} {preview(max_elements)}"
+            )
+        if max_elements < 1:
+            raise ValueError(
+                f"{caller}: max_elements must be at least 1 (or None for every element), "
+                f"got {max_elements!r}"
+            )
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{caller}: seed must be a non-negative integer, not {type(seed).__name__} "
+            f"{preview(seed)}"
+        )
+    if seed < 0:
+        raise ValueError(f"{caller}: seed must be a non-negative integer, got {seed!r}")
+    as_flag(raise_on_failure, f"{caller}: raise_on_failure")
 
 
 def _elements_to_check(size: int, max_elements: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -413,9 +480,12 @@ def gradcheck(
             says where, and which recorded op is to blame when ``check_graph`` finds one.
         ShapeError: ``f`` returned more than one element.
         NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point or at x ± ε.
-        ValueError: an input is a Node that does not require a gradient, or eps <= 0 or
-            max_elements < 1.
-        TypeError: no inputs, or ``f`` returned something other than a Node or number.
+        ValueError: an input is a Node that does not require a gradient, or an option is
+            out of range: eps outside [2.2e-16, 1), a negative or non-finite rtol or atol,
+            max_elements < 1 or seed < 0.
+        TypeError: no inputs, ``f`` returned something other than a Node or number, or an
+            option has the wrong type (eps, rtol, atol real numbers; max_elements, seed
+            integers; raise_on_failure a bool).
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -425,7 +495,15 @@ def gradcheck(
     """
     if not inputs:
         raise TypeError("gradcheck(f, *inputs) needs at least one input to differentiate")
-    _check_options(eps, max_elements, "gradcheck")
+    _check_options(
+        "gradcheck",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
     points, names = zip(*(_as_point(x, i) for i, x in enumerate(inputs)), strict=True)
     leaves = tuple(Node(p, name=n) for p, n in zip(points, names, strict=True))
     root = _scalar(f, leaves)
@@ -527,6 +605,15 @@ def gradgradcheck(
     """
     if not inputs:
         raise TypeError("gradgradcheck(f, *inputs) needs at least one input to differentiate")
+    _check_options(
+        "gradgradcheck",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
     rng = np.random.default_rng(seed)
     directions = [rng.standard_normal(np.shape(_as_point(x, i)[0])) for i, x in enumerate(inputs)]
 
@@ -780,7 +867,8 @@ def check_graph(
     Raises:
         GradientCheckError: some op's local gradient is wrong (the report names the first).
         OpError: an op has no vjp.
-        ValueError: eps <= 0 or max_elements < 1.
+        ValueError: an option is out of range (the ranges of ``gradcheck``).
+        TypeError: ``root`` is not a Node, or an option has the wrong type.
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -789,7 +877,21 @@ def check_graph(
         >>> report.passed, [check.op for check in report.checks]
         (True, ['log', 'mul', 'sum'])
     """
-    _check_options(eps, max_elements, "check_graph")
+    if not isinstance(root, Node):
+        raise TypeError(
+            "check_graph takes the root Node of a recorded computation (the output of f "
+            f"called on Nodes), not {type(root).__name__} {preview(root)}; to check a "
+            "function at a point, call gradcheck(f, *inputs)"
+        )
+    _check_options(
+        "check_graph",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
     rng = np.random.default_rng(seed)
     with no_grad(), np.errstate(all="ignore"):
         checks = tuple(

@@ -282,11 +282,63 @@ def test_check_graph_walks_a_long_chain_without_recursion():
     assert report.passed and len(report.checks) == 6000
 
 
-def test_options_are_validated():
-    with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got 0"):
-        cg.gradcheck(lambda x: cg.sum(x), np.ones(2), eps=0)
-    with pytest.raises(ValueError, match="check_graph: max_elements must be at least 1"):
-        cg.check_graph(cg.sum(cg.Node(np.ones(2))), max_elements=0)
+def _call_with(check, **options):
+    """Run ``check`` (a name) on a correct function with ``options``."""
+    x = np.array([0.5, 2.0])
+    if check == "check_graph":
+        return cg.check_graph(cg.sum(cg.log(cg.Node(x)) * 3.0), **options)
+    return getattr(cg, check)(lambda x: cg.sum(cg.log(x) ** 2), x, **options)
+
+
+OPTIONS_REFUSED = [
+    ({"eps": "a"}, TypeError, r"eps must be a real number, not str 'a'"),
+    ({"eps": True}, TypeError, r"eps must be a real number, not bool True"),
+    ({"eps": 0}, ValueError, r"eps must be a positive relative step .*, got 0"),
+    ({"eps": -1e-6}, ValueError, r"eps must be a positive relative step .*, got -1e-06"),
+    ({"eps": float("nan")}, ValueError, r"eps must be finite, got nan"),
+    ({"eps": 1e-17}, ValueError, r"eps=1e-17 is too small for float64: .*rounds back to x"),
+    ({"eps": 1.0}, ValueError, r"eps must be below 1 \(.*\), got 1.0; use the default"),
+    ({"rtol": -1}, ValueError, r"rtol must be a finite number >= 0 \(.*\), got -1"),
+    ({"rtol": float("inf")}, ValueError, r"rtol must be a finite number >= 0 .*, got inf"),
+    ({"rtol": [1e-5]}, TypeError, r"rtol must be a real number, not list \[1e-05\]"),
+    ({"atol": float("nan")}, ValueError, r"atol must be a finite number >= 0 .*, got nan"),
+    ({"atol": None}, TypeError, r"atol must be a real number, not NoneType None"),
+    ({"max_elements": 0}, ValueError, r"max_elements must be at least 1 \(or None .*got 0"),
+    ({"max_elements": 2.5}, TypeError, r"max_elements must be an integer .*not float 2.5"),
+    ({"max_elements": True}, TypeError, r"max_elements must be an integer .*not bool True"),
+    ({"seed": "s"}, TypeError, r"seed must be a non-negative integer, not str 's'"),
+    ({"seed": 1.5}, TypeError, r"seed must be a non-negative integer, not float 1.5"),
+    ({"seed": -1}, ValueError, r"seed must be a non-negative integer, got -1"),
+    ({"raise_on_failure": "no"}, TypeError, r"raise_on_failure must be True or False, not str"),
+]
+
+
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck", "check_graph"])
+@pytest.mark.parametrize(("options", "error", "message"), OPTIONS_REFUSED)
+def test_options_are_validated_naming_the_function_and_the_argument(check, options, error, message):
+    with pytest.raises(error, match=f"^{check}: {message}"):
+        _call_with(check, **options)
+
+
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck", "check_graph"])
+def test_valid_options_of_every_kind_are_accepted(check):
+    options = {"eps": 1e-5, "rtol": np.float64(1e-4), "atol": 0, "max_elements": np.int64(1)}
+    assert _call_with(check, seed=np.uint8(3), **options).passed
+
+
+def test_numerical_gradient_validates_its_step_too():
+    with pytest.raises(ValueError, match="^numerical_gradient: eps must be a positive"):
+        numerical_gradient(lambda x: float(x.sum()), np.ones(2), eps=-1.0)
+
+
+def test_check_graph_takes_the_root_node():
+    for wrong in (3.0, np.ones(2)):
+        with pytest.raises(
+            TypeError, match=r"^check_graph takes the root Node .*, not (float|ndarray)"
+        ):
+            cg.check_graph(wrong)
+    with pytest.raises(TypeError, match=r"gradcheck\(f, \*inputs\)"):
+        cg.check_graph(lambda x: cg.sum(x))
 
 
 # -- large inputs: the step is relative to |x| ---------------------------------------------------
