@@ -69,6 +69,8 @@ EPS, RTOL, ATOL = 1e-6, 1e-5, 1e-6
 #: The smallest relative step: below float64's machine epsilon, x ± eps·max(1, |x|) can
 #: round back to x.
 MIN_EPS = float(np.finfo(np.float64).eps)
+#: What gradgradcheck differentiates: f's gradient along seeded random directions uᵢ.
+DIRECTIONAL_DERIVATIVE = "S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩"
 #: check_graph's default cap on the elements checked per op input (a seeded random subset).
 GRAPH_MAX_ELEMENTS = 1000
 _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
@@ -337,8 +339,10 @@ def _table(rows: Sequence[InputCheck]) -> str:
 class GradcheckReport:
     """The result of ``gradcheck``: one ``InputCheck`` per input, and the overall verdict.
 
-    ``root`` is the output node of the analytic pass (its graph can be drawn);
-    ``localization`` is ``check_graph(root)`` when the check failed, else ``None``.
+    ``check`` names the check (``"gradcheck"`` or ``"gradgradcheck"``) and ``function``
+    what it differentiated (``"f"``, or the directional derivative of f), whose ``value``
+    it was at the point. ``root`` is the output node of the analytic pass (its graph can be
+    drawn); ``localization`` is ``check_graph(root)`` when the check failed, else ``None``.
     """
 
     inputs: tuple[InputCheck, ...]
@@ -347,6 +351,8 @@ class GradcheckReport:
     eps: float
     rtol: float
     atol: float
+    check: str = "gradcheck"
+    function: str = "f"
     root: Node | None = field(default=None, repr=False, compare=False)
     localization: GraphCheckReport | None = field(default=None, repr=False, compare=False)
 
@@ -363,7 +369,7 @@ class GradcheckReport:
     def __str__(self) -> str:
         outcome = "passed" if self.passed else "FAILED"
         lines = [
-            f"gradcheck {outcome}: f = {self.value:.8g}, relative difference "
+            f"{self.check} {outcome}: {self.function} = {self.value:.8g}, relative difference "
             f"{self.relative_difference:.2g} ({self.verdict}); steps eps={self.eps:g}·max(1, |x|), "
             f"pass when |g - g_numeric| <= {self.atol:g} + {self.rtol:g}·|g_numeric|",
             _table(self.inputs),
@@ -381,22 +387,22 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
-def _as_point(value: Any, position: int) -> tuple[np.ndarray, str]:
+def _as_point(value: Any, position: int, caller: str) -> tuple[np.ndarray, str]:
     """Input ``position`` as a float64 copy and a name; Nodes must require gradients."""
     name = f"x{position}"
     if isinstance(value, Node):
         if not value.requires_grad:
             raise ValueError(
-                f"gradcheck input #{position} {value.describe()} does not require a gradient, "
+                f"{caller} input #{position} {value.describe()} does not require a gradient, "
                 "so there is nothing to check; pass its value, or create it with "
                 "requires_grad=True (close over true constants in f instead)"
             )
         name = value.name or name
         value = value.value
-    point = np.array(as_float_array(value, f"gradcheck input #{position}"), dtype=np.float64)
+    point = np.array(as_float_array(value, f"{caller} input #{position}"), dtype=np.float64)
     if not np.isfinite(point).all():
         raise NonFiniteError(
-            f"gradcheck input #{position} {name!r} of shape {point.shape} is not finite "
+            f"{caller} input #{position} {name!r} of shape {point.shape} is not finite "
             f"({numerics.describe_nonfinite(point)}); check gradients at a finite point"
         )
     return point, name
@@ -418,7 +424,8 @@ def _gradients_kept(root: Node, created_from: int) -> Iterator[None]:
             node.grad = grad
 
 
-def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...]) -> Node:
+def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...], caller: str) -> Node:
+    """``f(*leaves)`` as a one-element Node (numbers are constants), or an error naming it."""
     out = f(*leaves)
     if not isinstance(out, Node):
         if isinstance(out, (int, float, np.number)) or (
@@ -427,12 +434,12 @@ def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...]) -> Node:
             out = Node(out, requires_grad=False)
         else:
             raise TypeError(
-                f"gradcheck: {getattr(f, '__name__', 'f')} returned {type(out).__name__}; it "
+                f"{caller}: {getattr(f, '__name__', 'f')} returned {type(out).__name__}; it "
                 "must return a one-element Node computed from its Node arguments"
             )
     if out.size != 1:
         raise ShapeError(
-            f"gradcheck: {getattr(f, '__name__', 'f')} returned {out.describe()}; the gradient "
+            f"{caller}: {getattr(f, '__name__', 'f')} returned {out.describe()}; the gradient "
             "of a non-scalar is a Jacobian, so reduce it first (e.g. cg.sum(y), or "
             "cg.sum(y * weights) for a random projection)"
         )
@@ -504,13 +511,42 @@ def gradcheck(
         seed=seed,
         raise_on_failure=raise_on_failure,
     )
-    points, names = zip(*(_as_point(x, i) for i, x in enumerate(inputs)), strict=True)
+    report = _gradient_report(
+        f,
+        inputs,
+        "gradcheck",
+        "f",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+    )
+    if raise_on_failure and not report.passed:
+        raise GradientCheckError(report)
+    return report
+
+
+def _gradient_report(
+    f: Callable[..., Node],
+    inputs: tuple[Any, ...],
+    caller: str,
+    function: str,
+    *,
+    eps: float,
+    rtol: float,
+    atol: float,
+    max_elements: int | None,
+    seed: int,
+) -> GradcheckReport:
+    """gradcheck's work, for options already validated: the report, localized on failure."""
+    points, names = zip(*(_as_point(x, i, caller) for i, x in enumerate(inputs)), strict=True)
     leaves = tuple(Node(p, name=n) for p, n in zip(points, names, strict=True))
-    root = _scalar(f, leaves)
+    root = _scalar(f, leaves, caller)
     value = root.value.item()
     if not np.isfinite(value):
         raise NonFiniteError(
-            f"gradcheck: f is {value} at the given point; choose a point in f's domain"
+            f"{caller}: {function} is {value} at the given point; choose a point in f's domain"
         )
     if root.requires_grad:
         with _gradients_kept(root, created_from=leaves[0].id):
@@ -520,7 +556,7 @@ def gradcheck(
         g = np.zeros(leaf.shape) if leaf.grad is None else np.asarray(leaf.grad, np.float64)
         if not np.isfinite(g).all():
             raise NonFiniteError(
-                f"gradcheck: the engine's gradient of input {leaf.describe()} is not finite "
+                f"{caller}: the engine's gradient of input {leaf.describe()} is not finite "
                 f"({numerics.describe_nonfinite(g)}); run with cg.seterr(nonfinite='raise') to "
                 "find the op where it first appears"
             )
@@ -534,7 +570,7 @@ def gradcheck(
             indices = _elements_to_check(probe.size, max_elements, rng)
 
             def evaluate(_: np.ndarray) -> float:
-                return _scalar(f, probes).value.item()
+                return _scalar(f, probes, caller).value.item()
 
             numeric = np.fromiter(
                 _central_differences(evaluate, probe.value, indices, eps), np.float64, indices.size
@@ -542,7 +578,7 @@ def gradcheck(
             if not np.isfinite(numeric).all():
                 bad = np.unravel_index(indices[~np.isfinite(numeric)][0], probe.shape)
                 raise NonFiniteError(
-                    f"gradcheck: f is not finite at input {probe.describe()} element "
+                    f"{caller}: {function} is not finite at input {probe.describe()} element "
                     f"{tuple(int(i) for i in bad)} ± its step eps·max(1, |x|) (eps={eps:g}); "
                     "the point is within a step of the edge of f's domain (e.g. log near 0): "
                     "move it or lower eps"
@@ -563,18 +599,16 @@ def gradcheck(
         eps=eps,
         rtol=rtol,
         atol=atol,
+        check=caller,
+        function=function,
         root=root,
     )
-    if report.passed:
+    if report.passed or root.op is None:
         return report
-    if root.op is not None:
-        localization = check_graph(
-            root, eps=eps, rtol=rtol, atol=atol, raise_on_failure=False, seed=seed
-        )
-        report = dataclasses.replace(report, localization=localization)
-    if raise_on_failure:
-        raise GradientCheckError(report)
-    return report
+    localization = check_graph(
+        root, eps=eps, rtol=rtol, atol=atol, raise_on_failure=False, seed=seed
+    )
+    return dataclasses.replace(report, localization=localization)
 
 
 def gradgradcheck(
@@ -615,14 +649,17 @@ def gradgradcheck(
         raise_on_failure=raise_on_failure,
     )
     rng = np.random.default_rng(seed)
-    directions = [rng.standard_normal(np.shape(_as_point(x, i)[0])) for i, x in enumerate(inputs)]
+    directions = [
+        rng.standard_normal(np.shape(_as_point(x, i, "gradgradcheck")[0]))
+        for i, x in enumerate(inputs)
+    ]
 
     def along_directions(*nodes: Node) -> Node:
         if not is_grad_enabled():  # gradcheck's finite differences: first order suffices
             with enable_grad():
                 fresh = tuple(Node(node.value) for node in nodes)
                 return Node(along_directions(*fresh).value, requires_grad=False)
-        out = _scalar(f, nodes)
+        out = _scalar(f, nodes, "gradgradcheck")
         if not out.requires_grad:
             return Node(0.0, requires_grad=False)
         reached = ancestors(out)
@@ -634,17 +671,20 @@ def gradgradcheck(
                 total = total + (node.grad * u).sum()
         return total if isinstance(total, Node) else Node(total, requires_grad=False)
 
-    along_directions.__name__ = f"directional derivative of {getattr(f, '__name__', 'f')}"
-    return gradcheck(
+    report = _gradient_report(
         along_directions,
-        *inputs,
+        inputs,
+        "gradgradcheck",
+        DIRECTIONAL_DERIVATIVE,
         eps=eps,
         rtol=rtol,
         atol=atol,
-        raise_on_failure=raise_on_failure,
         max_elements=max_elements,
         seed=seed,
     )
+    if raise_on_failure and not report.passed:
+        raise GradientCheckError(report)
+    return report
 
 
 @dataclass(frozen=True)

@@ -413,3 +413,80 @@ def test_closed_over_gradients_survive_a_failing_check(check):
     with pytest.raises(cg.GradientCheckError):
         check(f, np.array([0.3, 0.7]))
     assert all(node.grad is grad for node, grad in before.items())
+
+
+# -- gradgradcheck: second derivatives, reported like first ---------------------------------
+
+
+class ZeroSlopeIdentity(cg.Op):
+    """x ; vjp: 0 (wrong: the identity's slope is 1)"""
+
+    name = "zero_slope_identity"
+
+    @staticmethod
+    def forward(x):
+        return x
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * 0.0,)
+
+
+class CubeWithWrongSecondDerivative(cg.Op):
+    """x³ ; vjp: 3x²·g, with x² taken through an op whose own vjp is wrong"""
+
+    name = "cube_with_wrong_second_derivative"
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (3 * ZeroSlopeIdentity(x * x) * g,)
+
+
+def cube_sum(x):
+    return cg.sum(cg.apply(CubeWithWrongSecondDerivative, x))
+
+
+def test_the_gradgradcheck_report_reads_like_gradcheck_s():
+    report = cg.gradgradcheck(lambda a, b: cg.sum(cg.tanh(a * b) ** 2), X, Y)
+    lines = str(report).splitlines()
+    assert lines[0].startswith("gradgradcheck passed: S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩ = ")
+    assert "relative difference" in lines[0] and "steps eps=1e-06·max(1, |x|)" in lines[0]
+    assert lines[1].split()[:3] == ["input", "shape", "checked"]
+    assert lines[2].startswith("x0") and "6/6" in lines[2] and "ok (great)" in lines[2]
+    assert lines[3].startswith("x1") and "3/3" in lines[3]
+    assert report.passed and report.check == "gradgradcheck"
+    assert str(cg.gradcheck(lambda a: cg.sum(a), X)).startswith("gradcheck passed: f = ")
+
+
+def test_gradgradcheck_reports_a_wrong_second_derivative_and_the_op_inside_the_vjp():
+    x = np.array([0.7, -1.2])
+    assert cg.gradcheck(cube_sum, x).passed  # first order cannot see it
+    with pytest.raises(cg.GradientCheckError) as info:
+        cg.gradgradcheck(cube_sum, x)
+    report = info.value.report
+    assert not report.passed and report.verdict == "wrong"
+    (check,) = report.inputs
+    # S = Σ u·3x²; its slope is 6x·u, of which the zero-slope op lets through nothing.
+    assert check.analytic == 0.0 and check.numeric != pytest.approx(0.0)
+    assert report.localization.node.op is ZeroSlopeIdentity
+    message = str(info.value)
+    assert message.startswith("gradgradcheck FAILED: S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩")
+    assert "Localized by check_graph: first wrong vjp" in message
+    assert "zero_slope_identity" in message
+    # raise_on_failure=False returns the same report (its graph, and so its node ids, anew).
+    returned = cg.gradgradcheck(cube_sum, x, raise_on_failure=False)
+    assert str(returned).splitlines()[:3] == message.splitlines()[:3]
+    assert returned.localization.node.op is ZeroSlopeIdentity
+
+
+def test_gradgradcheck_errors_name_gradgradcheck_and_f():
+    with pytest.raises(cg.ShapeError, match=r"^gradgradcheck: .*returned .*shape \(2,\)"):
+        cg.gradgradcheck(lambda x: x * 2, np.ones(2))
+    with pytest.raises(TypeError, match=r"^gradgradcheck: .*returned str"):
+        cg.gradgradcheck(lambda x: "loss", np.ones(2))
+    with pytest.raises(cg.NonFiniteError, match=r"^gradgradcheck input #0 'x0'.*not finite"):
+        cg.gradgradcheck(lambda x: cg.sum(x), np.array([1.0, np.inf]))
