@@ -459,7 +459,8 @@ def gradcheck(
     """Check the engine's gradient of a scalar ``f`` against float64 central differences.
 
     ``f`` is called with one leaf ``Node`` per input: once recording, to backpropagate,
-    then twice per checked element without recording, at x ± ε. Inputs are checked in
+    then twice per checked element without recording, at x ± ε·max(1, |x|) (the step is
+    relative, so that it resolves large values too). Inputs are checked in
     float64: float32 (and integer) inputs are promoted, so the check sees the maths and not
     float32 rounding (a float32 model's gradients are float32 roundings of the same values).
     The default tolerances suit float64 values of order 1 to 10³ (larger ones with steps
@@ -470,8 +471,8 @@ def gradcheck(
         f: a function of Nodes returning a one-element Node.
         *inputs: the point: numbers, arrays or Nodes that require gradients (their values
             are used; nothing is modified).
-        eps: the relative finite-difference step: element i moves by ε·max(1, |xᵢ|), so
-            the step resolves large values too (module notes).
+        eps: the relative finite-difference step: element i moves by ε·max(1, |xᵢ|)
+            (module notes).
         rtol, atol: an element passes when |g − ĝ| <= atol + rtol·|ĝ| (ĝ numeric).
         raise_on_failure: raise ``GradientCheckError`` on failure (default) or return the
             report.
@@ -486,7 +487,8 @@ def gradcheck(
         GradientCheckError: the gradients disagree (an ``AssertionError``); its ``report``
             says where, and which recorded op is to blame when ``check_graph`` finds one.
         ShapeError: ``f`` returned more than one element.
-        NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point or at x ± ε.
+        NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point, or ``f`` is
+            within a step of its domain's edge.
         ValueError: an input is a Node that does not require a gradient, or an option is
             out of range: eps outside [2.2e-16, 1), a negative or non-finite rtol or atol,
             max_elements < 1 or seed < 0.
