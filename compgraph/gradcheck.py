@@ -19,11 +19,12 @@ difference of large terms). With the default ε = 1e-6 and |x| <= 1 the truncati
 for |f| (and its intermediate sums) up to ~10³ and |f'''| up to ~10⁶, while the relative
 tolerance 1e-5 is 100 times finer than a vjp that is off by 0.1%. For |x| > 1 both errors
 grow with the point, but relative to |f'| they do not: the truncation is ε²·|x²f'''/f'|/6
-and the rounding u·|f|/(ε·|x·f'|), about 1e-12 and 1e-10 for powers, logs and their
-products at any magnitude (x² and log x check to 1e-10 at 1e10). The price is a coarser
-step where f varies on a scale much finer than |x| (at x = 10⁴ the step is 10⁻², too coarse
-for sin x: pass a smaller ``eps``). Elements of very different sizes summed together still
-lose the small ones' steps to rounding (1 in 1e10 + 1): scale ``atol`` with |f| there.
+and the rounding u·|f|/(ε·|x·f'|), at most 2e-13·k² and 1.1e-10/k for a power xᵏ, 3e-13
+and 1.1e-10·|ln x| for log x, whatever the magnitude (x² and log x check to 1e-8 at 1e10).
+The price is a coarser step where f varies on a scale much finer than |x| (at x = 10⁴ the
+step is 10⁻², too coarse for sin x: pass a smaller ``eps``). Elements of very different
+sizes summed together still lose the small ones' steps to rounding (the 1 in 1e10 + 1):
+raise ``atol`` to about u·|f|/ε there, or check such inputs at a rescaled point.
 
 The course's summary number is the relative difference ‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂) of the
 analytic gradient g and the numeric ĝ (0 when both vanish). Its usual reading, reported as
