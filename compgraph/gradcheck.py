@@ -352,10 +352,10 @@ class GradcheckReport:
     eps: float
     rtol: float
     atol: float
-    check: str = "gradcheck"
-    function: str = "f"
     root: Node | None = field(default=None, repr=False, compare=False)
     localization: GraphCheckReport | None = field(default=None, repr=False, compare=False)
+    check: str = "gradcheck"
+    function: str = "f"
 
     @property
     def passed(self) -> bool:
