@@ -25,6 +25,8 @@ from compgraph.errors import (
     RenderError,
     ShapeError,
 )
+from compgraph.export import to_json
+from compgraph.flow import GradientFlow
 from compgraph.functions import (
     add,
     div,
@@ -47,6 +49,7 @@ from compgraph.gradcheck import check_graph, gradcheck
 from compgraph.node import Node, apply, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
+from compgraph.player import animate
 from compgraph.viz import render, to_dot, to_svg
 
 __version__ = "0.1.0"
@@ -57,6 +60,7 @@ __all__ = [
     "DTypeError",
     "DataError",
     "GradientCheckError",
+    "GradientFlow",
     "Node",
     "NonFiniteError",
     "NonFiniteWarning",
@@ -66,6 +70,7 @@ __all__ = [
     "RenderError",
     "ShapeError",
     "add",
+    "animate",
     "apply",
     "check_graph",
     "div",
@@ -92,6 +97,7 @@ __all__ = [
     "sub",
     "sum",
     "to_dot",
+    "to_json",
     "to_svg",
     "transpose",
     "value_and_grad",
