@@ -41,7 +41,7 @@ _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_START = re.compile(r"<svg\b")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Player:
     """A backprop player page: ``html`` is the document; Jupyter displays it inline.
 
@@ -50,10 +50,13 @@ class Player:
         frames: the frames it steps through, each a dict with ``phase`` (``"start"``,
             ``"forward"`` or ``"backward"``), ``title``, ``lines`` and the ``grads`` it
             sets (DOT id → text).
+        gradients: the gradients the player's own reverse pass computed, by DOT id
+            (``"v0"``, ...), for every node that requires one: what ``backward()`` gives.
     """
 
     html: str
     frames: tuple[dict[str, Any], ...]
+    gradients: dict[str, np.ndarray]
 
     def __str__(self) -> str:
         return self.html
@@ -149,7 +152,7 @@ def animate(
     data = _Frames(order, root, show_op).build()
     _check_picture(svg, data["nodes"])
     title = options.get("title") or f"backprop through {data['root_name']}"
-    player = Player(_page(svg, data, title), tuple(data["frames"]))
+    player = Player(_page(svg, data, title), tuple(data["frames"]), data["gradients"])
     return player if path is None else player.save(path)
 
 
@@ -212,8 +215,15 @@ class _Frames:
             ],
             "grads": {},
         }
+        self.gradients: dict[Node, np.ndarray] = {}
         frames = [start, *self.forward_frames(), *self.backward_frames()]
-        return {"root_name": self.root_name, "nodes": nodes, "frames": frames}
+        gradients = {self.ids(node)[0]: grad for node, grad in self.gradients.items()}
+        return {
+            "root_name": self.root_name,
+            "nodes": nodes,
+            "frames": frames,
+            "gradients": gradients,
+        }
 
     def derivative(self, node: Node) -> str:
         return f"d{self.root_name}/d{self.names[node]}"
@@ -278,7 +288,8 @@ class _Frames:
                 }
             ]
         seed = np.ones_like(root.value)
-        grads: dict[Node, np.ndarray] = {root: seed}
+        grads = self.gradients
+        grads[root] = seed
         d_root = self.derivative(root)
         frames = [
             {
@@ -311,6 +322,7 @@ class _Frames:
             if not parent.requires_grad:
                 lines.append(f"{self.names[parent]} is a constant: it needs no gradient")
                 continue
+            raw_shape = np.shape(contribution)
             contribution = _fit(contribution, node, position)
             before = grads.get(parent)
             total = contribution if before is None else before + contribution
@@ -324,9 +336,11 @@ class _Frames:
                     f"{_text(g)} · {_text(local)} = {_text(contribution)}"
                 )
             else:
+                # Broadcasting is undone as backward() undoes it: summed to the input's shape.
+                summed = "" if raw_shape == parent.value.shape else ", summed over broadcasting"
                 line = (
-                    f"{d_parent} {sign} {node.op.name}'s vjp of {d_node} "
-                    f"{_shape_text(g)}: {_text(contribution, with_shape=True)}"
+                    f"{d_parent} {sign} {node.op.name}'s vjp of {d_node} ({_shape_text(g)})"
+                    f"{summed}: {_text(contribution, with_shape=True)}"
                 )
             if before is not None:
                 line += f", so {d_parent} = {_text(total, with_shape=locals_ is None)}"
