@@ -105,6 +105,7 @@ SCHEMA: dict[str, Any] = {
 }
 
 _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
+_MAX_DEPTH = 32
 
 
 def node_labels(nodes: list[Node]) -> dict[Node, str]:
@@ -194,13 +195,17 @@ def _json_safe(value: Any, max_data: int | None) -> Any:
 
     Tuples and lists become lists, slices ``{"slice": [start, stop, step]}``, ``...``
     ``{"ellipsis": true}``, arrays ``{"array": elements, "shape": ..., "dtype": ...}``
-    (elements ``null`` past ``max_data``) and anything else ``{"repr": repr(value)}``.
+    (elements ``null`` past ``max_data``), containers nested deeper than 32 levels and
+    anything else ``{"repr": text}``.
     """
     holder: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any]] = [(value, holder, 0)]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, holder, 0, 0)]
     while stack:
-        item, container, key = stack.pop()
-        if item is None or isinstance(item, (bool, str)):
+        item, container, key, depth = stack.pop()
+        if depth > _MAX_DEPTH and isinstance(item, (tuple, list, dict)):
+            # json.dumps and every reader recurse: a deeper document could not be read back.
+            result = {"repr": f"<{type(item).__name__} nested deeper than {_MAX_DEPTH} levels>"}
+        elif item is None or isinstance(item, (bool, str)):
             result = item
         elif isinstance(item, (int, np.integer)) and not isinstance(item, np.bool_):
             result = int(item)
@@ -210,14 +215,14 @@ def _json_safe(value: Any, max_data: int | None) -> Any:
             result = _number(float(item))
         elif isinstance(item, (tuple, list)):
             result = [None] * len(item)
-            stack.extend((element, result, i) for i, element in enumerate(item))
+            stack.extend((element, result, i, depth + 1) for i, element in enumerate(item))
         elif isinstance(item, dict):
-            result = {}
-            stack.extend((element, result, str(k)) for k, element in item.items())
+            result = dict.fromkeys(map(str, item))  # keeps the attrs' order
+            stack.extend((element, result, str(k), depth + 1) for k, element in item.items())
         elif isinstance(item, slice):
             result = {"slice": [None] * 3}
             stack.extend(
-                (part, result["slice"], i)
+                (part, result["slice"], i, depth + 1)
                 for i, part in enumerate((item.start, item.stop, item.step))
             )
         elif item is Ellipsis:
