@@ -727,12 +727,10 @@ _SCRIPT = r"""
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || !keys[event.key]) { return; }
     if (event.target === speed) { return; }
-    // The page handles these keys itself: a focused button or the slider must not act twice.
+    // Handled here only: cancelling the key stops a focused button from also clicking on
+    // space, the slider from also moving on arrows, and the page from scrolling.
     event.preventDefault();
     keys[event.key]();
-  });
-  document.addEventListener("keyup", function (event) {
-    if (event.key === " " && event.target.tagName === "BUTTON") { event.preventDefault(); }
   });
   window.compgraphPlayer = {
     frames: frames.length,
