@@ -290,6 +290,92 @@ def _draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _animate(args: argparse.Namespace) -> int:
+    """``compgraph animate``: the backprop player of a formula, as one HTML file."""
+    from compgraph.player import animate
+
+    formula = " ".join(args.formula.split())
+    variables: dict[str, Node] = {}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for assignment in args.assignments:
+                _parse_assignment(assignment, variables)
+            root = _evaluate(formula, variables)
+        if isinstance(root, (tuple, list)):
+            raise _FormulaError("the formula is a tuple or list; it must compute one value")
+        if not isinstance(root, Node):
+            root = Node(root, requires_grad=False)
+        if root.size != 1:
+            raise _FormulaError(
+                f"the formula's value has shape {root.shape}; gradients need a single number: "
+                "wrap it in sum(...) or mean(...)"
+            )
+    except _FormulaError as error:
+        where = "" if error.column is None else f" at column {error.column + 1}"
+        snippet = f" ({error.snippet})" if error.column is not None and error.snippet else ""
+        print(f"compgraph animate: error{where}{snippet}: {error}", file=sys.stderr)
+        return 2
+    for warning in caught:
+        if warning.category is not RuntimeWarning:  # NumPy's, said better by compgraph's
+            message = " ".join(str(warning.message).split())
+            print(f"compgraph animate: warning: {message}", file=sys.stderr)
+    if root.name is None:
+        root.name = "f"
+    to_stdout = args.output == "-"
+    try:
+        player = animate(
+            root, None if to_stdout else Path(args.output), max_nodes=args.max_nodes,
+            engine=args.engine, rankdir=args.rankdir, title=formula,
+        )  # fmt: skip
+    except ValueError as error:  # a graph over the cap
+        print(f"compgraph animate: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except (CompgraphError, OSError) as error:
+        print(f"compgraph animate: cannot write {args.output}: {error}", file=sys.stderr)
+        return 1
+    report = sys.stderr if to_stdout else sys.stdout
+    print(f"{root.name} = {format_array(root.value)}", file=report)
+    if to_stdout:
+        sys.stdout.write(str(player))
+    else:
+        print(f"wrote {args.output}", file=report)
+    return 0
+
+
+def _add_animate_command(commands: Any) -> None:
+    from compgraph.player import DEFAULT_MAX_NODES
+
+    player = commands.add_parser(
+        "animate",
+        help="write the backprop player of a formula: one HTML page, forward then backward",
+        description="Build the graph of FORMULA and write a self-contained HTML page that "
+        "steps through its forward pass (each value) and backward pass (each vjp, with the "
+        "local derivatives and products that give every gradient).",
+        epilog='example:\n  compgraph animate "3*(a + b*c)" a=5 b=3 c=2 -o backprop.html\n\n'
+        "Formulas and variables are those of `compgraph draw` (see compgraph draw --help).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    player.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
+    player.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
+    )
+    player.add_argument(
+        "-o",
+        "--output",
+        default="backprop.html",
+        help="the page to write (backprop.html; - for stdout)",
+    )
+    player.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
+    player.add_argument(
+        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    player.add_argument(
+        "--max-nodes", type=int, default=DEFAULT_MAX_NODES,
+        help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES})",
+    )  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compgraph",
@@ -319,6 +405,7 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument(
         "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
     )
+    _add_animate_command(commands)
     return parser
 
 
@@ -354,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return _draw(args)
+        return _animate(args) if args.command == "animate" else _draw(args)
     except _FormulaError as error:
         where = ""
         if error.column is not None:

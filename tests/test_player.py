@@ -13,6 +13,7 @@ from hypothesis import given, settings
 
 import compgraph as cg
 from compgraph import player as player_module
+from compgraph.cli import main
 from compgraph.testing import graphs
 
 
@@ -347,3 +348,59 @@ def test_the_default_cap_is_the_pictures():
         x = x * 1.5  # 201 nodes: x, then a constant and a product per step
     with pytest.raises(ValueError, match="more than max_nodes=200"):
         cg.animate(x)
+
+
+# -- from the shell ---------------------------------------------------------------------------
+
+
+def test_compgraph_animate_writes_the_player_of_a_formula(tmp_path, capsys):
+    out = tmp_path / "backprop.html"
+    assert main(["animate", "3*(a + b*c)", "a=5", "b=3", "c=2", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"f = 33\nwrote {out}\n"
+    frames = data_of(out.read_text(encoding="utf-8"))["frames"]
+    lines = [line for frame in frames for line in frame["lines"]]
+    assert "f = 3 × 11 = 33" in lines
+    assert "df/db = df/dmul#3 · ∂mul#3/∂b = 3 · 2 = 6" in lines
+    assert "df/dc = df/dmul#3 · ∂mul#3/∂c = 3 · 3 = 9" in lines
+
+
+def test_compgraph_animate_to_stdout(capsys):
+    assert main(["animate", "a*b", "a=2", "b=4", "-o", "-"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<!DOCTYPE html>") and captured.err == "f = 8\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["3*(a + b*", "a=1", "b=2"], "error at column 3: invalid syntax"),
+        (["__import__('os')"], "only calls to the op functions are allowed"),
+        (["a*b", "a=[1, 2]", "b=3"], "the formula's value has shape (2,)"),
+        (["a*a*a*a", "a=2", "--max-nodes", "3"], "has 4 nodes, more than max_nodes=3"),
+        (["a*b", "a=1", "b=2", "--max-nodes", "0"], "max_nodes must be a positive int"),
+    ],
+)
+def test_compgraph_animate_refuses_bad_formulas(arguments, message, tmp_path, capsys):
+    out = tmp_path / "p.html"
+    assert main(["animate", *arguments, "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("compgraph animate: error") and message in error, error
+    assert not out.exists()
+
+
+def test_compgraph_animate_reports_an_unwritable_output(tmp_path, capsys):
+    out = tmp_path / "missing" / "p.html"
+    assert main(["animate", "a*b", "a=1", "b=2", "-o", str(out)]) == 1
+    assert f"compgraph animate: cannot write {out}" in capsys.readouterr().err
+
+
+def test_compgraph_animate_warns_in_one_line(tmp_path, capsys):
+    out = tmp_path / "p.html"
+    assert main(["animate", "a*2", "a=1e999", "-o", str(out)]) == 0
+    error = capsys.readouterr().err
+    lines = error.splitlines()
+    assert lines[0].startswith(
+        "compgraph animate: warning: leaf value 'a' of shape () is not finite"
+    )
+    assert all(line.startswith("compgraph animate: warning: ") for line in lines)
+    assert "f = 2 × inf = inf" in out.read_text(encoding="utf-8")
