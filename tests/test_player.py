@@ -403,4 +403,4 @@ def test_compgraph_animate_warns_in_one_line(tmp_path, capsys):
         "compgraph animate: warning: leaf value 'a' of shape () is not finite"
     )
     assert all(line.startswith("compgraph animate: warning: ") for line in lines)
-    assert "f = 2 × inf = inf" in out.read_text(encoding="utf-8")
+    assert "f = inf × 2 = inf" in out.read_text(encoding="utf-8")
