@@ -67,7 +67,7 @@ class Player:
         document = html.escape(self.html, quote=True)
         return (
             f'<iframe srcdoc="{document}" title="compgraph backprop player" '
-            'style="width: 100%; height: 640px; border: 1px solid #d1d5db"></iframe>'
+            'style="width: 100%; height: 560px; border: 1px solid #d1d5db"></iframe>'
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
