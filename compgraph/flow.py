@@ -106,6 +106,15 @@ class GradientFlow:
             ValueError: ``iteration`` is not after the last recorded one, the parameter
                 names differ from the first record's, a parameter has no gradient, or
                 ``nodes=True`` without ``root``.
+
+        Example:
+            >>> import compgraph as cg
+            >>> flow = cg.GradientFlow(every=1, nodes=True)
+            >>> w = cg.Node([3.0, 4.0], name="w")
+            >>> J = cg.sum(w * w)
+            >>> J.backward()
+            >>> flow.record(0, {"w": w}, root=J), flow.norms, list(flow.node_norms)
+            (True, {'w': [10.0]}, ['w', 'mul#1', 'sum#2'])
         """
         if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)):
             raise TypeError(
@@ -189,6 +198,18 @@ class GradientFlow:
         Raises:
             ValueError: nothing was recorded yet (or no node norms, with ``nodes=True``).
             ImportError: matplotlib is not installed.
+
+        Example:
+            >>> import compgraph as cg
+            >>> from matplotlib.figure import Figure
+            >>> flow = cg.GradientFlow(every=1)
+            >>> for i in range(3):
+            ...     w = cg.Node(2.0 ** -i, name="w")
+            ...     (w * w).backward()
+            ...     _ = flow.record(i, {"w": w})
+            >>> axes = flow.plot(ax=Figure().add_subplot())
+            >>> axes.get_yscale(), axes.get_lines()[0].get_ydata().tolist()
+            ('log', [2.0, 1.0, 0.5])
         """
         series = self.node_norms if nodes else self.norms
         if not series:

@@ -71,7 +71,25 @@ class Player:
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the page to ``path`` atomically (a temporary file, then ``os.replace``)."""
+        """Write the page to ``path`` atomically (a temporary file, then ``os.replace``).
+
+        Args:
+            path: the file to write; its folder must exist. An old file is replaced whole,
+                or, if writing fails, left as it was.
+
+        Returns:
+            ``path`` as a ``pathlib.Path``.
+
+        Raises:
+            OSError: the folder does not exist or is not writable.
+
+        Example:
+            >>> import tempfile, compgraph as cg
+            >>> player = cg.animate(cg.Node(2.0, name="w") * 3)
+            >>> saved = player.save(Path(tempfile.mkdtemp()) / "backprop.html")
+            >>> saved.read_text(encoding="utf-8") == player.html
+            True
+        """
         return write_text_atomically(path, self.html)
 
 
