@@ -1,16 +1,26 @@
-"""Reverse mode: the backward pass and the functional ``grad`` / ``value_and_grad``.
+"""Reverse mode: the backward pass.
 
-``backward`` seeds the root with d(root)/d(root) = 1, walks the graph from the root back to
-the leaves (reverse creation order), calls each op's vjp once per node, reduces every
-gradient to its input's shape (undoing broadcasting, in this one place), checks it, and
-adds it to the input's ``.grad``.
+``backward(root)`` sets ``node.grad = d(root)/d(node)`` for every node ``root`` depends on:
+
+1. **order**: the nodes that need a gradient, each after its parents (creation order);
+2. **seed**: d(root)/d(root) = 1, or the seed given;
+3. **vjp**: from the root back, each node's op maps the node's gradient to its inputs', once;
+4. **fit**: each input's share is summed back to the input's shape (broadcasting undone here,
+   in this one place, so no op repeats it), and checked;
+5. **accumulate**: added to the input's ``.grad`` as a new array, never in place, since
+   gradients are shared (``add`` hands the same array to both inputs);
+6. **check**: a gradient that turns inf/NaN is reported where it first appears.
+
+With ``create_graph=True`` the same steps run on Nodes instead of arrays (the vjps are
+written for both, see ``compgraph.ops``), so the gradients are themselves recorded graphs.
+
+This module sits below ``compgraph.node``: it reads nodes only through their public fields
+(value, grad, op, parents, attrs, requires_grad, id), as the graph walks do.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Sequence
+import operator
 from math import isfinite
 from typing import Any
 
@@ -18,16 +28,21 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from compgraph import numerics
-from compgraph.errors import BackwardError, OpError, ShapeError
+from compgraph.errors import BackwardError, NotDifferentiableError, OpError, ShapeError
 from compgraph.graph import ancestors, topological_order
-from compgraph.node import Node, _as_float_array, requires_grad_of, scalar_or_view, value_of
+from compgraph.ops import unbroadcast
+from compgraph.values import Recorded, as_float_array
 
-__all__ = ["backward", "grad", "unbroadcast", "value_and_grad"]
+__all__ = ["backward", "fit_gradient", "no_vjp_error"]
 
 FLOAT64 = np.dtype(np.float64)
+_value_of = operator.attrgetter("value")
+_requires_grad_of = operator.attrgetter("requires_grad")
+#: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``).
+_scalar_or_view = operator.itemgetter(())
 
 
-def backward(root: Node, grad: ArrayLike | None = None) -> None:
+def backward(root: Any, grad: ArrayLike | None = None, create_graph: bool = False) -> None:
     """Set ``node.grad = d(root)/d(node)`` for every node ``root`` depends on.
 
     Gradients are computed afresh on every call and replace earlier ones. See
@@ -39,91 +54,173 @@ def backward(root: Node, grad: ArrayLike | None = None) -> None:
             "built from constants only, or under no_grad()); create the parameters with "
             "requires_grad=True"
         )
-    order = [node for node in topological_order(root) if node.requires_grad]
+    order = [node for node in topological_order(root) if node.requires_grad]  # 1. order
     for node in order:
         node.grad = None
-    root.grad = _seed(root, grad)
+    root.grad = _seed(root, grad, create_graph)  # 2. seed
     watch = numerics.geterr()["nonfinite"] != "ignore"
-    if watch and not numerics.all_finite(root.grad):
+    if watch and not numerics.all_finite(_array(root.grad)):
         numerics.report(f"the seed gradient of {root.describe()} is not finite")
         watch = False
-    ndarray, asarray, all_finite, float64 = np.ndarray, np.asarray, numerics.all_finite, np.float64
-    # The loop below is the whole cost of backward on small arrays: plain loops, locals,
-    # and the shape/dtype fit done inline when nothing needs fitting.
-    with np.errstate(all="ignore"):  # kept gradients are checked below, the policy decides
+    with np.errstate(all="ignore"):  # kept gradients are checked in step 6; the policy decides
+        if create_graph:
+            forward_nodes = ancestors(root)
+            for node in reversed(order):
+                if node.op is not None:
+                    watch = _step_on_nodes(node, watch, forward_nodes)
+            return
         for node in reversed(order):
-            g = node.grad
-            if type(g) is ndarray:
-                # The same array may be the gradient of several nodes (add's vjp passes g to
-                # both inputs), so nobody may write into it.
-                g.flags.writeable = False
-            # Otherwise g is a NumPy scalar (np.float64) from scalar arithmetic (see
-            # Op.scalar_inputs), kept as it is, as NumPy's own reductions return them:
-            # immutable, and a quarter of the memory of a 0-d array.
-            op = node.op
-            if op is None:
-                continue
-            parents = node.parents
-            out = node.value
-            values = map(value_of, parents)
-            if op.scalar_inputs:
-                values = map(scalar_or_view, values)
-                if out.ndim == 0:
-                    out = out[()]
-            elif type(g) is not ndarray:
-                g = asarray(g)  # an op without scalar_inputs sees arrays only
-            try:
-                if op.vjp_needs_grad:
-                    needs = tuple(map(requires_grad_of, parents))
-                    grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
-                else:
-                    grads = op.vjp(g, out, *values, **node.attrs)
-            except NotImplementedError:
-                raise _no_vjp_error(node) from None
-            if type(grads) is not tuple or len(grads) != len(parents):
-                _check_vjp_result(node, grads)
-            for parent, g_parent in zip(parents, grads, strict=True):
-                if not parent.requires_grad:
-                    continue
-                value = parent.value
-                # The scalar case needs no NumPy call at all: the hot path of scalar graphs.
-                scalar = type(g_parent) is float64 and value.ndim == 0 and value.dtype is FLOAT64
-                if not scalar and (
-                    type(g_parent) is not ndarray
-                    or g_parent.shape != value.shape
-                    or g_parent.dtype != value.dtype
-                ):
-                    g_parent = _fit_to_input(g_parent, node, parents.index(parent))
-                # A new array, never +=: the old one may be shared with another node.
-                total = g_parent if parent.grad is None else parent.grad + g_parent
-                parent.grad = total
-                if watch and not (isfinite(total) if scalar else all_finite(total)):
-                    _report_nonfinite_gradient(node, parent, g_parent)
-                    watch = False
+            if node.op is not None:
+                watch = _step_on_values(node, watch)
 
 
-def _seed(root: Node, grad: ArrayLike | None) -> np.ndarray:
+def _step_on_values(node: Any, watch: bool) -> bool:
+    """Steps 3 to 6 for one node, on NumPy arrays and scalars: the hot loop of backward."""
+    g = node.grad
+    if type(g) is np.ndarray:
+        # The same array may be the gradient of several nodes (add's vjp passes g to both
+        # inputs), so nobody may write into it. Scalars (np.float64) are immutable anyway.
+        g.flags.writeable = False
+    op = node.op
+    parents = node.parents
+    out = node.value
+    values = map(_value_of, parents)
+    if op.scalar_inputs:
+        values = map(_scalar_or_view, values)
+        if out.ndim == 0:
+            out = out[()]
+    elif type(g) is not np.ndarray:
+        g = np.asarray(g)  # an op without scalar_inputs sees arrays only
+    grads = _call_vjp(node, g, out, values)  # 3. vjp
+    for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
+        if not parent.requires_grad:
+            continue
+        value = parent.value
+        # The common cases need no NumPy call at all: a float64 scalar for a 0-d float64
+        # input, or an array that already has the input's shape and dtype.
+        scalar = type(g_parent) is np.float64 and value.ndim == 0 and value.dtype is FLOAT64
+        if not scalar and (
+            type(g_parent) is not np.ndarray
+            or g_parent.shape != value.shape
+            or g_parent.dtype != value.dtype
+        ):
+            g_parent = fit_gradient(g_parent, node, position)  # 4. fit
+        total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
+        parent.grad = total
+        if watch and not (isfinite(total) if scalar else numerics.all_finite(total)):  # 6.
+            _report_nonfinite_gradient(node, position, g_parent)
+            watch = False
+    return watch
+
+
+def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:
+    """Steps 3 to 6 for one node, on Nodes: the gradients become recorded graphs."""
+    parents = node.parents
+    try:
+        grads = _call_vjp(node, node.grad, node, iter(parents))  # 3. vjp, on the nodes
+    except NotDifferentiableError as error:
+        op = node.op
+        raise OpError(
+            f"op {op.name!r} ({op.__name__}) cannot be differentiated twice at "
+            f"{node.describe()}: backward(create_graph=True) runs its vjp on Nodes, and {error}. "
+            "Write the vjp with NumPy operators and functions that have compgraph ops, or "
+            "with op classes called on its arguments"
+        ) from None
+    made = []
+    for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
+        if not parent.requires_grad:
+            continue
+        if not isinstance(g_parent, Recorded):
+            g_parent = _constant_gradient(node, position, g_parent)
+        g_parent = fit_gradient(g_parent, node, position)  # 4. fit
+        total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
+        parent.grad = total
+        made.append(total)
+        if watch and not numerics.all_finite(total.value):  # 6. check
+            _report_nonfinite_gradient(node, position, g_parent.value)
+            watch = False
+    _mark_made_by(made, node, forward_nodes)
+    return watch
+
+
+def _call_vjp(node: Any, g: Any, out: Any, values: Any) -> tuple[Any, ...]:
+    op = node.op
+    try:
+        if op.vjp_needs_grad:
+            needs = tuple(map(_requires_grad_of, node.parents))
+            grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
+        else:
+            grads = op.vjp(g, out, *values, **node.attrs)
+    except NotImplementedError:
+        raise no_vjp_error(node) from None
+    if type(grads) is not tuple or len(grads) != len(node.parents):
+        _check_vjp_result(node, grads)
+    return grads  # type: ignore[no-any-return]
+
+
+def _constant_gradient(node: Any, position: int, g: Any) -> Any:
+    """A vjp result that is not a Node under create_graph: fine only if it is exactly 0."""
+    op = node.op
+    parent = node.parents[position]
+    if g is None:
+        fit_gradient(g, node, position)  # raises the None message
+    array = np.asarray(g)
+    if array.dtype.kind not in "biuf" or np.any(array != 0):
+        raise OpError(
+            f"op {op.name!r} ({op.__name__}) vjp returned {type(g).__name__} (not a Node) for "
+            f"input #{position} {parent.describe()} under backward(create_graph=True): it was "
+            "computed outside the graph (from .value or np.asarray?), so its own derivative "
+            "would be lost; compute it from the vjp's arguments with NumPy operators"
+        )
+    # A vjp is linear in g, so a result that does not depend on g can only be 0.
+    return type(node)(np.zeros(parent.shape, parent.dtype), requires_grad=False)
+
+
+def _mark_made_by(made: list[Any], node: Any, forward_nodes: set[Any]) -> None:
+    """Set ``vjp_of = node`` on the nodes this step created, so pictures can say so."""
+    stack = list(made)
+    while stack:
+        new = stack.pop()
+        if new in forward_nodes or hasattr(new, "vjp_of"):
+            continue
+        new.vjp_of = node
+        stack.extend(new.parents)
+
+
+def _array(g: Any) -> Any:
+    return g.value if isinstance(g, Recorded) else g
+
+
+def _seed(root: Any, grad: ArrayLike | None, create_graph: bool) -> Any:
+    value = root.value
     if grad is None:
-        if root.value.size != 1:
+        if value.size != 1:
             raise BackwardError(
-                f"backward() on {root.describe()} needs a seed: it has {root.value.size} "
+                f"backward() on {root.describe()} needs a seed: it has {value.size} "
                 "elements, so d(output)/d(it) is not implied. Reduce it to a scalar first "
                 "(e.g. y.sum() or y.mean()), or pass grad=<array of shape "
-                f"{root.value.shape}> holding d(output)/d(y)"
+                f"{value.shape}> holding d(output)/d(y)"
             )
-        value = root.value
         # d(root)/d(root) = 1; a NumPy scalar for a 0-d root, like every scalar gradient.
-        return value.dtype.type(1) if value.ndim == 0 else np.ones_like(value)
-    seed = np.array(_as_float_array(grad, "the seed gradient"), dtype=root.value.dtype)
-    if seed.shape != root.value.shape:
-        raise ShapeError(
-            f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "
-            "pass grad= shaped exactly like the node it seeds"
+        seed = value.dtype.type(1) if value.ndim == 0 else np.ones_like(value)
+    else:
+        if isinstance(grad, Recorded):
+            grad = grad.value  # type: ignore[attr-defined]
+        seed = np.array(as_float_array(grad, "the seed gradient"), dtype=value.dtype)
+        if seed.shape != value.shape:
+            raise ShapeError(
+                f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "
+                "pass grad= shaped exactly like the node it seeds"
+            )
+    if create_graph:
+        return type(root)(
+            seed, name=f"d{root.name or 'f'}/d{root.name or 'f'}", requires_grad=False
         )
     return seed
 
 
-def _no_vjp_error(node: Node) -> OpError:
+def no_vjp_error(node: Any) -> OpError:
+    """The error for an op that defines no vjp, naming it and the node it made."""
     op = node.op
     return OpError(
         f"op {op.name!r} ({op.__name__}) has no vjp, so {node.describe()} cannot be "
@@ -131,7 +228,7 @@ def _no_vjp_error(node: Node) -> OpError:
     )
 
 
-def _check_vjp_result(node: Node, grads: Any) -> None:
+def _check_vjp_result(node: Any, grads: Any) -> None:
     """Raise unless ``grads`` is a sequence of one gradient per input of ``node``."""
     op = node.op
     parents = node.parents
@@ -145,59 +242,36 @@ def _check_vjp_result(node: Node, grads: Any) -> None:
     )
 
 
-def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``g`` summed over the axes that broadcasting ``shape`` up to ``g.shape`` added or stretched.
+def fit_gradient(g: Any, node: Any, position: int) -> Any:
+    """A vjp's gradient for input ``position`` of ``node``, fitted to that input (step 4).
 
-    The adjoint of ``np.broadcast_to(x, g.shape)`` for ``x`` of ``shape``: Σ over the leading
-    axes broadcasting prepended and over every axis where ``shape`` has 1 and ``g`` does not.
-
-    Args:
-        g: a gradient in the broadcast shape (or already in ``shape``).
-        shape: the shape of the input the gradient belongs to.
-
-    Returns:
-        An array of exactly ``shape``, or ``None`` when ``shape`` does not broadcast to
-        ``g.shape`` (so no reduction can fit ``g`` to it).
-
-    Example:
-        >>> import numpy as np
-        >>> from compgraph.autodiff import unbroadcast
-        >>> unbroadcast(np.ones((4, 2, 3)), (3, 1)) is None
-        True
-        >>> unbroadcast(np.ones((4, 2, 3)), (1, 3)).tolist()
-        [[8.0, 8.0, 8.0]]
+    Summed over the axes broadcasting added, converted to the input's dtype, and checked:
+    a gradient may have the input's shape or the shape the forward pass broadcast it to,
+    nothing else (a larger one would be summed into a wrong number without a word).
     """
-    if g.shape == shape:
-        return g
-    if not shape:  # a scalar broadcast over everything (the bias b): no axes to work out
-        return np.asarray(g.sum())
-    extra = g.ndim - len(shape)
-    if extra < 0 or not all(n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)):
-        return None
-    stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
-    return np.sum(g, axis=tuple(range(extra)) + stretched).reshape(shape)
-
-
-def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
-    """``g`` summed over the axes broadcasting added, checked against the input's shape."""
     parent = node.parents[position]
     shape = parent.value.shape
     if g is None:
-        op = node.op
         raise OpError(
-            f"op {op.name!r} vjp returned None for input #{position} {parent.describe()}, "
+            f"op {node.op.name!r} vjp returned None for input #{position} {parent.describe()}, "
             "which requires a gradient; return None only where needs_grad is False"
         )
-    if type(g) is not np.ndarray:
+    on_nodes = isinstance(g, Recorded)
+    if not on_nodes:
+        if not isinstance(g, (np.ndarray, np.generic, float, int)) or isinstance(g, bool):
+            _bad_gradient(node, position, f"{type(g).__name__} {g!r:.40}")
         g = np.asarray(g)
+        if g.dtype.kind not in "biuf":
+            _bad_gradient(node, position, f"an array of dtype {g.dtype}")
     if g.shape != shape:
-        fitted = unbroadcast(g, shape)
+        fitted = unbroadcast(g, shape) if _broadcast_from(shape, g.shape, node) else None
         if fitted is None:
             op = node.op
             raise OpError(
                 f"op {op.name!r} vjp returned a gradient of shape {g.shape} for input "
-                f"#{position} {parent.describe()}, which is neither that shape nor one it "
-                f"broadcasts to; fix {op.__name__}.vjp"
+                f"#{position} {parent.describe()}, whose forward output has shape "
+                f"{node.value.shape}: a gradient must have the input's shape or the shape "
+                f"the forward pass broadcast it to; fix {op.__name__}.vjp"
             )
         g = fitted
     if g.dtype != parent.value.dtype:
@@ -206,105 +280,52 @@ def _fit_to_input(g: Any, node: Node, position: int) -> np.ndarray:
     return g
 
 
-def _report_nonfinite_gradient(node: Node, parent: Node, g_parent: Any) -> None:
+def _broadcast_from(shape: tuple[int, ...], g_shape: tuple[int, ...], node: Any) -> bool:
+    """Whether ``g_shape`` is ``shape`` broadcast no further than the forward output reached.
+
+    Each axis the reduction would sum over (a new leading axis, or a length-1 axis of the
+    input that g stretches) must exist in the output with g's length, counting from the
+    right; matmul's core axes are the only ones of g that may differ from the output's.
+    """
+    out_shape = node.value.shape
+    extra = len(g_shape) - len(shape)
+    if extra < 0 or len(g_shape) > max(len(out_shape), len(shape)):
+        return False
+    for axis, length in enumerate(g_shape):
+        reduced = axis < extra or (shape[axis - extra] == 1 and length != 1)
+        if reduced:
+            from_right = len(g_shape) - axis
+            if from_right > len(out_shape) or out_shape[-from_right] != length:
+                return False
+    return True
+
+
+def _bad_gradient(node: Any, position: int, what: str) -> None:
+    op = node.op
+    parent = node.parents[position]
+    raise OpError(
+        f"op {op.name!r} vjp returned {what} for input #{position} {parent.describe()}; a "
+        "gradient is a real NumPy array (or NumPy scalar) shaped like the input. In a "
+        "first-order pass vjps get arrays and should compute with NumPy, not build Nodes"
+    )
+
+
+def _report_nonfinite_gradient(node: Any, position: int, g_parent: Any) -> None:
     """Say where a gradient first became inf/NaN: in ``node``'s vjp, or in a sum of finite parts."""
     op = node.op
+    parent = node.parents[position]
     g_parent = np.asarray(g_parent)
     if numerics.all_finite(g_parent):
         numerics.report(
             f"the gradient of {parent.describe()} overflowed to inf while adding up its "
             f"contributions (the latest through {op.name} at {node.describe()})",
-            stacklevel=4,
+            stacklevel=5,
         )
         return
-    position = node.parents.index(parent)
     hint = f"; {op.nonfinite_hint}" if op.nonfinite_hint else ""
     numerics.report(
         f"the gradient reaching input #{position} {parent.describe()} through {op.name} "
         f"({node.describe()}) is not finite ({numerics.describe_nonfinite(g_parent)}) "
         f"although the gradient of the {op.name} output is{hint}",
-        stacklevel=4,
+        stacklevel=5,
     )
-
-
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """Turn ``f`` (arrays in, a scalar Node out) into a function returning value and gradient.
-
-    Args:
-        f: a function of NumPy arrays or numbers that computes a one-element result with
-            compgraph ops.
-        argnums: which positional argument(s) to differentiate with respect to.
-
-    Returns:
-        A function with ``f``'s arguments returning ``(value, gradient)``: ``value`` the
-        0-d array ``f`` computed, ``gradient`` an array shaped like the argument (a tuple of
-        them when ``argnums`` is a sequence). Gradients are fresh writable arrays.
-
-    Raises:
-        TypeError: ``f`` did not return a Node or number, or an ``argnums`` is out of range.
-
-    Example:
-        >>> import numpy as np, compgraph as cg
-        >>> value, slope = cg.value_and_grad(lambda x: cg.sum(x * x))(np.array([1.0, 2.0]))
-        >>> float(value), slope.tolist()
-        (5.0, [2.0, 4.0])
-    """
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    try:
-        parameters = list(inspect.signature(f).parameters)
-    except (TypeError, ValueError):
-        parameters = []
-
-    @functools.wraps(f)
-    def f_value_and_grad(*args: Any, **kwargs: Any) -> tuple[np.ndarray, Any]:
-        args_list = list(args)
-        inputs = []
-        for i in positions:
-            if not -len(args) <= i < len(args):
-                raise TypeError(
-                    f"argnums={argnums!r} asks for argument {i}, but {len(args)} positional "
-                    "arguments were given"
-                )
-            name = parameters[i] if 0 <= i < len(parameters) else f"arg{i}"
-            node = args_list[i] if isinstance(args_list[i], Node) else Node(args_list[i], name=name)
-            args_list[i] = node
-            inputs.append(node)
-        out = f(*args_list, **kwargs)
-        if not isinstance(out, Node):
-            try:
-                out = Node(out, requires_grad=False)
-            except TypeError:
-                raise TypeError(
-                    f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}; it must "
-                    "return a Node (or a number, when it does not depend on its inputs)"
-                ) from None
-        reached: set[Node] = set()
-        if out.requires_grad:
-            out.backward()
-            reached = ancestors(out)
-        # An input f did not use keeps whatever .grad an earlier graph gave it: its gradient
-        # here is zero, whatever that says.
-        grads = tuple(np.array(x.grad) if x in reached else np.zeros_like(x.value) for x in inputs)
-        return out.value, grads[0] if isinstance(argnums, int) else grads
-
-    return f_value_and_grad
-
-
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """Turn ``f`` (arrays in, a scalar Node out) into a function returning its gradient.
-
-    The same as ``value_and_grad(f, argnums)`` without the value.
-
-    Example:
-        >>> import compgraph as cg
-        >>> df = cg.grad(lambda a, b, c: 3 * (a + b * c), argnums=(0, 1, 2))
-        >>> [float(d) for d in df(5.0, 3.0, 2.0)]
-        [3.0, 6.0, 9.0]
-    """
-    f_value_and_grad = value_and_grad(f, argnums)
-
-    @functools.wraps(f)
-    def f_grad(*args: Any, **kwargs: Any) -> Any:
-        return f_value_and_grad(*args, **kwargs)[1]
-
-    return f_grad

@@ -14,6 +14,7 @@ __all__ = [
     "GradientCheckError",
     "NonFiniteError",
     "NonFiniteWarning",
+    "NotDifferentiableError",
     "NotFittedError",
     "OpError",
     "RenderError",
@@ -43,6 +44,10 @@ class NotFittedError(CompgraphError, ValueError, AttributeError):
 
 class OpError(CompgraphError, RuntimeError):
     """An op that breaks its contract: no forward or vjp, or a vjp of the wrong arity or shape."""
+
+
+class NotDifferentiableError(CompgraphError, TypeError):
+    """A NumPy function, or a conversion to an array, that compgraph cannot record on a Node."""
 
 
 class BackwardError(CompgraphError, RuntimeError):

@@ -1,45 +1,54 @@
-"""The public op functions: ``compgraph.add``, ``compgraph.sigmoid``, ... one line each.
+"""The public op functions: ``compgraph.add``, ``compgraph.sigmoid``, ... one per op.
 
-Each takes Nodes, numbers or arrays (non-Nodes become constants) and returns a Node; the
-maths of each lives in its class in ``compgraph.ops``.
+Each takes Nodes, numbers or arrays (non-Nodes become constants), checks its settings and
+returns a Node; the maths of each lives in its class in ``compgraph.ops``. ``@op_function``
+registers a function as its op's entry point, and as what NumPy's own functions named in
+``numpy=`` do on Nodes (``np.exp(x)`` is ``compgraph.exp(x)``). Everything else is derived
+from that registry: ``__all__`` here and in the package, what ``compgraph draw`` accepts,
+and the checks that every op has its function and its row in the test table.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
 
 from compgraph import ops
-from compgraph.node import (
-    Node,
-    _normalize_axes,
-    _normalize_axis,
-    _normalize_shape,
-    apply,
-    normalize_index,
-)
+from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index
+from compgraph.values import as_axes, as_axis, as_flag, as_shape, preview
 
-__all__ = [
-    "add",
-    "div",
-    "exp",
-    "getitem",
-    "log",
-    "matmul",
-    "mean",
-    "mul",
-    "neg",
-    "pow",
-    "reshape",
-    "sigmoid",
-    "sigmoid_cross_entropy",
-    "sub",
-    "sum",
-    "transpose",
-]
+#: Each op class -> its public function.
+OP_FUNCTIONS: dict[type[ops.Op], Callable[..., Node]] = {}
 
 Axis = int | tuple[int, ...] | None
+F = TypeVar("F", bound=Callable[..., Node])
 
 
+def op_function(op: type[ops.Op], *, numpy: Sequence[Callable[..., Any]] = ()) -> Callable[[F], F]:
+    """Register the decorated function as ``op``'s public function (and NumPy's ``numpy``)."""
+
+    def register(function: F) -> F:
+        OP_FUNCTIONS[op] = function
+        for numpy_function in numpy:
+            NUMPY_FUNCTIONS[numpy_function] = function
+        return function
+
+    return register
+
+
+def _int(value: Any, what: str) -> int:
+    axis = as_axis(value, what)
+    if not isinstance(axis, int):
+        raise TypeError(f"{what} must be one integer, not {preview(value)}")
+    return axis
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
+
+
+@op_function(ops.Add, numpy=[np.add])
 def add(x: Any, y: Any) -> Node:
     """x + y, broadcasting as NumPy does.
 
@@ -51,6 +60,7 @@ def add(x: Any, y: Any) -> Node:
     return apply(ops.Add, x, y)
 
 
+@op_function(ops.Sub, numpy=[np.subtract])
 def sub(x: Any, y: Any) -> Node:
     """x - y, broadcasting as NumPy does.
 
@@ -62,6 +72,7 @@ def sub(x: Any, y: Any) -> Node:
     return apply(ops.Sub, x, y)
 
 
+@op_function(ops.Neg, numpy=[np.negative])
 def neg(x: Any) -> Node:
     """-x.
 
@@ -73,6 +84,7 @@ def neg(x: Any) -> Node:
     return apply(ops.Neg, x)
 
 
+@op_function(ops.Mul, numpy=[np.multiply])
 def mul(x: Any, y: Any) -> Node:
     """x · y elementwise, broadcasting as NumPy does.
 
@@ -84,6 +96,7 @@ def mul(x: Any, y: Any) -> Node:
     return apply(ops.Mul, x, y)
 
 
+@op_function(ops.Div, numpy=[np.divide])
 def div(x: Any, y: Any) -> Node:
     """x / y elementwise, broadcasting as NumPy does.
 
@@ -95,8 +108,9 @@ def div(x: Any, y: Any) -> Node:
     return apply(ops.Div, x, y)
 
 
+@op_function(ops.Pow, numpy=[np.power])
 def pow(x: Any, y: Any) -> Node:  # noqa: A001 - the op's name, as in the ops table
-    """x ** y elementwise; differentiable in both x and y (for y, where x > 0).
+    """x ** y elementwise; differentiable in both x and y (for y, where x > 0; 0 at x = 0).
 
     Example:
         >>> import compgraph as cg
@@ -106,6 +120,7 @@ def pow(x: Any, y: Any) -> Node:  # noqa: A001 - the op's name, as in the ops ta
     return apply(ops.Pow, x, y)
 
 
+@op_function(ops.Exp, numpy=[np.exp])
 def exp(x: Any) -> Node:
     """e^x elementwise.
 
@@ -117,6 +132,7 @@ def exp(x: Any) -> Node:
     return apply(ops.Exp, x)
 
 
+@op_function(ops.Log, numpy=[np.log])
 def log(x: Any) -> Node:
     """Natural logarithm ln x elementwise (x > 0).
 
@@ -128,6 +144,91 @@ def log(x: Any) -> Node:
     return apply(ops.Log, x)
 
 
+@op_function(ops.Sqrt, numpy=[np.sqrt])
+def sqrt(x: Any) -> Node:
+    """√x elementwise (x >= 0). Its slope 1/(2√x) is infinite at 0, which the non-finite
+    policy reports (a NonFiniteWarning, or an error under ``seterr(nonfinite="raise")``).
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.sqrt(cg.Node([4.0, 9.0])).value.tolist()
+        [2.0, 3.0]
+    """
+    return apply(ops.Sqrt, x)
+
+
+@op_function(ops.Abs, numpy=[np.absolute])
+def abs(x: Any) -> Node:  # noqa: A001 - NumPy's name
+    """|x| elementwise; its gradient at 0 is 0 (as in PyTorch and JAX).
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.abs(cg.Node([-2.0, 0.0, 3.0])).value.tolist()
+        [2.0, 0.0, 3.0]
+    """
+    return apply(ops.Abs, x)
+
+
+@op_function(ops.Maximum, numpy=[np.maximum])
+def maximum(x: Any, y: Any) -> Node:
+    """The larger of x and y, elementwise; where they tie, each gets half the gradient.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.maximum(cg.Node([-1.0, 2.0]), 0).value.tolist()
+        [0.0, 2.0]
+    """
+    return apply(ops.Maximum, x, y)
+
+
+@op_function(ops.Minimum, numpy=[np.minimum])
+def minimum(x: Any, y: Any) -> Node:
+    """The smaller of x and y, elementwise; where they tie, each gets half the gradient.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.minimum(cg.Node([-1.0, 2.0]), 0).value.tolist()
+        [-1.0, 0.0]
+    """
+    return apply(ops.Minimum, x, y)
+
+
+@op_function(ops.Where, numpy=[np.where])
+def where(condition: Any, x: Any, y: Any) -> Node:
+    """x where ``condition`` holds, else y (broadcast together, as ``numpy.where``).
+
+    The condition is data: it selects, and is not differentiated (a Node's value is used).
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> x = cg.Node([-1.0, 2.0])
+        >>> cg.where(x.value > 0, x, 0.0).value.tolist()
+        [0.0, 2.0]
+    """
+    if isinstance(condition, Node):
+        condition = condition.value
+    return apply(ops.Where, x, y, condition=np.asarray(condition).astype(bool, copy=False))
+
+
+@op_function(ops.Clip, numpy=[np.clip])
+def clip(x: Any, low: Any = None, high: Any = None) -> Node:
+    """x limited to [low, high] (either bound may be None); the gradient passes where
+    low <= x <= high, bounds included (as PyTorch's clamp), and is 0 outside.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.clip(cg.Node([-2.0, 0.5, 3.0]), 0, 1).value.tolist()
+        [0.0, 0.5, 1.0]
+    """
+    if low is None and high is None:
+        raise ValueError("clip needs a low or a high bound (or both); both are None")
+    return apply(ops.Clip, x, low=low, high=high)
+
+
+# -- activations --------------------------------------------------------------------------------
+
+
+@op_function(ops.Sigmoid)
 def sigmoid(x: Any) -> Node:
     """σ(x) = 1 / (1 + e^-x) elementwise, computed without overflow for any x.
 
@@ -139,6 +240,48 @@ def sigmoid(x: Any) -> Node:
     return apply(ops.Sigmoid, x)
 
 
+@op_function(ops.Tanh, numpy=[np.tanh])
+def tanh(x: Any) -> Node:
+    """tanh x elementwise, the course's hidden-layer activation.
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.tanh(cg.Node(0.0)).value)
+        0.0
+    """
+    return apply(ops.Tanh, x)
+
+
+@op_function(ops.Relu)
+def relu(x: Any) -> Node:
+    """max(x, 0) elementwise; its gradient at 0 is 0 (as in PyTorch and JAX).
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.relu(cg.Node([-1.0, 0.0, 2.0])).value.tolist()
+        [0.0, 0.0, 2.0]
+    """
+    return apply(ops.Relu, x)
+
+
+@op_function(ops.LeakyRelu)
+def leaky_relu(x: Any, slope: float = 0.01) -> Node:
+    """x where x > 0, else slope·x, elementwise; the gradient at 0 is ``slope`` (as PyTorch).
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.leaky_relu(cg.Node([-2.0, 3.0]), slope=0.1).value.tolist()
+        [-0.2, 3.0]
+    """
+    if isinstance(slope, bool) or not isinstance(slope, (int, float, np.floating, np.integer)):
+        raise TypeError(f"leaky_relu's slope must be a number, not {preview(slope)}")
+    return apply(ops.LeakyRelu, x, slope=float(slope))
+
+
+# -- losses -------------------------------------------------------------------------------------
+
+
+@op_function(ops.SigmoidCrossEntropy)
 def sigmoid_cross_entropy(z: Any, y: Any) -> Node:
     """The logistic loss -y ln σ(z) - (1-y) ln(1-σ(z)) of logits z and labels y, elementwise.
 
@@ -166,6 +309,74 @@ def sigmoid_cross_entropy(z: Any, y: Any) -> Node:
     return apply(ops.SigmoidCrossEntropy, z, y)
 
 
+@op_function(ops.LogSumExp)
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
+    """ln Σ e^x over ``axis`` (all axes by default), without overflow at any finite x.
+
+    Example:
+        >>> import compgraph as cg
+        >>> round(float(cg.logsumexp(cg.Node([1000.0, 1000.0])).value), 6)
+        1000.693147
+    """
+    return apply(
+        ops.LogSumExp, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "logsumexp's keepdims")
+    )
+
+
+@op_function(ops.Softmax)
+def softmax(x: Any, axis: int = -1) -> Node:
+    """e^x / Σ e^x over ``axis``: probabilities that sum to 1, stable at ±1000.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.softmax(cg.Node([0.0, 0.0])).value.tolist()
+        [0.5, 0.5]
+    """
+    return apply(ops.Softmax, x, axis=_int(axis, "softmax's axis"))
+
+
+@op_function(ops.LogSoftmax)
+def log_softmax(x: Any, axis: int = -1) -> Node:
+    """x - ln Σ e^x over ``axis``: the log of ``softmax``, computed without forming ln 0.
+
+    Example:
+        >>> import compgraph as cg
+        >>> [round(v, 6) for v in cg.log_softmax(cg.Node([0.0, 0.0])).value.tolist()]
+        [-0.693147, -0.693147]
+    """
+    return apply(ops.LogSoftmax, x, axis=_int(axis, "log_softmax's axis"))
+
+
+@op_function(ops.SoftmaxCrossEntropy)
+def softmax_cross_entropy(logits: Any, labels: Any, axis: int = 0) -> Node:
+    """The cross-entropy -Σ labels · ln softmax(logits) over the class ``axis``, per example.
+
+    Fused and stable: computed from the logits (no ln 0, no overflow at ±1000), with
+    gradient exactly softmax(logits) - labels for labels that sum to 1 (one-hot or
+    probabilities). Examples are columns, as in the lesson: logits and labels are
+    (classes, m) with ``axis=0``, and the result is the m losses; ``mean`` is the cost.
+
+    Args:
+        logits: the scores z, one row per class (with ``axis=0``).
+        labels: one-hot or probability labels, broadcast against the logits.
+        axis: the class axis.
+
+    Returns:
+        A Node with one loss per example (the class axis removed).
+
+    Example:
+        >>> import compgraph as cg
+        >>> loss = cg.softmax_cross_entropy(cg.Node([[0.0, 1000.0], [0.0, 0.0]]), [[1, 1], [0, 0]])
+        >>> [round(v, 6) for v in loss.value.tolist()]
+        [0.693147, 0.0]
+    """
+    return apply(ops.SoftmaxCrossEntropy, logits, labels, axis=_int(axis, "the class axis"))
+
+
+# -- linear algebra -----------------------------------------------------------------------------
+
+
+@op_function(ops.Matmul, numpy=[np.matmul])
 def matmul(x: Any, y: Any) -> Node:
     """x @ y with NumPy's rules (vectors, matrices, stacks of matrices).
 
@@ -177,6 +388,10 @@ def matmul(x: Any, y: Any) -> Node:
     return apply(ops.Matmul, x, y)
 
 
+# -- reductions ---------------------------------------------------------------------------------
+
+
+@op_function(ops.Sum, numpy=[np.sum])
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
     """Σ x over ``axis`` (all axes by default), as ``numpy.sum``.
 
@@ -185,9 +400,10 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A00
         >>> cg.sum(cg.Node([[1.0, 2.0], [3.0, 4.0]]), axis=0).value.tolist()
         [4.0, 6.0]
     """
-    return apply(ops.Sum, x, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+    return apply(ops.Sum, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "sum's keepdims"))
 
 
+@op_function(ops.Mean, numpy=[np.mean])
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
     """The mean of x over ``axis`` (all axes by default), as ``numpy.mean``.
 
@@ -196,9 +412,39 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
         >>> float(cg.mean(cg.Node([1.0, 2.0, 6.0])).value)
         3.0
     """
-    return apply(ops.Mean, x, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+    return apply(ops.Mean, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "mean's keepdims"))
 
 
+@op_function(ops.Max, numpy=[np.max, np.amax])
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """The largest element of x over ``axis``; elements that tie share the gradient equally.
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node([1.0, 3.0, 3.0])
+        >>> cg.max(x).backward()
+        >>> x.grad.tolist()
+        [0.0, 0.5, 0.5]
+    """
+    return apply(ops.Max, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "max's keepdims"))
+
+
+@op_function(ops.Min, numpy=[np.min, np.amin])
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """The smallest element of x over ``axis``; elements that tie share the gradient equally.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.min(cg.Node([[1.0, 3.0], [0.0, 4.0]]), axis=1).value.tolist()
+        [1.0, 0.0]
+    """
+    return apply(ops.Min, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "min's keepdims"))
+
+
+# -- shapes and indexing ------------------------------------------------------------------------
+
+
+@op_function(ops.Transpose, numpy=[np.transpose])
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Node:
     """x with its axes reversed, or permuted by ``axes``, as ``numpy.transpose``.
 
@@ -207,9 +453,10 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Node:
         >>> cg.transpose(cg.Node(np.zeros((2, 3)))).shape
         (3, 2)
     """
-    return apply(ops.Transpose, x, axes=_normalize_axes(axes))
+    return apply(ops.Transpose, x, axes=as_axes(axes))
 
 
+@op_function(ops.Reshape, numpy=[np.reshape])
 def reshape(x: Any, shape: int | tuple[int, ...]) -> Node:
     """x with a new shape holding the same elements (C order; one -1 may stand in).
 
@@ -218,9 +465,67 @@ def reshape(x: Any, shape: int | tuple[int, ...]) -> Node:
         >>> cg.reshape(cg.Node([1.0, 2.0, 3.0, 4.0]), (2, -1)).shape
         (2, 2)
     """
-    return apply(ops.Reshape, x, shape=_normalize_shape(shape))
+    return apply(ops.Reshape, x, shape=as_shape(shape))
 
 
+@op_function(ops.BroadcastTo, numpy=[np.broadcast_to])
+def broadcast_to(x: Any, shape: int | tuple[int, ...]) -> Node:
+    """x repeated along new or length-1 axes to ``shape``, as ``numpy.broadcast_to``.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.broadcast_to(cg.Node([1.0, 2.0]), (2, 2)).value.tolist()
+        [[1.0, 2.0], [1.0, 2.0]]
+    """
+    return apply(ops.BroadcastTo, x, shape=as_shape(shape))
+
+
+@op_function(ops.Astype, numpy=[np.astype] if hasattr(np, "astype") else [])
+def astype(x: Any, dtype: Any) -> Node:
+    """x converted to float32 or float64; its gradient is converted back.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> cg.astype(cg.Node(1.5), np.float32).dtype
+        dtype('float32')
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or dtype.itemsize < 4:
+        raise TypeError(f"astype converts to float32 or float64, not {dtype}")
+    return apply(ops.Astype, x, dtype=dtype)
+
+
+@op_function(ops.Concatenate, numpy=[np.concatenate])
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
+    """The arrays ``xs`` joined along an existing ``axis``, as ``numpy.concatenate``.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.concatenate([cg.Node([1.0]), cg.Node([2.0, 3.0])]).value.tolist()
+        [1.0, 2.0, 3.0]
+    """
+    return apply(ops.Concatenate, *_sequence(xs, "concatenate"), axis=_int(axis, "axis"))
+
+
+@op_function(ops.Stack, numpy=[np.stack])
+def stack(xs: Sequence[Any], axis: int = 0) -> Node:
+    """The arrays ``xs`` (all of one shape) stacked along a new ``axis``, as ``numpy.stack``.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.stack([cg.Node([1.0, 2.0]), cg.Node([3.0, 4.0])], axis=1).value.tolist()
+        [[1.0, 3.0], [2.0, 4.0]]
+    """
+    return apply(ops.Stack, *_sequence(xs, "stack"), axis=_int(axis, "axis"))
+
+
+def _sequence(xs: Any, what: str) -> list[Any]:
+    if isinstance(xs, (Node, np.ndarray)) or not isinstance(xs, Sequence) or not xs:
+        raise TypeError(f"{what} takes a non-empty list of arrays or Nodes, not {preview(xs)}")
+    return list(xs)
+
+
+@op_function(ops.GetItem)
 def getitem(x: Any, index: Any) -> Node:
     """x[index] with NumPy's indexing; the same as ``x[index]`` on a Node.
 
@@ -233,3 +538,73 @@ def getitem(x: Any, index: Any) -> Node:
         [2.0, 0.0, 1.0]
     """
     return apply(ops.GetItem, x, index=normalize_index(index))
+
+
+@op_function(ops.IndexAdd)
+def index_add(v: Any, index: Any, shape: int | tuple[int, ...]) -> Node:
+    """Zeros of ``shape`` with ``v`` added at ``index`` (repeated indices add up): the
+    adjoint of ``x[index]``, which the backward pass of indexing uses.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.index_add(cg.Node([1.0, 2.0]), [0, 0], (3,)).value.tolist()
+        [3.0, 0.0, 0.0]
+    """
+    return apply(ops.IndexAdd, v, index=normalize_index(index), shape=as_shape(shape))
+
+
+# -- NumPy functions that are compositions of the ops above -------------------------------------
+
+
+def _dot(a: Any, b: Any) -> Node:
+    """``np.dot`` on Nodes: matmul for vectors and matrices, a product for scalars."""
+    ndims = (
+        np.ndim(a.value if isinstance(a, Node) else a),
+        np.ndim(b.value if isinstance(b, Node) else b),
+    )
+    if 0 in ndims:
+        return mul(a, b)
+    if max(ndims) > 2:
+        raise TypeError(
+            "numpy.dot of arrays with more than 2 dimensions is not supported on Nodes: its "
+            "axes differ from matmul's; use compgraph.matmul (np.matmul, @) or reshape first"
+        )
+    return matmul(a, b)
+
+
+def _swapaxes(x: Any, axis1: int, axis2: int) -> Node:
+    ndim = x.ndim
+    axes = list(range(ndim))
+    first, second = _int(axis1, "axis1") % ndim, _int(axis2, "axis2") % ndim
+    axes[first], axes[second] = axes[second], axes[first]
+    return transpose(x, tuple(axes))
+
+
+def _expand_dims(x: Any, axis: Axis) -> Node:
+    return reshape(x, np.expand_dims(np.broadcast_to(False, x.shape), as_axis(axis)).shape)
+
+
+def _squeeze(x: Any, axis: Axis = None) -> Node:
+    return reshape(x, np.squeeze(np.broadcast_to(False, x.shape), as_axis(axis)).shape)
+
+
+def _ravel(x: Any) -> Node:
+    return reshape(x, (-1,))
+
+
+def _square(x: Any) -> Node:
+    return mul(x, x)
+
+
+NUMPY_FUNCTIONS.update(
+    {
+        np.dot: _dot,
+        np.swapaxes: _swapaxes,
+        np.expand_dims: _expand_dims,
+        np.squeeze: _squeeze,
+        np.ravel: _ravel,
+        np.square: _square,
+    }
+)
+
+__all__ = sorted(function.__name__ for function in OP_FUNCTIONS.values())

@@ -35,10 +35,12 @@ from typing import Any
 import numpy as np
 
 from compgraph import numerics
-from compgraph.autodiff import _no_vjp_error, unbroadcast
+from compgraph.autodiff import no_vjp_error
 from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
 from compgraph.graph import topological_order
-from compgraph.node import Node, _as_float_array, no_grad
+from compgraph.node import Node, no_grad
+from compgraph.ops import unbroadcast
+from compgraph.values import as_float_array
 
 __all__ = [
     "GradcheckReport",
@@ -309,7 +311,7 @@ def _as_point(value: Any, position: int) -> tuple[np.ndarray, str]:
             )
         name = value.name or name
         value = value.value
-    point = np.array(_as_float_array(value, f"gradcheck input #{position}"), dtype=np.float64)
+    point = np.array(as_float_array(value, f"gradcheck input #{position}"), dtype=np.float64)
     if not np.isfinite(point).all():
         raise NonFiniteError(
             f"gradcheck input #{position} {name!r} of shape {point.shape} is not finite "
@@ -569,7 +571,7 @@ def _check_node(
     try:
         grads = op.vjp(g, out, *inputs, **needs, **attrs)
     except NotImplementedError:
-        raise _no_vjp_error(node) from None
+        raise no_vjp_error(node) from None
     if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
         got = (
             f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else type(grads).__name__

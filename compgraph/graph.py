@@ -7,14 +7,13 @@ for Python than a chain of two, and every walk keeps a visited set, so shared su
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compgraph.node import Node
 
-__all__ = ["Edge", "ancestors", "edges", "topological_order"]
+__all__ = ["ancestors", "topological_order"]
 
 _by_creation = attrgetter("id")
 
@@ -38,20 +37,3 @@ def topological_order(root: Node) -> list[Node]:
     because an op's output is always created after its inputs.
     """
     return sorted(ancestors(root), key=_by_creation)
-
-
-class Edge(NamedTuple):
-    """``parent`` is input number ``position`` of ``child``'s op."""
-
-    parent: Node
-    child: Node
-    position: int
-
-
-def edges(nodes: Iterable[Node]) -> list[Edge]:
-    """The input edges of ``nodes``, in node order, then operand order."""
-    return [
-        Edge(parent, child, position)
-        for child in nodes
-        for position, parent in enumerate(child.parents)
-    ]

@@ -4,31 +4,64 @@ A node is plain data: its ``value``, the ``op`` class that produced it, its ``pa
 ordered tuple, so ``x - y`` and ``a * a`` keep their operands), the op's ``attrs`` and a
 creation counter ``id`` (a node is always created after its parents, so sorting by ``id`` is a
 topological order). There is no maths here: that lives in ``compgraph.ops``.
+
+Nodes take part in NumPy's dispatch protocols: ``np.exp(x)``, ``np.sum(x, axis=0)`` and
+``ndarray @ x`` on a Node call the compgraph function registered for that NumPy function in
+``NUMPY_FUNCTIONS`` (filled by ``compgraph.functions``), and a NumPy function with no op
+raises a ``TypeError`` that names it, never an object array of Nodes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import math
 import operator
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compgraph import numerics, ops
-from compgraph.errors import DTypeError, ShapeError
+from compgraph import autodiff, numerics, ops
+from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
+from compgraph.values import Recorded, as_axes, as_flag, as_float_array, as_shape, preview
 
-__all__ = ["Node", "apply", "is_grad_enabled", "no_grad"]
+__all__ = ["NUMPY_FUNCTIONS", "Node", "apply", "is_grad_enabled", "no_grad", "normalize_index"]
 
-_KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _NO_ATTRS: dict[str, Any] = {}
 _new_node = object.__new__
 value_of = operator.attrgetter("value")
 requires_grad_of = operator.attrgetter("requires_grad")
+
+#: NumPy function or ufunc -> the compgraph function that records it on Nodes (np.exp ->
+#: compgraph.exp). Filled by ``compgraph.functions`` from each op function's ``numpy=``.
+NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+#: NumPy functions that are piecewise constant (comparisons, sign, tests): on Nodes they
+#: compute on the values and return plain arrays. Their derivative is 0 wherever it exists,
+#: so no gradient is lost, and vjps can use them on arrays and Nodes alike.
+_ON_VALUES = frozenset(
+    {
+        np.equal,
+        np.not_equal,
+        np.less,
+        np.less_equal,
+        np.greater,
+        np.greater_equal,
+        np.sign,
+        np.isfinite,
+        np.isnan,
+        np.isinf,
+        np.signbit,
+        np.logical_and,
+        np.logical_or,
+        np.logical_not,
+        np.logical_xor,
+    }
+)
 
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``), a view of the
 #: whole array otherwise; a C-level call, which matters on the scalar hot path.
@@ -71,61 +104,13 @@ def no_grad() -> Iterator[None]:
         _grad_mode.enabled = previous
 
 
-def _as_float_array(value: Any, what: str | None = None) -> np.ndarray:
-    """``value`` as a float32/float64 array: integers and bools become float64.
-
-    ``what`` names the value in errors (default: "operand <its repr>", built only on error,
-    since repr of a large array costs more than the op it feeds).
-    """
-    if what is None:
-        try:
-            array = np.asarray(value)
-        except ValueError:
-            array = None
-        if array is not None and array.dtype in _KEPT_DTYPES:
-            return array
-        what = f"operand {_preview(value)}"
-    if isinstance(value, Node):
-        raise DTypeError(
-            f"{what} is already a Node ({value.describe()}); pass node.value for a copy of its "
-            "array, or node.detach() for a constant"
-        )
-    try:
-        array = np.asarray(value)
-    except ValueError as error:  # ragged nested sequences
-        raise DTypeError(
-            f"{what} is not a rectangular array ({error}); give every row the same length"
-        ) from None
-    dtype = array.dtype
-    if dtype in _KEPT_DTYPES:
-        return array
-    if dtype.kind in "biu" or dtype == np.float16:
-        return array.astype(np.float64)
-    if dtype.kind == "c":
-        raise DTypeError(
-            f"{what} is complex ({dtype}); compgraph differentiates real arrays only: pass "
-            "the real and imaginary parts as separate nodes"
-        )
-    if dtype.kind == "f":
-        raise DTypeError(f"{what} has dtype {dtype}; convert it to float64 or float32")
-    raise DTypeError(
-        f"{what} has dtype {dtype} ({type(value).__name__} {_preview(value)}), not numbers; "
-        "give a real number, a nested list of numbers or a numeric NumPy array"
-    )
-
-
-def _preview(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-class Node:
+class Node(Recorded):
     """A value in a computation graph: a float ndarray, its gradient, and where it came from.
 
     Args:
         value: a number, nested list or array. float64 and float32 arrays keep their dtype;
-            integers and booleans become float64. The array is copied, so later changes to
-            ``value`` never reach the caller's array (and vice versa).
+            integers, booleans and other real numbers become float64. The array is copied,
+            so later changes to the caller's array never reach the node.
         name: a label used in error messages and pictures.
         requires_grad: whether ``backward()`` computes a gradient for this node. Data such
             as X and Y are constants: pass ``requires_grad=False``.
@@ -135,9 +120,17 @@ class Node:
         grad: d(root)/d(node) after ``root.backward()``, shaped like ``value``; ``None``
             before. Read-only: it may share memory with other nodes' gradients. For a 0-d
             node it may be a NumPy scalar (``np.float64``), as NumPy reductions return.
-        op, parents, attrs: the op class that made this node (``None`` for leaves), its
-            inputs in order, and the op's keyword arguments.
+            After ``backward(create_graph=True)`` it is a Node.
+        op: the op class that made this node (``None`` for leaves).
+        parents: the op's inputs, in order.
+        attrs: the op's keyword arguments.
         id: creation order; parents always have smaller ids than their children.
+        vjp_of: for a node that ``backward(create_graph=True)`` computed, the forward node
+            whose vjp (or gradient bookkeeping) made it; unset otherwise.
+
+    Nodes behave like NumPy arrays where that cannot go wrong: ``+ - * / ** @``, ``x.T``,
+    ``x[i]``, ``np.exp(x)``, ``x.sum(axis=0)``; comparisons (``x > 0``, ``x == 1``) compare
+    the values and return plain boolean arrays, and ``bool(x)`` is ``bool(x.value)``.
 
     Example:
         >>> import compgraph as cg
@@ -149,6 +142,7 @@ class Node:
     """
 
     __slots__ = (
+        "__weakref__",
         "attrs",
         "grad",
         "id",
@@ -157,26 +151,25 @@ class Node:
         "parents",
         "requires_grad",
         "value",
+        "vjp_of",
     )
 
-    # NumPy defers to our reflected operators (ndarray * Node -> Node.__rmul__) instead of
-    # building an object array of Nodes element by element.
-    __array_ufunc__ = None
-
     value: np.ndarray
-    grad: np.ndarray | None
+    grad: Any
     name: str | None
     op: type[ops.Op] | None
     parents: tuple[Node, ...]
     attrs: dict[str, Any]
     requires_grad: bool
     id: int
+    vjp_of: Node
 
     def __init__(self, value: ArrayLike, name: str | None = None, requires_grad: bool = True):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
-        array = _as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
-        self._init_leaf(np.array(array, copy=True), name, bool(requires_grad))
+        requires_grad = as_flag(requires_grad, "requires_grad")
+        array = as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
+        self._init_leaf(np.array(array, copy=True), name, requires_grad)
         if not numerics.all_finite(self.value):
             numerics.report_nonfinite_value(self, None, ())
 
@@ -190,6 +183,11 @@ class Node:
         self.parents = ()
         self.attrs = _NO_ATTRS
         self.id = next(_creation_counter)
+
+    @classmethod
+    def record(cls, op: Any, inputs: tuple[Any, ...], attrs: dict[str, Any]) -> Node:
+        """``op(*inputs, **attrs)`` recorded as a node (what calling an op class on nodes does)."""
+        return apply(op, *inputs, **attrs)
 
     # -- what a node is ---------------------------------------------------------------------
 
@@ -206,7 +204,7 @@ class Node:
         return self.value.size
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.value.dtype
 
     @property
@@ -216,10 +214,28 @@ class Node:
 
     def item(self) -> float:
         """The value of a one-element node as a Python float."""
-        return self.value.item()
+        return float(self.value.item())
 
     def __float__(self) -> float:
         return float(self.value)
+
+    def __bool__(self) -> bool:
+        if self.value.size != 1:
+            raise ValueError(
+                f"the truth value of {self.describe()} is ambiguous, as for NumPy arrays; "
+                "use (node.value > 0).any() or .all(), or compare node.value"
+            )
+        return bool(self.value)
+
+    def __len__(self) -> int:
+        if self.value.ndim == 0:
+            raise TypeError(f"len() of {self.describe()}: a 0-d node has no length")
+        return len(self.value)
+
+    def __iter__(self) -> Iterator[Node]:
+        """The node's rows ``x[0], x[1], ...``, each recorded as an indexing op, as NumPy."""
+        for i in range(len(self)):
+            yield self[i]
 
     def describe(self) -> str:
         """How errors and warnings name this node: its name (or op), id and shape."""
@@ -251,13 +267,15 @@ class Node:
 
     def _repr_svg_(self) -> str:
         """Jupyter shows a node as the picture of its graph (see ``compgraph.to_svg``)."""
+        # The one import that runs late, and the one place a low layer reaches up: pictures
+        # sit above nodes, and Jupyter looks for this hook on the node itself.
         from compgraph.viz import to_svg
 
         return to_svg(self)
 
     # -- backpropagation ----------------------------------------------------------------------
 
-    def backward(self, grad: ArrayLike | None = None) -> None:
+    def backward(self, grad: ArrayLike | None = None, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
 
         Each call computes gradients afresh and *replaces* the ``.grad`` of every node in
@@ -267,15 +285,19 @@ class Node:
         Args:
             grad: the seed d(output)/d(self), shaped like ``self``. Optional when ``self``
                 has one element (the seed is then 1).
+            create_graph: record the backward pass itself, so that every ``.grad`` is a Node
+                that can be computed with and differentiated again (second and higher
+                derivatives). Keep a reference to a gradient Node you want to use: the next
+                ``backward()`` replaces ``.grad`` again.
 
         Raises:
             BackwardError: ``self`` has several elements and no seed was given, or nothing
                 in the graph requires a gradient.
             ShapeError: the seed's shape differs from ``self``'s.
+            OpError: an op's vjp breaks its contract, or (with ``create_graph``) cannot be
+                differentiated; the message names the op.
         """
-        from compgraph.autodiff import backward
-
-        backward(self, grad)
+        autodiff.backward(self, grad, create_graph=create_graph)
 
     def detach(self) -> Node:
         """A constant with the same value (shared, not copied) and name, cut from the graph."""
@@ -327,6 +349,36 @@ class Node:
     def __pos__(self) -> Node:
         return self
 
+    def __abs__(self) -> Node:
+        return apply(ops.Abs, self)
+
+    # Comparisons compare values, as NumPy's do, and are data: not recorded, not
+    # differentiated. Hashing stays by identity, so nodes still key dicts and sets.
+    __hash__ = Recorded.__hash__
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return self.value == _value(other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return self.value != _value(other)
+
+    def __lt__(self, other: Any) -> Any:
+        return self.value < _value(other)
+
+    def __le__(self, other: Any) -> Any:
+        return self.value <= _value(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self.value > _value(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self.value >= _value(other)
+
+    # -- NumPy's methods, where compgraph has the op ----------------------------------------
+    # The rule: a Node has an ndarray method exactly when a compgraph function of that name
+    # exists (tests/test_registry.py checks it). Each goes through NumPy's dispatch to that
+    # function, so its arguments mean what they mean for arrays.
+
     @property
     def T(self) -> Node:  # noqa: N802 - NumPy's name
         """The transpose (axes reversed), as ``ndarray.T``."""
@@ -336,43 +388,95 @@ class Node:
         """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as NumPy."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = axes[0]
-        if axes is not None and len(axes) == 0:
+        if len(axes) == 0:
             axes = None  # x.transpose() reverses the axes, as x.T does
-        return apply(ops.Transpose, self, axes=_normalize_axes(axes))
+        return apply(ops.Transpose, self, axes=as_axes(axes))
 
     def reshape(self, *shape: Any) -> Node:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy accepts both."""
         target = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        return apply(ops.Reshape, self, shape=_normalize_shape(target))
+        return apply(ops.Reshape, self, shape=as_shape(target))
 
     def __getitem__(self, index: Any) -> Node:
         """``x[0]``, ``x[:, 1:3]``, ``x[[0, 0, 2]]``, ``x[x.value > 0]``: NumPy indexing."""
         return apply(ops.GetItem, self, index=normalize_index(index))
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
-        return apply(ops.Sum, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return np.sum(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
-        return apply(ops.Mean, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return np.mean(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
 
-    def exp(self) -> Node:
-        return apply(ops.Exp, self)
+    def max(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return np.max(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
 
-    def log(self) -> Node:
-        return apply(ops.Log, self)
+    def min(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return np.min(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
 
-    def sigmoid(self) -> Node:
-        return apply(ops.Sigmoid, self)
+    def clip(self, min: Any = None, max: Any = None) -> Node:  # noqa: A002 - NumPy's names
+        return np.clip(self, min, max)  # type: ignore[no-any-return]
+
+    def astype(self, dtype: Any) -> Node:
+        """The node converted to float32 or float64, recorded (gradients convert back)."""
+        return apply(ops.Astype, self, dtype=np.dtype(dtype))
+
+    # -- NumPy's dispatch protocols -------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__":
+            raise NotDifferentiableError(
+                f"numpy.{ufunc.__name__}.{method} on a Node is not supported: compgraph records "
+                "whole operations (use compgraph.sum for add.reduce, x[index] for take)"
+            )
+        if kwargs.get("out") is not None:
+            raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{ufunc.__name__}(..., out=...)"))
+        if ufunc in _ON_VALUES:
+            return ufunc(*map(_value, inputs), **kwargs)
+        return _call_numpy_function(ufunc, inputs, kwargs)
+
+    def __array_function__(
+        self, func: Callable[..., Any], types: Any, args: Any, kwargs: dict[str, Any]
+    ) -> Any:
+        if kwargs.get("out") is not None:
+            raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{func.__name__}(..., out=...)"))
+        return _call_numpy_function(func, args, kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise NotDifferentiableError(
+            f"converting {self.describe()} to a NumPy array would cut it from the graph and "
+            "lose its gradient; use node.value for its array (a constant from then on)"
+        )
 
 
-def _normalize_axis(axis: Any) -> int | tuple[int, ...] | None:
-    if axis is None or isinstance(axis, (int, np.integer)):
-        return None if axis is None else int(axis)
-    return tuple(int(a) for a in axis)
+_IN_PLACE_MESSAGE = (
+    "{} would write into a Node, which compgraph does not allow (the graph holds its "
+    "value); assign the result instead: y = np.exp(x)"
+)
 
 
-def _normalize_axes(axes: Any) -> tuple[int, ...] | None:
-    return None if axes is None else tuple(int(a) for a in np.asarray(axes).reshape(-1))
+def _value(x: Any) -> Any:
+    return x.value if isinstance(x, Node) else x
+
+
+def _call_numpy_function(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """Run the compgraph function registered for NumPy's ``func`` on ``args``."""
+    function = NUMPY_FUNCTIONS.get(func)
+    name = f"numpy.{getattr(func, '__name__', func)}"
+    if function is None:
+        raise NotDifferentiableError(
+            f"{name} has no compgraph op, so it cannot take a Node; compute with node.value "
+            "for a constant result, or add the op: subclass compgraph.Op with forward and vjp "
+            "(see the 'Add an op' guide) and call it on the nodes"
+        )
+    if kwargs:
+        try:
+            inspect.signature(function).bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(
+                f"{name} on a Node runs compgraph.{function.__name__}{inspect.signature(function)}"
+                f", which does not take these arguments: {error}"
+            ) from None
+    return function(*args, **kwargs)
 
 
 def normalize_index(index: Any) -> tuple[Any, ...]:
@@ -386,17 +490,12 @@ def normalize_index(index: Any) -> tuple[Any, ...]:
                 "index with its .value"
             )
         if isinstance(item, list):
-            item = np.asarray(item)
+            # An empty list selects nothing, as in NumPy (np.asarray([]) would be float).
+            item = np.asarray(item) if item else np.array([], dtype=np.intp)
         if isinstance(item, np.integer):
             item = int(item)
         normalized.append(item)
     return tuple(normalized)
-
-
-def _normalize_shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(n) for n in shape)
 
 
 def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
@@ -500,14 +599,14 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
                 array = _python_number_arrays[key] = np.array(value, dtype=like_dtype)
             except OverflowError:
                 raise DTypeError(
-                    f"the constant {_preview(value)} does not fit in {like_dtype}; "
+                    f"the constant {preview(value)} does not fit in {like_dtype}; "
                     "use a float (e.g. 1e300) or a smaller number"
                 ) from None
             array.flags.writeable = False
     else:
-        array = _as_float_array(value)
+        array = as_float_array(value)
         if not numerics.all_finite(array):
-            numerics.report(f"a constant operand {_preview(value)} is not finite")
+            numerics.report(f"a constant operand {preview(value)} is not finite")
     node = _new_node(Node)
     node._init_leaf(array, None, False)
     return node
@@ -517,8 +616,8 @@ def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
     # NumPy returns scalars (np.float64), not 0-d arrays, from operations on 0-d arrays.
     if isinstance(out, (np.generic, float)):
         out = np.asarray(out)
-    if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
-        raise ops.OpError(
+    if type(out) is not np.ndarray or out.dtype.kind != "f":
+        raise OpError(
             f"op {op.name!r} forward returned {type(out).__name__}"
             f"{f' of dtype {out.dtype}' if isinstance(out, np.ndarray) else ''}; "
             "it must return a float NumPy array"

@@ -8,8 +8,19 @@ Each op is a small class with two static methods side by side:
 
 The vocabulary is fixed: ``g`` is the upstream gradient, ``out`` the forward result, then
 the inputs by name. A vjp may return a gradient in the *broadcast* shape of the forward
-pass; the backward pass reduces it to each input's shape once, centrally, so no op here
-repeats that bookkeeping. This module is pure NumPy in and out and never sees a ``Node``.
+pass; the backward pass reduces it to each input's shape once, centrally (``unbroadcast``),
+so no op here repeats that bookkeeping.
+
+One definition serves every order of derivative. A vjp is written with NumPy operators and
+functions (``g * out``, ``np.sum``, ``np.where``) and with op classes called like functions
+(``Sigmoid(z)``). For a first derivative the backward pass hands it NumPy arrays, and it is
+plain NumPy; with ``backward(create_graph=True)`` it hands it Nodes, and the same lines
+record the gradient's own graph (NumPy functions reach compgraph through NumPy's
+``__array_function__``/``__array_ufunc__`` protocols), so the gradient can be differentiated
+again. Comparisons (``x > 0``) give plain boolean arrays either way: data, not differentiated.
+A vjp must therefore never read ``.value`` or call ``np.asarray`` on its arguments. This
+module never imports ``Node``: nodes announce themselves by subclassing
+``compgraph.values.Recorded``.
 """
 
 from __future__ import annotations
@@ -20,36 +31,38 @@ from typing import Any, ClassVar
 import numpy as np
 
 from compgraph.errors import OpError
+from compgraph.values import Recorded
 
-__all__ = [
-    "BUILTIN_OPS",
-    "Add",
-    "Div",
-    "Exp",
-    "GetItem",
-    "Log",
-    "Matmul",
-    "Mean",
-    "Mul",
-    "Neg",
-    "Op",
-    "Pow",
-    "Reshape",
-    "Sigmoid",
-    "SigmoidCrossEntropy",
-    "Sub",
-    "Sum",
-    "Transpose",
-]
+__all__ = ["BUILTIN_OPS", "Op", "kept_shape", "unbroadcast"]  # and every op class, added below
 
 
-class Op:
+class OpType(type):
+    """The metaclass of ops: ``Exp(x)`` computes e^x, recorded in the graph when x is a Node."""
+
+    def __call__(cls, *inputs: Any, **attrs: Any) -> Any:
+        if not inputs:
+            raise TypeError(
+                f"{cls.__name__} is an op class: call it on its inputs, {cls.__name__}(x, ...), "
+                f"or use compgraph.apply({cls.__name__}, *inputs); it is not instantiated"
+            )
+        for x in inputs:
+            if isinstance(x, Recorded):
+                return x.record(cls, inputs, attrs)  # type: ignore[arg-type]
+        return cls.forward(*inputs, **attrs)  # type: ignore[attr-defined]
+
+
+_builtin_ops: list[type[Op]] = []
+
+
+class Op(metaclass=OpType):
     """Base class of every op; subclass it to add your own.
 
-    Define ``forward`` and ``vjp`` as static methods, then build nodes with
-    ``compgraph.apply(MyOp, *inputs, **attrs)``. ``name`` defaults to the lower-cased class
-    name; ``hint`` (optional) is appended to shape errors, ``nonfinite_hint`` to inf/NaN
-    reports.
+    Define ``forward`` and ``vjp`` as static methods; then ``MyOp(x)`` (or
+    ``compgraph.apply(MyOp, x)``) records it on Nodes, and computes it on arrays. ``name``
+    defaults to the lower-cased class name; ``hint`` (optional) is appended to shape errors,
+    ``nonfinite_hint`` to inf/NaN reports, ``symbol`` and ``roles`` say how pictures draw it.
+    Write the vjp with NumPy operators and functions that have compgraph ops (see the module
+    notes), and it is differentiable to any order, as the built-in ops are.
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -62,10 +75,13 @@ class Op:
         ...     def vjp(g, out, x):
         ...         return (2 * x * g,)
         >>> x = cg.Node(3.0)
-        >>> y = cg.apply(Square, x)
-        >>> y.backward()
-        >>> float(y.value), float(x.grad)
+        >>> y = Square(x)
+        >>> y.backward(create_graph=True)
+        >>> float(y.value), float(x.grad.value)
         (9.0, 6.0)
+        >>> x.grad.backward()  # d(2x)/dx
+        >>> float(x.grad)
+        2.0
     """
 
     name: ClassVar[str] = "op"
@@ -93,35 +109,78 @@ class Op:
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
         cls.vjp_needs_grad = "needs_grad" in inspect.signature(cls.vjp).parameters
-
-    def __init__(self) -> None:
-        raise TypeError(
-            f"{type(self).__name__} is an op class, not something to instantiate; "
-            f"use compgraph.apply({type(self).__name__}, *inputs)"
-        )
+        if cls.__module__ == __name__:
+            _builtin_ops.append(cls)
 
     @staticmethod
-    def forward(*inputs: np.ndarray, **attrs: Any) -> np.ndarray:
+    def forward(*inputs: Any, **attrs: Any) -> Any:
         raise NotImplementedError
 
     @staticmethod
-    def vjp(g: np.ndarray, out: np.ndarray, *inputs: np.ndarray, **attrs: Any) -> tuple:
+    def vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[Any, ...]:
         raise NotImplementedError
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """``g`` summed over the axes that broadcasting ``shape`` up to ``g.shape`` added or stretched.
+
+    The adjoint of ``np.broadcast_to(x, g.shape)`` for ``x`` of ``shape``: Σ over the leading
+    axes broadcasting prepended and over every axis where ``shape`` has 1 and ``g`` does not.
+    Works on arrays and, for higher derivatives, on Nodes.
+
+    Args:
+        g: a gradient in the broadcast shape (or already in ``shape``).
+        shape: the shape of the input the gradient belongs to.
+
+    Returns:
+        ``g`` reduced to exactly ``shape``, or ``None`` when ``shape`` does not broadcast to
+        ``g.shape`` (so no reduction can fit ``g`` to it).
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.ops import unbroadcast
+        >>> unbroadcast(np.ones((4, 2, 3)), (3, 1)) is None
+        True
+        >>> unbroadcast(np.ones((4, 2, 3)), (1, 3)).tolist()
+        [[8.0, 8.0, 8.0]]
+    """
+    if g.shape == shape:
+        return g
+    if not shape:  # a scalar broadcast over everything (the bias b): no axes to work out
+        return g.sum()
+    extra = g.ndim - len(shape)
+    if extra < 0 or not all(n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)):
+        return None
+    stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    return np.reshape(np.sum(g, axis=tuple(range(extra)) + stretched), shape)
+
+
+def kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """``shape`` with the axes a reduction over ``axis`` removes set to 1 (keepdims=True)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 _BROADCAST_HINT = (
     "NumPy broadcasting aligns trailing dimensions, which must be equal or 1; "
     "reshape an operand (e.g. to (n, 1)) or transpose it so the shapes line up"
 )
+_AXIS_HINT = (
+    "axis must name existing axes: 0 to ndim-1, or -ndim to -1 counting from the end "
+    "(None reduces over all axes)"
+)
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
 
 
 class Add(Op):
     """x + y ; vjp: (g, g)"""
 
     symbol = "+"
-
     scalar_inputs = True
-
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -139,9 +198,7 @@ class Sub(Op):
 
     symbol = "−"
     roles = ("left", "right")
-
     scalar_inputs = True
-
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -157,7 +214,6 @@ class Neg(Op):
     """-x ; vjp: -g"""
 
     symbol = "−"
-
     scalar_inputs = True
 
     @staticmethod
@@ -173,9 +229,7 @@ class Mul(Op):
     """x · y ; vjp: (g·y, g·x)"""
 
     symbol = "×"
-
     scalar_inputs = True
-
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -192,9 +246,7 @@ class Div(Op):
 
     symbol = "÷"
     roles = ("numerator", "denominator")
-
     scalar_inputs = True
-
     hint = _BROADCAST_HINT
     nonfinite_hint = "a divisor is 0 (or an operand is already inf/NaN)"
 
@@ -209,13 +261,11 @@ class Div(Op):
 
 
 class Pow(Op):
-    """x ** y ; vjp: (g · y · x^(y-1), g · out · ln x)"""
+    """x ** y ; vjp: (g · y · x^(y-1), g · out · ln x), both 0 where the power is 0⁰"""
 
     symbol = "^"
     roles = ("base", "exponent")
-
     scalar_inputs = True
-
     hint = _BROADCAST_HINT
     nonfinite_hint = (
         "a negative base needs an integer exponent, and 0 cannot be raised to a negative power"
@@ -227,12 +277,16 @@ class Pow(Op):
 
     @staticmethod
     def vjp(g, out, x, y, needs_grad=(True, True)):
-        # y·x^(y-1) rather than y·out/x, which would divide by zero at x = 0; and where
-        # y = 0 the slope is 0 even at x = 0, where 0 · 0^-1 would make it NaN.
-        g_x = np.where(y == 0, 0.0, g * y * x ** (y - 1)) if needs_grad[0] else None
-        # d(x^y)/dy = x^y ln x tends to 0 as x -> 0+ (for y > 0), where ln x alone is -inf;
-        # for x < 0 it is undefined (NaN), which is why it is computed only when asked for.
-        g_y = np.where(out == 0, 0.0, g * out * np.log(x)) if needs_grad[1] else None
+        # At 0⁰ the slope in x is 0 (y = 0), where y·x^(y-1) would be 0·inf: the base is
+        # swapped for 1 there, so no inf is formed and reported only to be masked away.
+        g_x = g_y = None
+        if needs_grad[0]:
+            g_x = g * y * np.where((x == 0) & (y == 0), 1.0, x) ** (y - 1)
+        # d(x^y)/dy = x^y ln x, which tends to 0 as x -> 0+; PyTorch and JAX also give 0 at
+        # x = 0 (0⁰ included). For x < 0 it is undefined (NaN): computed only when asked for.
+        if needs_grad[1]:
+            zero = x == 0
+            g_y = np.where(zero, 0.0, g * out * np.log(np.where(zero, 1.0, x)))
         return g_x, g_y
 
 
@@ -240,7 +294,6 @@ class Exp(Op):
     """e^x ; vjp: g · out"""
 
     scalar_inputs = True
-
     nonfinite_hint = "exp overflows past x ≈ 709 in float64 (88 in float32)"
 
     @staticmethod
@@ -256,7 +309,6 @@ class Log(Op):
     """ln x ; vjp: g / x"""
 
     scalar_inputs = True
-
     nonfinite_hint = "log needs strictly positive input (log 0 = -inf, log of a negative is NaN)"
 
     @staticmethod
@@ -266,6 +318,104 @@ class Log(Op):
     @staticmethod
     def vjp(g, out, x):
         return (g / x,)
+
+
+class Sqrt(Op):
+    """√x ; vjp: g / (2·out), inf at x = 0"""
+
+    symbol = "√"
+    scalar_inputs = True
+    nonfinite_hint = "sqrt needs x >= 0, and its slope 1/(2√x) is infinite at x = 0"
+
+    @staticmethod
+    def forward(x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g / (2 * out),)
+
+
+class Abs(Op):
+    """|x| ; vjp: g · sign(x), 0 at x = 0 (as PyTorch and JAX)"""
+
+    symbol = "|x|"
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.abs(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * np.sign(x),)
+
+
+class Maximum(Op):
+    """max(x, y) elementwise ; vjp: g to the larger input, g/2 to each where they tie"""
+
+    scalar_inputs = True
+    hint = _BROADCAST_HINT
+
+    @staticmethod
+    def forward(x, y):
+        return np.maximum(x, y)
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        share = (x > y) + 0.5 * (x == y)
+        return g * share, g * (1 - share)
+
+
+class Minimum(Op):
+    """min(x, y) elementwise ; vjp: g to the smaller input, g/2 to each where they tie"""
+
+    scalar_inputs = True
+    hint = _BROADCAST_HINT
+
+    @staticmethod
+    def forward(x, y):
+        return np.minimum(x, y)
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        share = (x < y) + 0.5 * (x == y)
+        return g * share, g * (1 - share)
+
+
+class Where(Op):
+    """x where condition, else y (condition is data) ; vjp: (g where condition, g elsewhere)"""
+
+    roles = ("if true", "if false")
+    hint = "condition, x and y must broadcast together"
+
+    @staticmethod
+    def forward(x, y, condition):
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def vjp(g, out, x, y, condition):
+        return np.where(condition, g, 0.0), np.where(condition, 0.0, g)
+
+
+class Clip(Op):
+    """min(max(x, low), high) ; vjp: g where low <= x <= high (bounds included), else 0"""
+
+    @staticmethod
+    def forward(x, low, high):
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def vjp(g, out, x, low, high):
+        inside = np.ones(out.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return (g * inside,)
+
+
+# -- activations --------------------------------------------------------------------------------
 
 
 def _sigmoid(x):
@@ -289,7 +439,6 @@ class Sigmoid(Op):
     """σ(x) = 1 / (1 + e^-x) ; vjp: g · out · (1 - out)"""
 
     symbol = "σ"
-
     scalar_inputs = True
 
     @staticmethod
@@ -299,6 +448,54 @@ class Sigmoid(Op):
     @staticmethod
     def vjp(g, out, x):
         return (g * out * (1 - out),)
+
+
+class Tanh(Op):
+    """tanh x ; vjp: g · (1 - out²)"""
+
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.tanh(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * (1 - out * out),)
+
+
+class Relu(Op):
+    """max(x, 0) ; vjp: g where x > 0, else 0 (0 at x = 0, as PyTorch and JAX)"""
+
+    symbol = "ReLU"
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * (x > 0),)
+
+
+class LeakyRelu(Op):
+    """x if x > 0 else slope·x ; vjp: g if x > 0 else slope·g (slope at x = 0, as PyTorch)"""
+
+    name = "leaky_relu"
+    symbol = "leaky ReLU"
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x, slope=0.01):
+        return np.where(x > 0, x, slope * x)
+
+    @staticmethod
+    def vjp(g, out, x, slope=0.01):
+        return (g * np.where(x > 0, 1.0, slope),)
+
+
+# -- losses -------------------------------------------------------------------------------------
 
 
 class SigmoidCrossEntropy(Op):
@@ -314,10 +511,8 @@ class SigmoidCrossEntropy(Op):
     # The lesson's a = σ(z) and L(a, y), fused into one op: drawn so it still reads that way.
     symbol = "L(σ(z), y)"
     roles = ("logits", "labels")
-
-    scalar_inputs = True
-
     name = "sigmoid_cross_entropy"
+    scalar_inputs = True
     hint = _BROADCAST_HINT
 
     @staticmethod
@@ -350,8 +545,94 @@ class SigmoidCrossEntropy(Op):
 
     @staticmethod
     def vjp(g, out, z, y, needs_grad=(True, True)):
-        g_z = g * (_sigmoid(z) - y) if needs_grad[0] else None
+        g_z = g * (Sigmoid(z) - y) if needs_grad[0] else None
         return g_z, -g * z if needs_grad[1] else None
+
+
+def _logsumexp(x, axis):
+    """ln Σ e^x over ``axis`` with the axes kept, shifted by the max so nothing overflows."""
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0.0)  # all -inf (or inf): nothing to shift
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+
+
+class LogSumExp(Op):
+    """ln Σ e^x over ``axis`` (shifted by the max, so ±1000 is fine) ; vjp: g · e^(x - out)"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        out = _logsumexp(x, axis)
+        return out if keepdims else np.reshape(out, np.sum(x, axis=axis).shape)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False):
+        kept = kept_shape(x.shape, axis)
+        return (np.reshape(g, kept) * np.exp(x - np.reshape(out, kept)),)
+
+
+class Softmax(Op):
+    """e^x / Σ e^x over ``axis`` ; vjp: out · (g - Σ g·out)"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=-1):
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    @staticmethod
+    def vjp(g, out, x, axis=-1):
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    """x - ln Σ e^x over ``axis`` ; vjp: g - e^out · Σ g"""
+
+    name = "log_softmax"
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=-1):
+        return x - _logsumexp(x, axis)
+
+    @staticmethod
+    def vjp(g, out, x, axis=-1):
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+
+class SoftmaxCrossEntropy(Op):
+    """L(z, y) = -Σ y · log_softmax(z) over ``axis`` (the classes) ;
+    vjp: (g · (softmax(z)·Σy - y), -g · log_softmax(z))
+
+    One loss per example: the class axis is summed away (examples as columns: z and y are
+    (classes, m) and the loss is (m,)). For labels that sum to 1 (one-hot or probabilities)
+    the gradient in z is exactly softmax(z) - y.
+    """
+
+    name = "softmax_cross_entropy"
+    roles = ("logits", "labels")
+    hint = _BROADCAST_HINT + "; axis must name the class axis of both"
+
+    @staticmethod
+    def forward(z, y, axis=0):
+        # 0 - Σ rather than -Σ, so that a loss of exactly 0 is +0, not -0.
+        return 0.0 - np.sum(y * LogSoftmax.forward(z, axis), axis=axis)
+
+    @staticmethod
+    def vjp(g, out, z, y, axis=0, needs_grad=(True, True)):
+        g = np.expand_dims(g, axis)
+        g_z = g_y = None
+        if needs_grad[0]:
+            g_z = g * (Softmax(z, axis=axis) * np.sum(y, axis=axis, keepdims=True) - y)
+        if needs_grad[1]:
+            g_y = -g * LogSoftmax(z, axis=axis)
+        return g_z, g_y
+
+
+# -- linear algebra -----------------------------------------------------------------------------
 
 
 class Matmul(Op):
@@ -359,7 +640,6 @@ class Matmul(Op):
 
     symbol = "@"
     roles = ("left", "right")
-
     hint = (
         "the last dimension of the left operand must equal the second-to-last of the right "
         "(for vectors: their lengths); transpose an operand (x.T) or reshape it"
@@ -391,25 +671,13 @@ class Matmul(Op):
         return g_x, g_y
 
 
-def _restore_reduced_axes(g: np.ndarray, ndim: int, axis: Any, keepdims: bool) -> np.ndarray:
-    """Re-insert the axes a reduction removed, so ``g`` broadcasts against its input."""
-    if keepdims or axis is None:
-        return g if keepdims else np.reshape(g, (1,) * ndim)
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    return np.expand_dims(g, tuple(a % ndim for a in axes))
-
-
-_AXIS_HINT = (
-    "axis must name existing axes: 0 to ndim-1, or -ndim to -1 counting from the end "
-    "(None reduces over all axes)"
-)
+# -- reductions ---------------------------------------------------------------------------------
 
 
 class Sum(Op):
     """Σ x over ``axis`` ; vjp: g broadcast back over the summed axes"""
 
     scalar_inputs = True
-
     hint = _AXIS_HINT
 
     @staticmethod
@@ -418,15 +686,13 @@ class Sum(Op):
 
     @staticmethod
     def vjp(g, out, x, axis=None, keepdims=False):
-        g = _restore_reduced_axes(g, x.ndim, axis, keepdims)
-        return (np.broadcast_to(g, x.shape),)
+        return (np.broadcast_to(np.reshape(g, kept_shape(x.shape, axis)), x.shape),)
 
 
 class Mean(Op):
     """(1/n) Σ x over ``axis`` ; vjp: g / n broadcast back over the averaged axes"""
 
     scalar_inputs = True
-
     hint = _AXIS_HINT
 
     @staticmethod
@@ -436,15 +702,52 @@ class Mean(Op):
     @staticmethod
     def vjp(g, out, x, axis=None, keepdims=False):
         count = x.size // max(out.size, 1) if x.size else 1
-        g = _restore_reduced_axes(g, x.ndim, axis, keepdims) / count
-        return (np.broadcast_to(g, x.shape),)
+        return (np.broadcast_to(np.reshape(g, kept_shape(x.shape, axis)) / count, x.shape),)
+
+
+class Max(Op):
+    """max of x over ``axis`` ; vjp: g shared equally by the elements that tie for the max"""
+
+    hint = _AXIS_HINT + "; an empty axis has no maximum"
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False):
+        return (_share_among_ties(g, out, x, axis),)
+
+
+class Min(Op):
+    """min of x over ``axis`` ; vjp: g shared equally by the elements that tie for the min"""
+
+    hint = _AXIS_HINT + "; an empty axis has no minimum"
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.min(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False):
+        return (_share_among_ties(g, out, x, axis),)
+
+
+def _share_among_ties(g, out, x, axis):
+    """g sent to the elements of x equal to the extreme ``out``, split equally among ties."""
+    kept = kept_shape(x.shape, axis)
+    ties = x == np.reshape(out, kept)
+    return np.reshape(g, kept) * (ties / np.sum(ties, axis=axis, keepdims=True))
+
+
+# -- shapes and indexing ------------------------------------------------------------------------
 
 
 class Transpose(Op):
     """xᵀ, or x with its axes permuted by ``axes`` ; vjp: g permuted back"""
 
+    symbol = "ᵀ"
     scalar_inputs = True
-
     hint = "axes must list every axis of the input exactly once, e.g. (1, 0, 2) for 3-D input"
 
     @staticmethod
@@ -454,7 +757,9 @@ class Transpose(Op):
     @staticmethod
     def vjp(g, out, x, axes=None):
         # argsort inverts a permutation only once negative axes are made non-negative.
-        inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
+        inverse = (
+            None if axes is None else tuple(int(a) for a in np.argsort([a % x.ndim for a in axes]))
+        )
         return (np.transpose(g, inverse),)
 
 
@@ -462,7 +767,6 @@ class Reshape(Op):
     """x with a new ``shape`` (same elements, C order) ; vjp: g reshaped to x's shape"""
 
     scalar_inputs = True
-
     hint = "the new shape must hold exactly as many elements as the input (one -1 may stand in)"
 
     @staticmethod
@@ -474,11 +778,77 @@ class Reshape(Op):
         return (np.reshape(g, x.shape),)
 
 
+class BroadcastTo(Op):
+    """x repeated along new or length-1 axes up to ``shape`` ; vjp: g summed back to x's shape"""
+
+    name = "broadcast_to"
+    hint = _BROADCAST_HINT
+
+    @staticmethod
+    def forward(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def vjp(g, out, x, shape):
+        return (unbroadcast(g, x.shape),)
+
+
+class Astype(Op):
+    """x converted to ``dtype`` (float32 or float64) ; vjp: g converted back to x's dtype"""
+
+    @staticmethod
+    def forward(x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def vjp(g, out, x, dtype):
+        return (Astype(g, dtype=x.dtype),)
+
+
+class Concatenate(Op):
+    """x₀, x₁, … joined along ``axis`` ; vjp: g cut back into the inputs' slices"""
+
+    hint = "every input must have the same shape except along axis, and at least one dimension"
+
+    @staticmethod
+    def forward(*xs, axis=0):
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def vjp(g, out, *xs, axis=0):
+        before = (slice(None),) * (axis % out.ndim)
+        ends = [int(end) for end in np.cumsum([x.shape[axis] for x in xs])]
+        return tuple(
+            g[(*before, slice(end - x.shape[axis], end))] for x, end in zip(xs, ends, strict=True)
+        )
+
+
+class Stack(Op):
+    """x₀, x₁, … stacked along a new ``axis`` ; vjp: g's slices along that axis"""
+
+    hint = "every input must have the same shape"
+
+    @staticmethod
+    def forward(*xs, axis=0):
+        return np.stack(xs, axis=axis)
+
+    @staticmethod
+    def vjp(g, out, *xs, axis=0):
+        before = (slice(None),) * (axis % out.ndim)
+        return tuple(g[(*before, i)] for i in range(len(xs)))
+
+
+def _is_basic(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
 class GetItem(Op):
     """x[index], NumPy indexing (ints, slices, None, ..., integer or boolean arrays) ;
     vjp: g added into zeros shaped like x at index (repeated indices add up)"""
 
     name = "getitem"
+    symbol = "[ ]"
     hint = (
         "each index must fit its axis (-n to n-1 for an axis of length n), and a boolean "
         "mask must match the shape of the axes it selects"
@@ -490,35 +860,33 @@ class GetItem(Op):
 
     @staticmethod
     def vjp(g, out, x, index):
-        g_x = np.zeros_like(x)
-        items = index if isinstance(index, tuple) else (index,)
-        if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items):
-            g_x[index] = g  # basic indices name each element once
+        return (IndexAdd(g, index=index, shape=x.shape),)
+
+
+class IndexAdd(Op):
+    """zeros of ``shape`` with v added at ``index`` (repeats add up), the adjoint of x[index] ;
+    vjp: g[index]"""
+
+    name = "index_add"
+    hint = GetItem.hint
+
+    @staticmethod
+    def forward(v, index, shape):
+        total = np.zeros(shape, dtype=v.dtype)
+        if _is_basic(index):
+            total[index] = v  # basic indices name each element once
         else:
-            np.add.at(g_x, index, g)  # an integer array may name one element several times
-        return (g_x,)
+            np.add.at(total, index, v)  # an integer array may name one element several times
+        return total
+
+    @staticmethod
+    def vjp(g, out, v, index, shape):
+        return (g[index],)
 
 
-#: Every built-in op, in the order the product brief lists them; the test table must have a
-#: row for each (tests/test_ops.py checks it).
-BUILTIN_OPS: tuple[type[Op], ...] = (
-    Add,
-    Sub,
-    Neg,
-    Mul,
-    Div,
-    Pow,
-    Exp,
-    Log,
-    Sigmoid,
-    SigmoidCrossEntropy,
-    Matmul,
-    Sum,
-    Mean,
-    Transpose,
-    Reshape,
-    GetItem,
-)
+#: Every built-in op, in the order of this table (derived: each Op class defined here).
+BUILTIN_OPS: tuple[type[Op], ...] = tuple(_builtin_ops)
+__all__ += [op.__name__ for op in BUILTIN_OPS]
 
 
 def check_op_class(op: Any) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from compgraph import viz
-from compgraph.autodiff import unbroadcast
+from compgraph.autodiff import fit_gradient
 from compgraph.errors import OpError, RenderError
 from compgraph.export import node_labels, write_text_atomically
 from compgraph.graph import topological_order
@@ -341,14 +341,14 @@ class _Frames:
                 lines.append(f"{self.names[parent]} is a constant: it needs no gradient")
                 continue
             raw_shape = np.shape(contribution)
-            contribution = _fit(contribution, node, position)
+            contribution = fit_gradient(contribution, node, position)
             before = grads.get(parent)
             total = contribution if before is None else before + contribution
             grads[parent] = total
             d_parent = self.derivative(parent)
             sign = "=" if before is None else "+="
             if locals_ is not None:
-                local = _fit(locals_[position], node, position)
+                local = fit_gradient(locals_[position], node, position)
                 line = (
                     f"{d_parent} {sign} {d_node} · ∂{name}/∂{self.names[parent]} = "
                     f"{_text(g)} · {_text(local)} = {_text(contribution)}"
@@ -398,24 +398,6 @@ def _vjp(node: Node, g: np.ndarray) -> tuple:
             f"{len(node.parents)} inputs at {node.describe()}; return one gradient per input"
         )
     return tuple(grads)
-
-
-def _fit(g: Any, node: Node, position: int) -> np.ndarray:
-    """A vjp's gradient for input ``position`` summed to that input's shape and dtype."""
-    parent = node.parents[position]
-    if g is None:
-        raise OpError(
-            f"animate: op {node.op.name!r} vjp returned None for input #{position} "
-            f"{parent.describe()}, which requires a gradient"
-        )
-    g = np.asarray(g)
-    fitted = unbroadcast(g, parent.value.shape)
-    if fitted is None:
-        raise OpError(
-            f"animate: op {node.op.name!r} vjp returned a gradient of shape {g.shape} for "
-            f"input #{position} {parent.describe()}, which does not broadcast to it"
-        )
-    return np.asarray(fitted, dtype=parent.value.dtype)
 
 
 def _is_scalar(array: np.ndarray) -> bool:

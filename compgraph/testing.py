@@ -213,7 +213,10 @@ class OpCase:
 
     ``arguments`` draws ``(shapes, attrs)``: one shape per input and the op's keyword
     arguments; ``domains`` gives each input's value range; ``attrs_for`` (ops with keyword
-    arguments) draws valid keyword arguments for a given input shape.
+    arguments) draws valid keyword arguments for a given input shape. ``smooth_at(*inputs,
+    **attrs)`` (ops with kinks or ties) is False where a kink lies within ``KINK_MARGIN`` of
+    the inputs, where central differences measure no derivative; ``keeps_dtype`` is False for
+    an op whose output dtype is not its inputs'.
     """
 
     op: type[cg.Op]
@@ -222,6 +225,17 @@ class OpCase:
     arguments: st.SearchStrategy[tuple[tuple[Shape, ...], dict[str, Any]]]
     domains: tuple[Domain, ...]
     attrs_for: Callable[[Shape], st.SearchStrategy[dict[str, Any]]] | None = None
+    smooth_at: Callable[..., bool] | None = None
+    keeps_dtype: bool = True
+
+    def is_smooth_at(self, *inputs: np.ndarray, **attrs: Any) -> bool:
+        """Whether central differences of the op are a valid check at these inputs."""
+        return self.smooth_at is None or bool(self.smooth_at(*inputs, **attrs))
+
+
+#: How far inputs must be from an op's kinks (relu at 0, ties of max) for central
+#: differences with steps up to 1e-5 to see one smooth piece.
+KINK_MARGIN = 1e-3
 
 
 def _no_attrs(shapes: st.SearchStrategy) -> st.SearchStrategy:
@@ -290,6 +304,131 @@ def _sigmoid_cross_entropy_reference(z: np.ndarray, y: np.ndarray) -> np.ndarray
     return y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
 
 
+_any_shape = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
+_vector_or_more = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+
+
+def _away_from_zero(x: np.ndarray, **attrs: Any) -> bool:
+    return bool(np.all(np.abs(x) > KINK_MARGIN))
+
+
+def _no_near_tie(x: np.ndarray, y: np.ndarray) -> bool:
+    # Exact ties have a first derivative (g/2 each) but no second: the tie rule has its own
+    # exact tests.
+    return bool(np.all(np.abs(x - y) > KINK_MARGIN))
+
+
+def _no_tie_for_extreme(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> bool:
+    # The runner-up must be clearly below the max (and above the min): a tie, or a near one,
+    # has no single slope for central differences to measure.
+    axes = tuple(range(x.ndim)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
+    ordered = np.sort(_flatten_axes(x, axes), axis=-1)
+    if ordered.shape[-1] < 2:
+        return True
+    gaps = np.diff(ordered, axis=-1)
+    return bool(np.all(gaps[..., 0] > KINK_MARGIN) and np.all(gaps[..., -1] > KINK_MARGIN))
+
+
+def _flatten_axes(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """x with the reduced ``axes`` moved to the end and merged into one."""
+    axes = tuple(a % x.ndim for a in axes)
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    return moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
+
+
+def _away_from_bounds(x: np.ndarray, low: Any = None, high: Any = None) -> bool:
+    bounds = [b for b in (low, high) if b is not None]
+    return all(bool(np.all(np.abs(x - b) > KINK_MARGIN)) for b in bounds)
+
+
+def _condition_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"condition": hnp.arrays(bool, shape)})
+
+
+_where_arguments = broadcastable_shapes(3).flatmap(
+    lambda shapes: hnp.arrays(bool, shapes[2]).map(
+        lambda condition: ((shapes[0], shapes[1]), {"condition": condition})
+    )
+)
+
+
+def _clip_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.sampled_from(
+        [{"low": -1.0, "high": 1.0}, {"low": None, "high": 0.5}, {"low": -0.5, "high": None}]
+    )
+
+
+def _slope_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"slope": st.sampled_from([0.01, 0.2])})
+
+
+def _axis_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"axis": st.integers(-len(shape), len(shape) - 1)})
+
+
+def _stack_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"axis": st.integers(-len(shape) - 1, len(shape))})
+
+
+def _join_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"axis": st.integers(-len(shape), len(shape) - 1)})
+
+
+def _same_shape_pair(
+    shapes: st.SearchStrategy[Shape], attrs_for: Callable[[Shape], st.SearchStrategy[dict]]
+) -> st.SearchStrategy:
+    return shapes.flatmap(lambda shape: attrs_for(shape).map(lambda attrs: ((shape, shape), attrs)))
+
+
+@st.composite
+def _concatenate_arguments(draw: st.DrawFn) -> tuple[tuple[Shape, ...], dict[str, Any]]:
+    shape = draw(_vector_or_more)
+    attrs = draw(_join_attrs(shape))
+    other = list(shape)
+    other[attrs["axis"]] = draw(st.integers(0, 3))
+    return (shape, tuple(other)), attrs
+
+
+def _broadcast_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    stretched = tuple(3 if n == 1 else n for n in shape)
+    return st.fixed_dictionaries({"shape": st.sampled_from([shape, (2, *shape), stretched])})
+
+
+def _dtype_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"dtype": st.just(np.dtype(np.float64))})
+
+
+def _index_add_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    """Indices that scatter a value of ``shape`` into a larger array, repeats included."""
+    options = [{"index": (slice(None),) * len(shape), "shape": shape}]
+    if shape:
+        repeated = np.zeros(shape[0], dtype=np.intp)  # every row added into row 0
+        options.append({"index": (repeated,), "shape": (2, *shape[1:])})
+    return st.sampled_from(options)
+
+
+_index_add_arguments = _with_attrs(_any_shape, _index_add_attrs)
+
+
+def _index_add_reference(v: np.ndarray, index: Any, shape: Shape) -> np.ndarray:
+    total = np.zeros(shape)
+    np.add.at(total, index, v)
+    return total
+
+
+def _logsumexp_reference(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    # np.logaddexp.reduce is an independent road to the same number, stable as it goes.
+    axes = tuple(range(x.ndim)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    out = x
+    for a in sorted((a % x.ndim for a in axes), reverse=True):
+        out = np.logaddexp.reduce(out, axis=a, keepdims=True)
+    return out if keepdims else np.reshape(out, np.sum(x, axis=axis).shape)
+
+
+def _softmax_reference(x: np.ndarray, axis: int) -> np.ndarray:
+    return np.exp(x - _logsumexp_reference(x, axis, keepdims=True))
+
+
 #: The op table: one row per built-in op. tests/test_ops.py checks every op has a row.
 OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Add, cg.add, np.add, _broadcast_pair, (REAL, REAL)),
@@ -314,6 +453,134 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Transpose, cg.transpose, np.transpose, _permutation, (REAL,), _permutation_attrs),
     OpCase(cg.ops.Reshape, cg.reshape, np.reshape, _new_shape, (REAL,), _reshape_attrs),
     OpCase(cg.ops.GetItem, cg.getitem, _getitem_reference, _indexed, (REAL,), _index_attrs),
+    OpCase(cg.ops.Sqrt, cg.sqrt, np.sqrt, _one_shape, (POSITIVE,)),
+    OpCase(cg.ops.Abs, cg.abs, np.abs, _one_shape, (REAL,), smooth_at=_away_from_zero),
+    OpCase(
+        cg.ops.Maximum,
+        cg.maximum,
+        np.maximum,
+        _broadcast_pair,
+        (REAL, REAL),
+        smooth_at=_no_near_tie,
+    ),
+    OpCase(
+        cg.ops.Minimum,
+        cg.minimum,
+        np.minimum,
+        _broadcast_pair,
+        (REAL, REAL),
+        smooth_at=_no_near_tie,
+    ),
+    OpCase(
+        cg.ops.Where,
+        lambda x, y, condition: cg.where(condition, x, y),
+        lambda x, y, condition: np.where(condition, x, y),
+        _where_arguments,
+        (REAL, REAL),
+        _condition_attrs,
+    ),
+    OpCase(
+        cg.ops.Clip,
+        cg.clip,
+        lambda x, low, high: np.clip(x, low, high),
+        _with_attrs(_any_shape, _clip_attrs),
+        (REAL,),
+        _clip_attrs,
+        smooth_at=_away_from_bounds,
+    ),
+    OpCase(cg.ops.Tanh, cg.tanh, np.tanh, _one_shape, (REAL,)),
+    OpCase(
+        cg.ops.Relu,
+        cg.relu,
+        lambda x: np.maximum(x, 0),
+        _one_shape,
+        (REAL,),
+        smooth_at=_away_from_zero,
+    ),
+    OpCase(
+        cg.ops.LeakyRelu,
+        cg.leaky_relu,
+        lambda x, slope: np.where(x > 0, x, slope * x),
+        _with_attrs(_any_shape, _slope_attrs),
+        (REAL,),
+        _slope_attrs,
+        smooth_at=_away_from_zero,
+    ),
+    OpCase(
+        cg.ops.LogSumExp,
+        cg.logsumexp,
+        _logsumexp_reference,
+        _reduction,
+        (REAL,),
+        _reduction_attrs,
+    ),
+    OpCase(
+        cg.ops.Softmax,
+        cg.softmax,
+        _softmax_reference,
+        _with_attrs(_vector_or_more, _axis_attrs),
+        (REAL,),
+        _axis_attrs,
+    ),
+    OpCase(
+        cg.ops.LogSoftmax,
+        cg.log_softmax,
+        lambda x, axis: x - _logsumexp_reference(x, axis, keepdims=True),
+        _with_attrs(_vector_or_more, _axis_attrs),
+        (REAL,),
+        _axis_attrs,
+    ),
+    OpCase(
+        cg.ops.SoftmaxCrossEntropy,
+        cg.softmax_cross_entropy,
+        lambda z, y, axis: -np.sum(y * (z - _logsumexp_reference(z, axis, keepdims=True)), axis),
+        _same_shape_pair(_vector_or_more, _axis_attrs),
+        (REAL, Domain(0.0, 1.0)),
+        _axis_attrs,
+    ),
+    OpCase(cg.ops.Max, cg.max, np.max, _reduction, (REAL,), _reduction_attrs, _no_tie_for_extreme),
+    OpCase(cg.ops.Min, cg.min, np.min, _reduction, (REAL,), _reduction_attrs, _no_tie_for_extreme),
+    OpCase(
+        cg.ops.BroadcastTo,
+        cg.broadcast_to,
+        np.broadcast_to,
+        _with_attrs(_any_shape, _broadcast_attrs),
+        (REAL,),
+        _broadcast_attrs,
+    ),
+    OpCase(
+        cg.ops.Astype,
+        cg.astype,
+        lambda x, dtype: x.astype(dtype),
+        _with_attrs(_any_shape, _dtype_attrs),
+        (REAL,),
+        _dtype_attrs,
+        keeps_dtype=False,
+    ),
+    OpCase(
+        cg.ops.Concatenate,
+        lambda *xs, axis: cg.concatenate(list(xs), axis=axis),
+        lambda *xs, axis: np.concatenate(xs, axis=axis),
+        _concatenate_arguments(),
+        (REAL, REAL),
+        _join_attrs,
+    ),
+    OpCase(
+        cg.ops.Stack,
+        lambda *xs, axis: cg.stack(list(xs), axis=axis),
+        lambda *xs, axis: np.stack(xs, axis=axis),
+        _same_shape_pair(_any_shape, _stack_attrs),
+        (REAL, REAL),
+        _stack_attrs,
+    ),
+    OpCase(
+        cg.ops.IndexAdd,
+        cg.index_add,
+        _index_add_reference,
+        _index_add_arguments,
+        (REAL,),
+        _index_add_attrs,
+    ),
 )
 
 

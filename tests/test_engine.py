@@ -175,10 +175,21 @@ def test_numpy_array_on_the_left_gives_a_node():
     assert isinstance(2.0 - A, cg.Node)
 
 
-def test_nodes_stay_hashable_and_compare_by_identity():
+def test_nodes_stay_hashable_and_compare_values_as_numpy_does():
     a, b = cg.Node(1.0), cg.Node(1.0)
-    assert len({a, b}) == 2
-    assert a != b and a == a
+    assert len({a, b}) == 2 and {a: 1, b: 2}[a] == 1  # hashing is by identity
+    assert a == b and a == 1.0 and (a != b) is np.False_  # values compared, as NumPy does
+    x = cg.Node([1.0, 2.0, 3.0])
+    for result, expected in (
+        (x > 2, [0, 0, 1]),
+        (x <= 2, [1, 1, 0]),
+        (np.float64(2) == x, [0, 1, 0]),
+    ):
+        assert type(result) is np.ndarray and result.dtype == bool  # data, not a Node
+        assert result.tolist() == [bool(e) for e in expected]
+    assert bool(cg.Node(0.0)) is False and bool(cg.Node(2.0)) is True
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
 
 
 def test_node_copies_its_input():

@@ -163,7 +163,7 @@ def dot_nodes_and_edges(root, **options):
 
 
 @settings(max_examples=30)
-@given(graphs())
+@given(graphs(ops=["add", "mul", "pow", "sigmoid", "matmul", "sum", "getitem", "reshape"]))
 def test_the_node_set_is_the_pictures(graph):
     """Round trip: the ids, edges and names of the export are those of viz.to_dot."""
     out, _ = graph.build()

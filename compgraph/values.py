@@ -1,0 +1,171 @@
+"""What a value is: user input made into float arrays, and axes and shapes made into ints.
+
+Every value in a graph is a float64 or float32 NumPy array; integers and booleans become
+float64. Anything else is refused with a message that says what to pass instead, rather
+than converted into something that is not what the user meant (a masked array without its
+mask, an axis of 0.9 truncated to 0).
+"""
+
+from __future__ import annotations
+
+import decimal
+import numbers
+import operator
+from typing import Any
+
+import numpy as np
+
+from compgraph.errors import DTypeError
+
+__all__ = [
+    "KEPT_DTYPES",
+    "Recorded",
+    "as_axes",
+    "as_axis",
+    "as_flag",
+    "as_float_array",
+    "as_shape",
+    "preview",
+]
+
+KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+class Recorded:
+    """The base of values that record the ops applied to them (``compgraph.Node``).
+
+    Calling an op class on inputs of which one is ``Recorded`` hands the call to
+    ``record``, which builds a node in the graph; on NumPy values the op simply computes.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def record(cls, op: Any, inputs: tuple[Any, ...], attrs: dict[str, Any]) -> Any:
+        """Build the node ``op(*inputs, **attrs)`` in the graph."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """How errors name this value."""
+        raise NotImplementedError
+
+
+def preview(value: Any) -> str:
+    """``repr(value)`` cut to 40 characters, for messages."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
+    """``value`` as a float32/float64 array: integers, booleans and other reals become float64.
+
+    ``what`` names the value in errors (default: "operand <its repr>", built only on error,
+    since repr of a large array costs more than the op it feeds). The array is not copied
+    when it already is one of ours.
+
+    Raises:
+        DTypeError: complex, text or object values, masked arrays and sparse matrices.
+    """
+    if type(value) is np.ndarray and value.dtype in KEPT_DTYPES:
+        return value  # the hot path: an operand that already is a float array
+    if what is None:
+        what = f"operand {preview(value)}"
+    if isinstance(value, np.ma.MaskedArray):
+        raise DTypeError(
+            f"{what} is a masked array; compgraph would lose its mask: fill the masked "
+            "entries (x.filled(value)) or select the unmasked ones (x.compressed()) first"
+        )
+    if hasattr(value, "toarray") and type(value).__module__.startswith("scipy.sparse"):
+        raise DTypeError(
+            f"{what} is a SciPy sparse matrix, which compgraph does not support; "
+            "pass a dense array (x.toarray())"
+        )
+    if isinstance(value, Recorded):
+        raise DTypeError(
+            f"{what} is already a Node ({value.describe()}); pass node.value for a copy of its "
+            "array, or node.detach() for a constant"
+        )
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nested sequences
+        raise DTypeError(
+            f"{what} is not a rectangular array of numbers ({error}); give every row the "
+            "same length"
+        ) from None
+    dtype = array.dtype
+    if dtype in KEPT_DTYPES:
+        return array
+    if dtype.kind in "biu" or dtype == np.float16:
+        return array.astype(np.float64)
+    if dtype.kind == "c":
+        raise DTypeError(
+            f"{what} is complex ({dtype}); compgraph differentiates real arrays only: pass "
+            "the real and imaginary parts as separate nodes"
+        )
+    if dtype.kind == "f":
+        raise DTypeError(f"{what} has dtype {dtype}; convert it to float64 or float32")
+    if dtype.kind == "O" and array.size and all(_is_real(v) for v in array.flat):
+        # Python ints past 2**63, Decimal and Fraction: numbers NumPy keeps as objects.
+        return array.astype(np.float64)
+    raise DTypeError(
+        f"{what} has dtype {dtype} ({type(value).__name__} {preview(value)}), not numbers; "
+        "give a real number, a nested list of numbers or a numeric NumPy array"
+    )
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (numbers.Real, decimal.Decimal))
+
+
+def _as_int(value: Any, what: str) -> int:
+    """An integer argument as a Python int; floats (0.9), bools and other types refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{what} must be an integer, not {type(value).__name__} {preview(value)}"
+            + ("; round it yourself if you meant an integer" if isinstance(value, float) else "")
+        )
+    return operator.index(value)
+
+
+def as_axis(axis: Any, what: str = "axis") -> int | tuple[int, ...] | None:
+    """A reduction's ``axis``: None, an int, or a tuple of ints (lists accepted)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        return tuple(_as_int(a, what) for a in axis)
+    return _as_int(axis, what)
+
+
+def as_axes(axes: Any, what: str = "axes") -> tuple[int, ...] | None:
+    """A permutation ``axes``: None or a sequence of ints."""
+    if axes is None:
+        return None
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        return (int(axes),)
+    try:
+        items = list(axes)
+    except TypeError:
+        raise TypeError(f"{what} must be a sequence of integers, not {preview(axes)}") from None
+    return tuple(_as_int(a, what) for a in items)
+
+
+def as_shape(shape: Any, what: str = "shape") -> tuple[int, ...]:
+    """A shape: an int or a sequence of ints (one -1 may stand in, as NumPy allows)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        return (int(shape),)
+    try:
+        items = list(shape)
+    except TypeError:
+        raise TypeError(
+            f"{what} must be an integer or a tuple of integers, not {preview(shape)}"
+        ) from None
+    return tuple(_as_int(n, what) for n in items)
+
+
+def as_flag(value: Any, what: str) -> bool:
+    """A yes/no argument (``keepdims``, ``requires_grad``): True or False, nothing else."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{what} must be True or False, not {type(value).__name__} {preview(value)}"
+        )
+    return bool(value)
