@@ -39,6 +39,8 @@ DEFAULT_MAX_NODES = 200
 _INFIX = frozenset("+−×÷^@")
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_START = re.compile(r"<svg\b")
+# What HTML cannot show (controls, lone surrogates): written as Python escapes, as viz does.
+_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -447,7 +449,8 @@ def _check_picture(svg: str, nodes: list[dict[str, Any]]) -> None:
 
 def _script_json(data: Any) -> str:
     """JSON that is safe inside <script>: no ``<``, ``>`` or ``&`` can close or open a tag."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # ASCII only: a name may hold a lone surrogate, which no UTF-8 file can store.
+    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
     return re.sub("[<>&]", lambda match: _SCRIPT_UNSAFE[match.group()], text)
 
 
@@ -456,7 +459,7 @@ def _page(svg: str, data: dict[str, Any], title: str) -> str:
     if start is None:
         raise RenderError("animate: the layout program returned no <svg> element")
     parts = {
-        "TITLE": html.escape(title),
+        "TITLE": html.escape(_UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], title)),
         "STYLE": _STYLE,
         "SVG": svg[start.start() :].strip(),
         "DATA": _script_json({"nodes": data["nodes"], "frames": data["frames"]}),

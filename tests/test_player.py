@@ -410,4 +410,14 @@ def test_compgraph_animate_warns_in_one_line(tmp_path, capsys):
         "compgraph animate: warning: leaf value 'a' of shape () is not finite"
     )
     assert all(line.startswith("compgraph animate: warning: ") for line in lines)
-    assert "f = inf × 2 = inf" in out.read_text(encoding="utf-8")
+    frames = data_of(out.read_text(encoding="utf-8"))["frames"]
+    assert "f = inf × 2 = inf" in [line for frame in frames for line in frame["lines"]]
+
+
+def test_names_no_utf_8_file_can_hold_are_escaped(tmp_path):
+    odd = "\ud800 lone surrogate, \x00 nul, \u2028 line separator"
+    node = cg.Node(1.0, name=odd)
+    path = cg.animate(node * 2, tmp_path / "p.html", title=odd)
+    page = path.read_text(encoding="utf-8")
+    assert "<title>\\ud800 lone surrogate, \\x00 nul, \u2028 line separator</title>" in page
+    assert data_of(page)["frames"][1]["title"] == f"{odd}, a parameter"
