@@ -15,8 +15,8 @@ from compgraph.errors import *  # noqa: F403 - the exception family, listed in e
 from compgraph.export import to_json
 from compgraph.flow import GradientFlow
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
-from compgraph.gradcheck import check_graph, gradcheck
-from compgraph.node import Node, apply, is_grad_enabled, no_grad
+from compgraph.gradcheck import check_graph, gradcheck, gradgradcheck
+from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
 from compgraph.player import animate
@@ -31,11 +31,13 @@ __all__ = [  # grouped: the engine, then the derived lists
     "Op",
     "animate",
     "apply",
+    "enable_grad",
     "check_graph",
     "errstate",
     "geterr",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "hessian",
     "hvp",
     "is_grad_enabled",

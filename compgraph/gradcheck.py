@@ -38,7 +38,8 @@ from compgraph import numerics
 from compgraph.autodiff import no_vjp_error
 from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
 from compgraph.graph import topological_order
-from compgraph.node import Node, no_grad
+from compgraph.graph import ancestors
+from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
 from compgraph.ops import unbroadcast
 from compgraph.values import as_float_array
 
@@ -49,6 +50,7 @@ __all__ = [
     "NodeCheck",
     "check_graph",
     "gradcheck",
+    "gradgradcheck",
     "numerical_gradient",
     "relative_difference",
 ]
@@ -461,6 +463,65 @@ def gradcheck(
     if raise_on_failure:
         raise GradientCheckError(report)
     return report
+
+
+def gradgradcheck(
+    f: Callable[..., Node],
+    *inputs: Any,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    raise_on_failure: bool = True,
+    max_elements: int | None = None,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Check the engine's *second* derivatives of a scalar ``f``, with ``gradcheck``'s report.
+
+    Draws a random direction uᵢ per input (seeded) and runs ``gradcheck`` on
+    S(x) = Σᵢ ⟨uᵢ, ∂f/∂xᵢ(x)⟩: the engine differentiates S through
+    ``backward(create_graph=True)``, and central differences of S use the engine's first
+    derivatives (which ``gradcheck(f, ...)`` checks). So a wrong second derivative, or a vjp
+    that cannot be differentiated, is caught and reported like a wrong gradient.
+
+    Args and raises: as ``gradcheck``.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> cg.gradgradcheck(lambda w: cg.sum(cg.tanh(w) ** 3), np.array([0.5, -1.0])).passed
+        True
+    """
+    if not inputs:
+        raise TypeError("gradgradcheck(f, *inputs) needs at least one input to differentiate")
+    rng = np.random.default_rng(seed)
+    directions = [rng.standard_normal(np.shape(_as_point(x, i)[0])) for i, x in enumerate(inputs)]
+
+    def along_directions(*nodes: Node) -> Node:
+        if not is_grad_enabled():  # gradcheck's finite differences: first order suffices
+            with enable_grad():
+                fresh = tuple(Node(node.value) for node in nodes)
+                return Node(along_directions(*fresh).value, requires_grad=False)
+        out = _scalar(f, nodes)
+        if not out.requires_grad:
+            return Node(0.0, requires_grad=False)
+        reached = ancestors(out)
+        out.backward(create_graph=True)
+        total: Any = 0.0
+        for node, u in zip(nodes, directions, strict=True):
+            if node in reached and node.grad is not None:
+                total = total + (node.grad * u).sum()
+        return total if isinstance(total, Node) else Node(total, requires_grad=False)
+
+    along_directions.__name__ = f"directional derivative of {getattr(f, '__name__', 'f')}"
+    return gradcheck(
+        along_directions,
+        *inputs,
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        raise_on_failure=raise_on_failure,
+        max_elements=max_elements,
+        seed=seed,
+    )
 
 
 @dataclass(frozen=True)

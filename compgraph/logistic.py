@@ -18,7 +18,8 @@ rows, ``fit(X, y)``, ``predict``, ``predict_proba``, ``score``.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.errors import DataError, DTypeError, ShapeError
+from compgraph.estimators import BinaryClassifier
 from compgraph.node import Node
 from compgraph.numerics import describe_nonfinite
 
@@ -295,7 +297,12 @@ def _descend(
             if i % record_every == 0:
                 costs.append(cost)
             if print_every and i % print_every == 0:
-                print(f"Cost after iteration {i}: {cost:f}")
+                line = f"Cost after iteration {i}: {cost:f}"
+                # tqdm.write lifts the bar off the screen first; print would land after it.
+                if bar is None:
+                    print(line)
+                else:
+                    bar.write(line)
             if bar is not None:
                 bar.update()
                 if i % record_every == 0:
@@ -314,7 +321,8 @@ def _probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
 
 def _progress_bar(total: int) -> Any:
     try:
-        from tqdm import tqdm
+        # The auto bar is Jupyter's widget in a notebook and the text bar elsewhere.
+        from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "progress=True needs the optional package tqdm: pip install tqdm "
@@ -424,44 +432,54 @@ def _check_schedule(
 
 
 def plot_costs(
-    costs: Sequence[float],
+    costs: Sequence[float] | Mapping[str, Sequence[float]],
     path: str | Path | None = None,
     learning_rate: float | None = None,
     every: int = 100,
+    *,
+    ax: Any = None,
+    log_scale: bool = False,
 ) -> Any:
     """Plot the cost against the iteration, as the lesson does; save it when given a path.
 
-    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). With ``path`` the
-    figure is drawn off-screen by the Agg renderer and saved (the format follows the
-    suffix: .png, .svg, .pdf), leaving pyplot's state alone; without it the figure comes
-    from pyplot, so ``plt.show()`` or a notebook displays it.
+    One run is a list of costs; several runs, to compare learning rates as the lesson does,
+    are a dict from each run's label to its costs (one curve each, with a legend). A run
+    whose cost diverged (became inf or NaN, or ended higher than it started) is marked
+    "(diverged)" in the legend and on the plot, and a ``RuntimeWarning`` says so.
+
+    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). Given ``ax``, the
+    curves are drawn into those axes. Otherwise, with ``path``, the figure is drawn
+    off-screen by the Agg renderer (pyplot's state is left alone); without either it comes
+    from pyplot, so ``plt.show()`` or a notebook displays it. With ``path`` the figure is
+    saved too (the format follows the suffix: .png, .svg, .pdf).
 
     Args:
-        costs: the recorded costs, e.g. the list ``optimize`` returns.
+        costs: the recorded costs (e.g. the list ``optimize`` returns), or a dict from
+            label to such a list.
         path: where to save the picture, or None.
         learning_rate: shown in the title when given.
         every: iterations between recorded costs (100 for ``optimize``'s default).
+        ax: matplotlib ``Axes`` to draw into, or None for a new figure.
+        log_scale: a logarithmic cost axis, which shows slow late progress.
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure`` (``ax``'s figure when ``ax`` is given).
 
     Raises:
         ImportError: matplotlib is not installed.
-        ValueError: ``costs`` is empty, not 1-D, or ``every`` is not a positive integer.
+        ValueError: no costs, a run that is empty or not 1-D, or ``every`` is not a
+            positive integer.
 
     Example:
         >>> import tempfile, pathlib
         >>> from compgraph.logistic import plot_costs
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "costs.png"
-        >>> figure = plot_costs([0.69, 0.41, 0.33], path, learning_rate=0.5)
-        >>> path.stat().st_size > 0
-        True
+        >>> runs = {"α = 0.5": [0.69, 0.41, 0.33], "α = 0.05": [0.69, 0.62, 0.57]}
+        >>> figure = plot_costs(runs, path, log_scale=True)
+        >>> path.stat().st_size > 0, len(figure.axes[0].lines)
+        (True, 2)
     """
-    values = np.asarray(costs, dtype=np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            f"plot_costs: costs must be a non-empty 1-D sequence, got shape {values.shape}"
-        )
+    runs = _cost_runs(costs)
     _check_positive_int(every, "every", "plot_costs")
     try:
         from matplotlib.figure import Figure
@@ -470,36 +488,99 @@ def plot_costs(
             "plot_costs needs the optional package matplotlib: pip install matplotlib "
             "(or pip install 'compgraph[examples]')"
         ) from None
-    if path is None:
+    if ax is not None:
+        axes = ax
+    elif path is None:
         import matplotlib.pyplot as plt
 
-        figure = plt.figure()
+        axes = plt.figure().add_subplot()
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         figure = Figure()
         FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.plot(np.arange(values.size) * every, values, marker="." if values.size < 30 else None)
+        axes = figure.add_subplot()
+    diverged = []
+    for label, values in runs.items():
+        problem = _divergence(values, every)
+        if problem is not None:
+            diverged.append(label or "")
+            warnings.warn(
+                f"plot_costs: {'the run' if label is None else f'run {label!r}'} diverged: "
+                f"{problem}; try a smaller learning rate",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        name = label if problem is None else f"{label or ''} (diverged)".lstrip()
+        line = axes.plot(
+            np.arange(values.size) * every,
+            values,
+            marker="." if values.size < 30 else None,
+            label=name if label is not None or problem is not None else None,
+        )[0]
+        last_finite = np.flatnonzero(np.isfinite(values))
+        if problem is not None and last_finite.size:
+            # Matplotlib leaves inf and NaN out: mark where the curve stops being drawn.
+            i = last_finite[-1]
+            axes.plot([i * every], [values[i]], "x", color=line.get_color(), markersize=9)
+    if diverged:
+        axes.text(
+            0.98, 0.95, "diverged: " + ", ".join(d or "the cost" for d in diverged),
+            transform=axes.transAxes, ha="right", va="top", color="tab:red",
+        )  # fmt: skip
     axes.set_xlabel("iteration")
     axes.set_ylabel("cost J")
+    if log_scale:
+        axes.set_yscale("log")
     rate = "" if learning_rate is None else f", learning rate = {learning_rate:g}"
     axes.set_title(f"Cost during gradient descent{rate}")
     axes.grid(alpha=0.3)
+    if len(runs) > 1 or None not in runs:
+        axes.legend()
     if path is not None:
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-    return figure
+        axes.figure.savefig(path, dpi=100, bbox_inches="tight")
+    return axes.figure
+
+
+def _cost_runs(costs: Any) -> dict[str | None, np.ndarray]:
+    """Label -> costs as a float array; a single run is labelled None."""
+    runs = dict(costs) if isinstance(costs, Mapping) else {None: costs}
+    if not runs:
+        raise ValueError("plot_costs: costs must be a non-empty 1-D sequence or a dict of them")
+    checked = {}
+    for label, values in runs.items():
+        array = np.asarray(values, dtype=np.float64)
+        if array.ndim != 1 or array.size == 0:
+            run = "costs" if label is None else f"the costs of run {label!r}"
+            raise ValueError(
+                f"plot_costs: {run} must be a non-empty 1-D sequence, got shape {array.shape}"
+            )
+        checked[None if label is None else str(label)] = array
+    return checked
+
+
+def _divergence(values: np.ndarray, every: int) -> str | None:
+    """Why this cost curve counts as diverged, or None: non-finite, or ended above its start."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        return f"the cost is {values[bad[0]]:g} at iteration {bad[0] * every}"
+    if values[-1] > values[0]:
+        return f"the cost grew from {values[0]:g} to {values[-1]:g}"
+    return None
 
 
 # -- the estimator ---------------------------------------------------------------------------
 
 
-class LogisticRegression:
+class LogisticRegression(BinaryClassifier):
     """Binary logistic regression by gradient descent on the engine, in scikit-learn's style.
 
     Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
-    (n_samples,) with labels 0 and 1), as scikit-learn expects; the model is the lesson's,
-    trained from w = 0, b = 0 with ``optimize``'s updates, without regularisation.
+    (n_samples,) holding any two labels), as scikit-learn expects; the model is the
+    lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), trained from w = 0, b = 0 with
+    ``optimize``'s updates, without regularisation. It is a scikit-learn estimator
+    (``clone``, pipelines, ``cross_val_score``, ``GridSearchCV``) through
+    ``compgraph.estimators.BinaryClassifier``, without needing scikit-learn installed.
 
     Args:
         learning_rate: the gradient-descent step α (> 0).
@@ -513,20 +594,19 @@ class LogisticRegression:
         intercept_: the bias b, shape (1,).
         cost_history_: the cost before every step, a list of ``num_iterations`` floats.
         n_iter_: the number of steps taken.
-        classes_: ``array([0, 1])``.
+        classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
         n_features_in_: the number of features seen by ``fit``.
+        feature_names_in_: the column names, when ``fit`` was given a DataFrame.
 
     Example:
         >>> import numpy as np
         >>> from compgraph.logistic import LogisticRegression
         >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
-        >>> y = np.array([0, 0, 1, 1])
+        >>> y = np.array(["non-cat", "non-cat", "cat", "cat"])
         >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
-        >>> model.predict(X).tolist(), model.score(X, y)
-        ([0, 0, 1, 1], 1.0)
+        >>> model.classes_.tolist(), model.predict(X).tolist(), model.score(X, y)
+        (['cat', 'non-cat'], ['non-cat', 'non-cat', 'cat', 'cat'], 1.0)
     """
-
-    _PARAMETERS = ("learning_rate", "num_iterations", "print_cost", "print_every", "progress")
 
     def __init__(
         self,
@@ -542,48 +622,13 @@ class LogisticRegression:
         self.print_every = print_every
         self.progress = progress
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's arguments, as scikit-learn's ``clone`` and grid search read them."""
-        return {name: getattr(self, name) for name in self._PARAMETERS}
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
+        X = self._check_fitted_samples(X, "decision_function")
+        return X @ self.coef_[0] + self.intercept_[0]
 
-    def set_params(self, **params: Any) -> LogisticRegression:
-        """Change constructor arguments (e.g. ``set_params(learning_rate=0.1)``); returns self."""
-        for name, value in params.items():
-            if name not in self._PARAMETERS:
-                raise ValueError(
-                    f"LogisticRegression has no parameter {name!r}; "
-                    f"valid ones: {', '.join(self._PARAMETERS)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = LogisticRegression()
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name in self._PARAMETERS
-            if getattr(self, name) != getattr(defaults, name)
-        ]
-        return f"LogisticRegression({', '.join(changed)})"
-
-    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
-        """Learn w and b from samples ``X`` (n_samples, n_features) and labels ``y`` in {0, 1}.
-
-        Raises:
-            ShapeError: ``X`` is not 2-D, or ``y`` is not 1-D with one label per row of X.
-            DataError: NaN or inf in ``X``, or a label that is not 0 or 1.
-            ValueError: a constructor argument out of range.
-        """
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
-        X = self._check_samples(X, where)
-        y = _real_array(y, "y", where)
-        if y.shape != (X.shape[0],):
-            fix = "; flatten it with y.ravel()" if y.size == X.shape[0] else ""
-            raise ShapeError(
-                f"{where}: y has shape {y.shape} but X has shape {X.shape}, so y must have "
-                f"shape (n_samples,) = ({X.shape[0]},){fix}"
-            )
-        _check_binary(y, "y", where)
         _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
         w, b = initialize_with_zeros(X.shape[1])
         params, _, costs = _descend(
@@ -596,56 +641,6 @@ class LogisticRegression:
         self.intercept_ = np.array([params["b"]])
         self.cost_history_ = costs
         self.n_iter_ = int(self.num_iterations)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = X.shape[1]
-        return self
 
-    def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """The logits z = Xw + b, shape (n_samples,): positive means class 1 is predicted."""
-        X = self._check_fitted_samples(X, "LogisticRegression.decision_function")
-        return X @ self.coef_[0] + self.intercept_[0]
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Probabilities [P(y=0), P(y=1)] per sample, shape (n_samples, 2)."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict_proba")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return np.stack([1 - p, p], axis=1)
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels 0 or 1, shape (n_samples,): 1 where P(y=1) > 0.5."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return (p > 0.5).astype(np.int64)
-
-    def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
-        predicted = self.predict(X)
-        y = _real_array(y, "y", "LogisticRegression.score")
-        if y.shape != predicted.shape:
-            raise ShapeError(
-                f"LogisticRegression.score: y has shape {y.shape} but X has "
-                f"{predicted.shape[0]} samples; y must have shape {predicted.shape}"
-            )
-        return float(np.mean(predicted == y))
-
-    @staticmethod
-    def _check_samples(X: Any, where: str) -> np.ndarray:
-        X = _real_array(X, "X", where)
-        if X.ndim != 2 or X.size == 0:
-            fix = "; reshape a single sample with X.reshape(1, -1)" if X.ndim == 1 else ""
-            raise ShapeError(
-                f"{where}: X must be a non-empty 2-D array (n_samples, n_features), got shape "
-                f"{X.shape}{fix}"
-            )
-        return X
-
-    def _check_fitted_samples(self, X: Any, where: str) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(f"{where}: this LogisticRegression is not fitted; call fit first")
-        X = self._check_samples(X, where)
-        if X.shape[1] != self.n_features_in_:
-            raise ShapeError(
-                f"{where}: X has {X.shape[1]} features per sample but the model was fitted on "
-                f"{self.n_features_in_}; X must have shape (n_samples, {self.n_features_in_})"
-            )
-        return X
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]

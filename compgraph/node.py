@@ -29,7 +29,15 @@ from compgraph import autodiff, numerics, ops
 from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
 from compgraph.values import Recorded, as_axes, as_flag, as_float_array, as_shape, preview
 
-__all__ = ["NUMPY_FUNCTIONS", "Node", "apply", "is_grad_enabled", "no_grad", "normalize_index"]
+__all__ = [
+    "NUMPY_FUNCTIONS",
+    "Node",
+    "apply",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "normalize_index",
+]
 
 _NO_ATTRS: dict[str, Any] = {}
 _new_node = object.__new__
@@ -98,6 +106,25 @@ def no_grad() -> Iterator[None]:
     """
     previous = _grad_mode.enabled
     _grad_mode.enabled = False
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record the graph again inside ``no_grad()`` (for a gradient computed within it).
+
+    Example:
+        >>> import compgraph as cg
+        >>> with cg.no_grad(), cg.enable_grad():
+        ...     y = cg.Node(2.0) * 3
+        >>> y.requires_grad
+        True
+    """
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = True
     try:
         yield
     finally:
@@ -449,8 +476,8 @@ class Node(Recorded):
 
 
 _IN_PLACE_MESSAGE = (
-    "{} would write into a Node, which compgraph does not allow (the graph holds its "
-    "value); assign the result instead: y = np.exp(x)"
+    "{} cannot write into an existing array: compgraph records each result as a new node "
+    "(and a graph holds every value it used); assign the result instead: y = np.exp(x)"
 )
 
 
@@ -461,7 +488,8 @@ def _value(x: Any) -> Any:
 def _call_numpy_function(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
     """Run the compgraph function registered for NumPy's ``func`` on ``args``."""
     function = NUMPY_FUNCTIONS.get(func)
-    name = f"numpy.{getattr(func, '__name__', func)}"
+    module = getattr(func, "__module__", None) or "numpy"
+    name = f"{module.replace('numpy._core', 'numpy')}.{getattr(func, '__name__', func)}"
     if function is None:
         raise NotDifferentiableError(
             f"{name} has no compgraph op, so it cannot take a Node; compute with node.value "

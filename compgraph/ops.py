@@ -625,10 +625,14 @@ class SoftmaxCrossEntropy(Op):
     def vjp(g, out, z, y, axis=0, needs_grad=(True, True)):
         g = np.expand_dims(g, axis)
         g_z = g_y = None
+        # z and y broadcast before the class axis is summed away, so their shares are
+        # summed back here: the output alone does not show how far they were broadcast.
         if needs_grad[0]:
-            g_z = g * (Softmax(z, axis=axis) * np.sum(y, axis=axis, keepdims=True) - y)
+            labels = np.broadcast_to(y, np.broadcast_shapes(z.shape, y.shape))
+            g_z = g * (Softmax(z, axis=axis) * np.sum(labels, axis=axis, keepdims=True) - y)
+            g_z = unbroadcast(g_z, z.shape)
         if needs_grad[1]:
-            g_y = -g * LogSoftmax(z, axis=axis)
+            g_y = unbroadcast(-g * LogSoftmax(z, axis=axis), y.shape)
         return g_z, g_y
 
 

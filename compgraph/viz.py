@@ -194,7 +194,9 @@ def _value_label(node: Node, parts: dict[str, Any]) -> str:
     if parts["value"]:
         lines.append(_html("value: " + format_array(node.value, not shape_shown)))
     if parts["grad"] and node.grad is not None:
-        grad = _html("grad: " + format_array(node.grad, not shape_shown))
+        # After backward(create_graph=True) a gradient is a Node: show its value.
+        value = node.grad.value if isinstance(node.grad, Node) else node.grad
+        grad = _html("grad: " + format_array(value, not shape_shown))
         lines.append(f'<font color="{_GRAD_COLOR}">{grad}</font>')
     # Every line ends left-aligned, so the rows of a printed matrix line up.
     return "<" + "".join(line + '<br align="left"/>' for line in lines) + ">"

@@ -214,3 +214,36 @@ def test_axis_errors_say_which_axes_exist():
         cg.mean(cg.Node(np.zeros((2, 2)), name="m"), axis=5)
     with pytest.raises(cg.ShapeError, match=r"transpose .*every axis"):
         cg.Node(np.zeros((2, 2)), name="m").transpose((0, 0))
+
+
+class WrongSecondSlot(cg.Op):
+    """x · y ; vjp: right for x, a gradient of the wrong shape for y"""
+
+    @staticmethod
+    def forward(x, y):
+        return x * y
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        return g * y, np.ones(7)
+
+
+class InfiniteSecondSlot(cg.Op):
+    """x · y ; vjp: right for x, inf for y"""
+
+    @staticmethod
+    def forward(x, y):
+        return x * y
+
+    @staticmethod
+    def vjp(g, out, x, y):
+        return g * y, g * np.inf
+
+
+def test_an_op_given_the_same_node_twice_names_the_slot_at_fault():
+    # parents.index(parent) found slot #0 for both slots of apply(Op, a, a).
+    a = cg.Node([1.0, 2.0], name="a")
+    with pytest.raises(cg.OpError, match="input #1 'a'"):
+        cg.sum(cg.apply(WrongSecondSlot, a, a)).backward()
+    with pytest.warns(cg.NonFiniteWarning, match="input #1 'a'"):
+        cg.sum(cg.apply(InfiniteSecondSlot, a, a)).backward()

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import compgraph as cg
@@ -203,6 +203,7 @@ def test_every_builtin_op_passes_gradcheck_and_check_graph(name, data):
     case = CASES[name]
     shapes, attrs = data.draw(case.arguments)
     arrays = [data.draw(float_arrays(s, d)) for s, d in zip(shapes, case.domains, strict=True)]
+    assume(case.is_smooth_at(*arrays, **attrs))
     out_shape = np.shape(case.reference(*arrays, **attrs))
     weights = data.draw(float_arrays(out_shape))
 
