@@ -26,7 +26,15 @@ import numpy as np
 from compgraph.graph import topological_order
 from compgraph.node import Node
 
-__all__ = ["SCHEMA", "SCHEMA_ID", "graph_data", "node_labels", "to_json", "write_text_atomically"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_ID",
+    "gradient_array",
+    "graph_data",
+    "node_labels",
+    "to_json",
+    "write_text_atomically",
+]
 
 #: The name and version of the document's format; a change that breaks readers bumps it.
 SCHEMA_ID = "compgraph.graph/1"
@@ -145,6 +153,24 @@ def node_labels(nodes: list[Node]) -> dict[Node, str]:
             return labels
         for node in repeated:
             labels[node] = f"{labels[node]}#{positions[node]}"
+
+
+def gradient_array(node: Node) -> np.ndarray | None:
+    """``node.grad`` as an array (``None`` before backward).
+
+    After ``backward(create_graph=True)`` a gradient is itself a Node: its value is taken.
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node(3.0, name="x")
+        >>> (x * x).backward(create_graph=True)
+        >>> type(x.grad).__name__, float(gradient_array(x))
+        ('Node', 6.0)
+    """
+    grad = node.grad
+    if grad is None:
+        return None
+    return np.asarray(grad.value if isinstance(grad, Node) else grad)
 
 
 def _number(value: float) -> float | str:
@@ -300,7 +326,7 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
                 "shape": list(node.value.shape),
                 "dtype": str(node.value.dtype),
                 "value": _summary(node.value, max_data),
-                "grad": None if node.grad is None else _summary(node.grad, max_data),
+                "grad": None if node.grad is None else _summary(gradient_array(node), max_data),
                 "attrs": _json_safe(dict(node.attrs), max_data),
             }
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from compgraph.export import node_labels
+from compgraph.export import gradient_array, node_labels
 from compgraph.graph import topological_order
 from compgraph.node import Node
 
@@ -170,7 +170,7 @@ class GradientFlow:
                     f"GradientFlow.record: parameter {name!r} ({node.describe()}) has no "
                     "gradient; call J.backward() before record(), with J depending on it"
                 )
-            norms[str(name)] = gradient_norm(node.grad)
+            norms[str(name)] = gradient_norm(gradient_array(node))
         return norms
 
     @staticmethod
@@ -180,7 +180,7 @@ class GradientFlow:
         order = topological_order(root)
         labels = node_labels(order)
         return {
-            labels[node]: math.nan if node.grad is None else gradient_norm(node.grad)
+            labels[node]: math.nan if node.grad is None else gradient_norm(gradient_array(node))
             for node in order
         }
 

@@ -333,3 +333,12 @@ def test_a_path_is_written_atomically(tmp_path, monkeypatch):
 
 def test_one_line_with_indent_none():
     assert "\n" not in cg.to_json(lecture_graph(), indent=None)
+
+
+def test_gradients_that_are_graphs_export_their_values():
+    x = cg.Node(3.0, name="x")
+    y = x * x * x
+    y.backward(create_graph=True)  # x.grad = 3x² is a Node of its own graph
+    document = strict_loads(cg.to_json(y))
+    assert_valid(document)
+    assert document["nodes"][0]["grad"]["data"] == 27.0

@@ -167,3 +167,12 @@ def test_logistic_optimize_refuses_a_flow_without_record():
     X, Y = np.ones((2, 3)), np.array([[1.0, 0.0, 1.0]])
     with pytest.raises(TypeError, match=r"gradient_flow must have a record\(iteration"):
         optimize(np.zeros((2, 1)), 0.0, X, Y, gradient_flow=[])
+
+
+def test_gradients_that_are_graphs_are_recorded_by_value():
+    x = cg.Node(-3.0, name="x")
+    y = x * x * x
+    y.backward(create_graph=True)
+    flow = cg.GradientFlow(every=1, nodes=True)
+    flow.record(0, {"x": x}, root=y)
+    assert flow.norms == {"x": [27.0]} and flow.node_norms["x"] == [27.0]

@@ -1,6 +1,5 @@
 """Gradients of gradients: create_graph, grad of grad, hessian, hvp, jacobian, gradgradcheck."""
 
-
 import numpy as np
 import pytest
 
