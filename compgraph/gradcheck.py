@@ -37,8 +37,7 @@ import numpy as np
 from compgraph import numerics
 from compgraph.autodiff import no_vjp_error
 from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
-from compgraph.graph import topological_order
-from compgraph.graph import ancestors
+from compgraph.graph import ancestors, topological_order
 from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
 from compgraph.ops import unbroadcast
 from compgraph.values import as_float_array

@@ -17,11 +17,13 @@ from sklearn.utils.estimator_checks import estimator_checks_generator, parametri
 import compgraph as cg
 from compgraph.estimators import BinaryClassifier
 from compgraph.logistic import LogisticRegression
+from compgraph.networks import NetworkClassifier
 
 #: Every compgraph classifier, configured to fit scikit-learn's small check problems quickly.
 #: A new estimator is one more line here.
 ESTIMATORS = [
     LogisticRegression(learning_rate=0.5, num_iterations=100),
+    NetworkClassifier(hidden_layer_sizes=(3,), learning_rate=0.5, num_iterations=100),
 ]
 
 #: Where compgraph deliberately differs from scikit-learn, per check name: keep this short.
