@@ -101,8 +101,6 @@ def animate(
     *,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     show_grad: bool = False,
-    engine: str | None = None,
-    timeout: float = 120,
     **options: Any,
 ) -> Player | Path:
     """A self-contained HTML player of the forward and backward passes of ``root``'s graph.
@@ -119,8 +117,10 @@ def animate(
         max_nodes: refuse graphs with more value nodes than this (``None``: no limit).
         show_grad: also print the ``.grad`` values ``backward()`` left in the picture
             (off by default: the player shows the gradients it computes, frame by frame).
-        engine, timeout: as for ``viz.to_svg``.
-        **options: drawing options of ``to_svg`` (``show_value``, ``rankdir``, ``title``, ...).
+        **options: what ``to_svg`` takes: the layout's ``engine``, ``timeout`` and
+            ``memory_limit``, and the drawing options (``show_value``, ``rankdir``,
+            ``title``, ``color_by``, ...). ``max_edges`` is off unless given: the node cap
+            above already bounds the picture, and every node must be drawn.
 
     Returns:
         A ``Player`` (its ``html``, shown inline in Jupyter), or ``path`` as a
@@ -165,9 +165,8 @@ def animate(
             f"animate: {root.describe()} has {root.value.size} elements; the backward pass "
             "starts from a single number: reduce it first, e.g. cg.sum(y) or cg.mean(y)"
         )
-    svg = viz.to_svg(
-        root, engine=engine, timeout=timeout, max_nodes=None, show_grad=show_grad, **options
-    )
+    options.setdefault("max_edges", None)
+    svg = viz.to_svg(root, max_nodes=None, show_grad=show_grad, **options)
     show_op = options.get("show_op", True)
     data = _Frames(order, root, show_op).build()
     _check_picture(svg, data["nodes"])
@@ -442,8 +441,9 @@ def _check_picture(svg: str, nodes: list[dict[str, Any]]) -> None:
     missing = [node["id"] for node in nodes if node["id"] not in titles]
     if missing:
         raise RenderError(
-            f"animate: the picture has no node {missing[0]!r} (of {len(missing)} missing); "
-            "viz.to_svg's node ids are not the ones the player expects"
+            f"animate: the picture lacks node {missing[0]!r} ({len(missing)} of {len(nodes)} "
+            "are missing): every node must be drawn for the player to highlight it; leave "
+            "max_edges unset (or raise it)"
         )
 
 
@@ -578,12 +578,24 @@ _SCRIPT = r"""
   var svg = document.querySelector("#cg-graph svg");
   var SVG_NS = "http://www.w3.org/2000/svg";
   var byTitle = new Map();
+  function register(key, group) {
+    if (!byTitle.has(key)) { byTitle.set(key, []); }
+    byTitle.get(key).push(group);
+  }
+  // A value feeding many ops is drawn once plus a dotted copy per further use, "v3_in7"
+  // beside node 7: the copy and its edge "v3_in7->op7" stand for the edge "v3->op7".
+  var COPY = /^(v\d+)_in(\d+)$/;
   svg.querySelectorAll("g.node, g.edge").forEach(function (group) {
     var title = group.querySelector("title");
     if (!title) { return; }
     var key = title.textContent.trim();
-    if (!byTitle.has(key)) { byTitle.set(key, []); }
-    byTitle.get(key).push(group);
+    var copy = COPY.exec(key);
+    if (copy && nodes[Number(copy[2])]) {
+      var user = nodes[Number(copy[2])];
+      register(copy[1] + "->" + (user.op || user.id), group);
+      return;
+    }
+    register(key.replace(/_in\d+->/, "->"), group);
   });
   function groups(key) { return (key && byTitle.get(key)) || []; }
 

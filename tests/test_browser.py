@@ -250,3 +250,30 @@ def test_a_200_node_graph_loads_and_reaches_the_engines_gradients(open_page):
     shown = dict(item.split(" = ", 1) for item in page.text("#cg-grads").split("\n"))
     assert shown["dJ/dx"] == cg.viz.format_array(x.grad)
     assert page.problems == []
+
+
+def test_drawn_copies_of_a_shared_value_light_up_with_its_edges(open_page):
+    """A value feeding many ops is drawn once plus dotted copies (v0_in3): they are its edges."""
+    x = cg.Node(1.5, name="x")
+    y = x
+    for _ in range(6):
+        y = y * x
+    y.name = "y"
+    page = open_page(y)
+    copies = page.page.evaluate(
+        "Array.from(document.querySelectorAll('#cg-graph g.node > title'))"
+        ".map((t) => t.textContent).filter((t) => t.includes('_in'))"
+    )
+    assert copies, "the picture draws no copies: the test needs a value shared by more ops"
+    page.page.keyboard.press("End")  # the first product, y1 = x × x: x's first use
+    page.page.keyboard.press("ArrowLeft")  # the second, y2 = y1 × x, reads x from a copy
+    assert page.text("#cg-title").startswith("mul#2 = mul#1 × x")
+    lit = page.page.evaluate(
+        "Array.from(document.querySelectorAll('#cg-graph .cg-flow-backward > title'))"
+        ".map((t) => t.textContent)"
+    )
+    copy = next(title for title in copies if title.endswith("_in2"))
+    assert sorted(lit) == sorted(["v1->op2", f"{copy}->op2", copy, "op2->v2"])
+    page.page.keyboard.press("Home")
+    assert "cg-pending" in page.classes(copy)[0] and "cg-pending" in page.classes(f"{copy}->op2")[0]
+    assert page.problems == []

@@ -156,10 +156,29 @@ def test_the_lecture_graph():
 
 
 def dot_nodes_and_edges(root, **options):
-    source = cg.to_dot(root, show_op=False, **options).source
+    """The value boxes and edges of the picture, a shared value's dotted copies (``v0_in5``,
+    drawn for its later uses) counted as the value itself."""
+    source = cg.to_dot(root, show_op=False, max_edges=None, **options).source
     nodes = dict(re.findall(r"^\t(v\d+) \[label=<(.*?)> ", source, re.M))
-    edges = re.findall(r"^\t(v\d+) -> (v\d+)", source, re.M)
+    edges = re.findall(r"^\t(v\d+)(?:_in\d+)? -> (v\d+)", source, re.M)
     return nodes, edges
+
+
+def fan_out_graph():
+    x = cg.Node(1.5, name="x")
+    y = x
+    for _ in range(6):  # x feeds 6 ops: the picture draws it once, plus dotted copies
+        y = y * x
+    return y
+
+
+@pytest.mark.parametrize("build", [lecture_graph, fan_out_graph])
+def test_the_node_set_is_the_pictures_for_shared_values_too(build):
+    root = build()
+    document = strict_loads(cg.to_json(root))
+    nodes, edges = dot_nodes_and_edges(root)
+    assert [n["id"] for n in document["nodes"]] == list(nodes)
+    assert sorted((p, n["id"]) for n in document["nodes"] for p in n["parents"]) == sorted(edges)
 
 
 @settings(max_examples=30)
