@@ -176,3 +176,17 @@ def test_gradients_that_are_graphs_are_recorded_by_value():
     flow = cg.GradientFlow(every=1, nodes=True)
     flow.record(0, {"x": x}, root=y)
     assert flow.norms == {"x": [27.0]} and flow.node_norms["x"] == [27.0]
+
+
+def test_networks_train_records_every_layers_gradient_flow():
+    from compgraph import networks
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2, 40))
+    Y = (X[:1] * X[1:] > 0).astype(float)
+    flow = cg.GradientFlow(every=25, nodes=True)
+    networks.train(X, Y, [2, 4, 3, 1], 0.5, 60, hidden="tanh", gradient_flow=flow)
+    assert flow.iterations == [0, 25, 50]
+    assert sorted(flow.norms) == ["W1", "W2", "W3", "b1", "b2", "b3"]
+    assert all(len(norms) == 3 and all(n > 0 for n in norms) for norms in flow.norms.values())
+    assert flow.node_norms["W1"] == flow.norms["W1"]
