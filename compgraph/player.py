@@ -185,6 +185,8 @@ class _Frames:
         self.names = self._display_names()
         self.root_name = self.names[root]
         self.show_op = show_op
+        #: What the replayed reverse pass computed, filled by ``backward_frames``.
+        self.gradients: dict[Node, np.ndarray] = {}
 
     def _display_names(self) -> dict[Node, str]:
         """Labels, with unnamed scalar constants as their value and an unnamed root as J."""
@@ -234,7 +236,6 @@ class _Frames:
             ],
             "grads": {},
         }
-        self.gradients: dict[Node, np.ndarray] = {}
         frames = [start, *self.forward_frames(), *self.backward_frames()]
         gradients = {self.ids(node)[0]: grad for node, grad in self.gradients.items()}
         return {
