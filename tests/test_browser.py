@@ -43,7 +43,7 @@ def browser():
 class Page:
     """A player page opened from a file, with every console error and request it made."""
 
-    def __init__(self, browser, path):
+    def __init__(self, browser, path, player_on_top=True):
         self.problems = []
         self.requests = []
         self.page = browser.new_page(viewport={"width": 1100, "height": 800})
@@ -52,7 +52,8 @@ class Page:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.url = path.as_uri()
         self.page.goto(self.url)
-        self.page.wait_for_function("window.compgraphPlayer !== undefined")
+        if player_on_top:
+            self.page.wait_for_function("window.compgraphPlayer !== undefined")
 
     def _console(self, message):
         if message.type in ("error", "warning"):
@@ -277,3 +278,21 @@ def test_drawn_copies_of_a_shared_value_light_up_with_its_edges(open_page):
     page.page.keyboard.press("Home")
     assert "cg-pending" in page.classes(copy)[0] and "cg-pending" in page.classes(f"{copy}->op2")[0]
     assert page.problems == []
+
+
+def test_the_notebook_display_is_a_working_player(browser, tmp_path):
+    """What Jupyter shows (Player._repr_html_): the whole page in an iframe's srcdoc."""
+    host = tmp_path / "notebook.html"
+    host.write_text(
+        f"<!DOCTYPE html><html><body>{cg.animate(lecture_graph())._repr_html_()}</body></html>"
+    )
+    page = Page(browser, host, player_on_top=False)
+    try:
+        player = page.page.frame_locator("iframe")
+        player.locator("#cg-last").click()
+        gradients = player.locator("#cg-grads").inner_text().split("\n")
+        assert {"dJ/da = 3", "dJ/db = 6", "dJ/dc = 9"} <= set(gradients)
+        assert player.locator("#cg-heading").inner_text() == "backprop through J"
+        assert page.problems == []
+    finally:
+        page.close()
