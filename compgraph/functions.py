@@ -564,7 +564,7 @@ def _dot(a: Any, b: Any) -> Node:
     )
     if 0 in ndims:
         return mul(a, b)
-    if max(ndims) > 2:
+    if ndims[0] > 2 or ndims[1] > 2:
         raise TypeError(
             "numpy.dot of arrays with more than 2 dimensions is not supported on Nodes: its "
             "axes differ from matmul's; use compgraph.matmul (np.matmul, @) or reshape first"

@@ -156,8 +156,9 @@ class Node(Recorded):
             whose vjp (or gradient bookkeeping) made it; unset otherwise.
 
     Nodes behave like NumPy arrays where that cannot go wrong: ``+ - * / ** @``, ``x.T``,
-    ``x[i]``, ``np.exp(x)``, ``x.sum(axis=0)``; comparisons (``x > 0``, ``x == 1``) compare
-    the values and return plain boolean arrays, and ``bool(x)`` is ``bool(x.value)``.
+    ``x[i]``, ``np.exp(x)``, ``x.sum(axis=0)``, and ``bool(x)`` is ``bool(x.value)``.
+    Comparison operators (``x == 1``, ``x > 0``) raise a TypeError: compare ``x.value``, or
+    nodes with ``is``; ``np.greater(x, 0)`` compares the values, as data.
 
     Example:
         >>> import compgraph as cg
@@ -379,27 +380,28 @@ class Node(Recorded):
     def __abs__(self) -> Node:
         return apply(ops.Abs, self)
 
-    # Comparisons compare values, as NumPy's do, and are data: not recorded, not
-    # differentiated. Hashing stays by identity, so nodes still key dicts and sets.
+    # Comparison operators refuse: `loss == 0` or `node in [a, b]` would otherwise compare
+    # values where identity was meant (or the reverse), without a word. NumPy's comparison
+    # functions (np.greater(x, 0)) compute on the values, as data. Hashing is by identity.
     __hash__ = Recorded.__hash__
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        return self.value == _value(other)
+        raise _comparison_error(self, "==")
 
     def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        return self.value != _value(other)
+        raise _comparison_error(self, "!=")
 
     def __lt__(self, other: Any) -> Any:
-        return self.value < _value(other)
+        raise _comparison_error(self, "<")
 
     def __le__(self, other: Any) -> Any:
-        return self.value <= _value(other)
+        raise _comparison_error(self, "<=")
 
     def __gt__(self, other: Any) -> Any:
-        return self.value > _value(other)
+        raise _comparison_error(self, ">")
 
     def __ge__(self, other: Any) -> Any:
-        return self.value >= _value(other)
+        raise _comparison_error(self, ">=")
 
     # -- NumPy's methods, where compgraph has the op ----------------------------------------
     # The rule: a Node has an ndarray method exactly when a compgraph function of that name
@@ -479,6 +481,13 @@ _IN_PLACE_MESSAGE = (
     "{} cannot write into an existing array: compgraph records each result as a new node "
     "(and a graph holds every value it used); assign the result instead: y = np.exp(x)"
 )
+
+
+def _comparison_error(node: Node, operator: str) -> TypeError:
+    return TypeError(
+        f"{node.describe()} {operator} ...: comparing Nodes is ambiguous (their values, or "
+        f"which node?); compare values with node.value {operator} ..., and nodes with `is`"
+    )
 
 
 def _value(x: Any) -> Any:

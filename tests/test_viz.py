@@ -136,7 +136,7 @@ def test_logistic_regression_graph_shows_shapes_values_and_gradients():
     ops_drawn = sorted(lines[0] for name, lines in nodes.items() if name.startswith("op"))
     assert ops_drawn == sorted(
         # 1 - Y is computed from constants alone, so it is a constant, not an op.
-        ["transpose", "@", "+", "σ", "log", "×", "−", "log", "×", "+", "mean", "−"]
+        ["ᵀ", "@", "+", "σ", "log", "×", "−", "log", "×", "+", "mean", "−"]
     )
 
 
@@ -635,8 +635,9 @@ def test_color_by_grad_darkens_with_gradient_magnitude_on_a_log_scale():
     h.backward()
     source = cg.to_dot(h, color_by="grad").source
     fills = fill_colors(source)
-    path = [node for node in cg.graph.topological_order(h) if node.requires_grad]
-    ids = [f"v{cg.graph.topological_order(h).index(node)}" for node in path]
+    order = cg.graph.topological_order(h)
+    position = {node: i for i, node in enumerate(order)}  # by identity: == compares values
+    ids = [f"v{position[node]}" for node in order if node.requires_grad]
     shades = [luminance(fills[i]) for i in ids]  # x (1e-8) first, output (1) last
     assert shades == sorted(shades, reverse=True) and len(set(shades)) == len(shades)
     assert "subgraph cluster_legend" in source and "gradient (RMS), log scale" in source
