@@ -49,7 +49,7 @@ MAX_FORMULA_LENGTH = 1000
 MAX_ELEMENTS = 1_000_000
 #: The most value nodes ``--max-nodes`` may ask to draw: beyond, layouts take minutes.
 MAX_DRAWN_NODES = 1000
-_COMMANDS = ("draw",)
+_COMMANDS = ("draw", "animate")
 
 _FUNCTIONS: dict[str, Callable[..., Node]] = {
     name: getattr(functions, name) for name in functions.__all__
@@ -462,6 +462,102 @@ def _draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _animate(args: argparse.Namespace) -> int:
+    """``compgraph animate``: the backprop player of a formula, as one HTML file."""
+    from compgraph.player import animate
+
+    formula = " ".join(args.formula.split())
+    to_stdout = args.output == "-"
+    text = sys.stderr if to_stdout else sys.stdout  # stdout is the page's alone
+    try:
+        limits = {
+            "engine": args.engine,
+            "timeout": _positive("--timeout", args.timeout, 3600),
+            "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
+        }
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            root, _ = _build(args, formula)
+    except _FormulaError as error:
+        where = "" if error.column is None else f" at column {error.column + 1}"
+        snippet = f" ({error.snippet})" if error.column is not None and error.snippet else ""
+        print(f"compgraph animate: error{where}{snippet}: {error}", file=sys.stderr)
+        return 2
+    for warning in caught:
+        if warning.category is not RuntimeWarning:  # NumPy's, said better by compgraph's
+            message = " ".join(str(warning.message).split())
+            print(f"compgraph animate: warning: {message}", file=sys.stderr)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # values were reported above
+            player = animate(
+                root, None if to_stdout else Path(args.output), max_nodes=args.max_nodes,
+                rankdir=args.rankdir, title=formula, **limits,
+            )  # fmt: skip
+    except ValueError as error:  # a graph over the cap
+        print(f"compgraph animate: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except (CompgraphError, OSError) as error:
+        print(f"compgraph animate: cannot write {args.output}: {error}", file=sys.stderr)
+        return 1
+    print(f"{root.name} = {format_array(root.value)}", file=text)
+    if to_stdout:
+        sys.stdout.write(str(player))
+    else:
+        print(f"wrote {args.output}", file=text)
+    return 0
+
+
+def _add_animate_command(commands: Any) -> None:
+    from compgraph.player import DEFAULT_MAX_NODES
+
+    player = commands.add_parser(
+        "animate",
+        help="write the backprop player of a formula: one HTML page, forward then backward",
+        description="Build the graph of FORMULA and write a self-contained HTML page that "
+        "steps through its forward pass (each value) and backward pass (each vjp, with the "
+        "local derivatives and products that give every gradient).",
+        epilog='example:\n  compgraph animate "3*(a + b*c)" a=5 b=3 c=2 -o backprop.html\n\n'
+        "Formulas and variables are those of `compgraph draw` (see compgraph draw --help).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    player.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
+    player.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
+    )
+    player.add_argument(
+        "-o",
+        "--output",
+        default="backprop.html",
+        help="the page to write (backprop.html; - for stdout)",
+    )
+    player.add_argument(
+        "--max-nodes",
+        type=int,
+        default=DEFAULT_MAX_NODES,
+        help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES})",
+    )
+    player.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
+    )
+    player.add_argument(
+        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    player.add_argument(
+        "--timeout",
+        default=str(DEFAULT_TIMEOUT),
+        metavar="SECONDS",
+        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
+    )
+    player.add_argument(
+        "--memory-limit", default=str(DEFAULT_MEMORY_LIMIT // 2**20), metavar="MIB",
+        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
+    )  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compgraph",
@@ -535,6 +631,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
     )
+    _add_animate_command(commands)
     return parser
 
 
@@ -578,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return _draw(args)
+        return _animate(args) if args.command == "animate" else _draw(args)
     except _FormulaError as error:
         where = ""
         if error.column is not None:

@@ -166,6 +166,7 @@ def optimize(
     print_every: int = 100,
     record_every: int = 100,
     progress: bool = False,
+    gradient_flow: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """Gradient descent: w ← w - α dw, b ← b - α db, with gradients from ``propagate``.
 
@@ -178,6 +179,8 @@ def optimize(
         print_every: how often to print, in iterations.
         record_every: how often to record the cost in the returned list (the lesson's 100).
         progress: show a progress bar (needs the optional ``tqdm`` package).
+        gradient_flow: a ``cg.GradientFlow`` (or anything with its ``record`` method),
+            called as ``record(i, {"w": w_node, "b": b_node}, root=J)`` after each backward.
 
     Returns:
         ``(params, grads, costs)``: ``params = {"w": ..., "b": ...}`` after the last step,
@@ -201,11 +204,16 @@ def optimize(
     where = "optimize"
     w, b, X, Y = _check_problem(w, b, X, Y, where)
     _check_schedule(num_iterations, learning_rate, print_every, record_every, where)
+    if gradient_flow is not None and not callable(getattr(gradient_flow, "record", None)):
+        raise TypeError(
+            f"optimize: gradient_flow must have a record(iteration, parameters, root=) method, "
+            f"such as cg.GradientFlow(), not {type(gradient_flow).__name__}"
+        )
     return _descend(
         w, b, X, Y, int(num_iterations), float(learning_rate),
         print_every=int(print_every) if print_cost else 0,
         record_every=int(record_every),
-        progress=progress,
+        progress=progress, gradient_flow=gradient_flow,
     )  # fmt: skip
 
 
@@ -251,10 +259,14 @@ def _cost(w: Node, b: Node, X: Node, Y: Node) -> Node:
     return J
 
 
-def _step(w: np.ndarray, b: float, X: Node, Y: Node) -> tuple[Grads, float]:
+def _step(
+    w: np.ndarray, b: float, X: Node, Y: Node, flow: Any = None, iteration: int = 0
+) -> tuple[Grads, float]:
     w_node, b_node = Node(w, name="w"), Node(b, name="b")
     J = _cost(w_node, b_node, X, Y)
     J.backward()
+    if flow is not None:
+        flow.record(iteration, {"w": w_node, "b": b_node}, root=J)
     # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
     return {"dw": np.array(w_node.grad), "db": float(b_node.grad)}, float(J.value)
 
@@ -270,6 +282,7 @@ def _descend(
     print_every: int,
     record_every: int,
     progress: bool,
+    gradient_flow: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
     X_node, Y_node = _data_nodes(X, Y)
@@ -277,7 +290,7 @@ def _descend(
     costs: list[float] = []
     try:
         for i in range(num_iterations):
-            grads, cost = _step(w, b, X_node, Y_node)
+            grads, cost = _step(w, b, X_node, Y_node, gradient_flow, i)
             # New arrays, never -=: the first w may be the caller's.
             w = w - learning_rate * grads["dw"]
             b = b - learning_rate * grads["db"]
