@@ -77,6 +77,8 @@ _VALUE_STYLES: dict[str, dict[str, str]] = {
         "fontcolor": "#374151",
     },
     "intermediate": {"style": "rounded", "color": "#374151"},
+    # Made by backward(create_graph=True): the chain rule's own steps, in violet.
+    "backward": {"style": "rounded,filled", "fillcolor": "#f5f3ff", "color": "#7c3aed"},
     "output": {
         "style": "rounded,filled,bold",
         "fillcolor": "#dcfce7",
@@ -259,6 +261,8 @@ def _array_lines(prefix: str, array: np.ndarray, with_shape: bool) -> str:
 def _kind(node: Node, root: Node) -> str:
     if node is root:
         return "output"
+    if hasattr(node, "vjp_of"):
+        return "backward"
     if node.parents:
         return "intermediate"
     return "parameter" if node.requires_grad else "constant"
@@ -272,6 +276,12 @@ def _value_label(node: Node, parts: dict[str, Any], grad_in_red: bool) -> tuple[
         name = _clip(node.name, _NAME_LIMIT)
         texts.append(name)
         lines.append(f"<b>{_html(name)}</b>")
+    if hasattr(node, "vjp_of"):
+        made_by = node.vjp_of
+        texts.append(
+            f"from vjp of {made_by.op.name} {_clip(made_by.name or f'#{made_by.id}', _NAME_LIMIT)}"
+        )
+        lines.append(f'<font color="#6d28d9"><i>{_html(texts[-1])}</i></font>')
     shape_shown = parts["shape"] is True or (
         parts["shape"] == "auto" and (node.value.ndim > 0 or node.value.dtype != np.float64)
     )
