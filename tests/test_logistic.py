@@ -549,3 +549,72 @@ def test_callers_arrays_are_never_modified():
 def test_returned_gradients_are_fresh_writable_arrays():
     grads, _ = propagate(W, B, X, Y)
     grads["dw"][0, 0] = 0.0  # the engine's .grad arrays are read-only; these must not be
+
+
+# -- second order: the Hessian and Newton's method ------------------------------------------
+
+
+def _two_overlapping_classes(m=400, n=5, seed=0):
+    """Labels drawn from a logistic model; feature 0 varies 10x less than the others, as
+    unscaled data often does, which is what makes gradient descent slow."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, m))
+    X[0] *= 0.1
+    Y = (rng.random((1, m)) < 1 / (1 + np.exp(-(10 * X[0] - 0.5 * X[1] + 0.3)))).astype(float)
+    return X, Y
+
+
+def test_the_engine_hessian_equals_the_analytic_one():
+    from compgraph.logistic import analytic_hessian, hessian
+
+    X, Y = _two_overlapping_classes(m=50, n=4)
+    w, b = np.random.default_rng(1).normal(size=(4, 1)), -0.2
+    H = hessian(w, b, X, Y)
+    assert H.shape == (5, 5)
+    np.testing.assert_allclose(H, analytic_hessian(w, b, X, Y), rtol=1e-12, atol=1e-15)
+
+
+def test_newton_reaches_the_optimum_in_a_handful_of_steps_where_descent_needs_thousands():
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    from compgraph.logistic import initialize_with_zeros, optimize, optimize_newton
+
+    X, Y = _two_overlapping_classes()
+    params, grads, costs = optimize_newton(*initialize_with_zeros(5), X, Y)
+    assert len(costs) <= 10 and np.linalg.norm(grads["dw"]) < 1e-10
+    reference = SklearnLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X.T, Y[0])
+    np.testing.assert_allclose(params["w"][:, 0], reference.coef_[0], rtol=1e-6)
+    assert params["b"] == pytest.approx(reference.intercept_[0], rel=1e-6)
+    descent, _, descent_costs = optimize(
+        *initialize_with_zeros(5), X, Y, num_iterations=2000, learning_rate=0.5
+    )
+    assert descent_costs[-1] > costs[-1]  # 2000 steps of descent are still short of it
+    assert np.abs(descent["w"] - params["w"]).max() > 1e-6
+
+
+def test_newton_on_separable_classes_says_the_optimum_is_at_infinity():
+    from compgraph.logistic import initialize_with_zeros, optimize_newton
+
+    X = np.array([[0.0, 1.0, 2.0, 3.0]])
+    Y = np.array([[0.0, 0.0, 1.0, 1.0]])
+    with pytest.raises(cg.DataError, match="separable"):
+        optimize_newton(*initialize_with_zeros(1), X, Y, num_iterations=100)
+
+
+def test_newton_damps_a_singular_hessian():
+    from compgraph.logistic import initialize_with_zeros, optimize_newton
+
+    X, Y = _two_overlapping_classes(m=60, n=2)
+    X = np.vstack([X, X[:1]])  # a repeated feature: H is singular
+    params, grads, costs = optimize_newton(*initialize_with_zeros(3), X, Y)
+    assert np.linalg.norm(grads["dw"]) < 1e-8 and np.isfinite(params["w"]).all()
+
+
+def test_the_estimator_solves_by_newton_when_asked():
+    X, Y = _two_overlapping_classes()
+    newton = cg.logistic.LogisticRegression(solver="newton").fit(X.T, Y[0])
+    assert newton.n_iter_ <= 10
+    descent = cg.logistic.LogisticRegression(learning_rate=0.5, num_iterations=50).fit(X.T, Y[0])
+    assert newton.cost_history_[-1] < descent.cost_history_[-1]
+    with pytest.raises(ValueError, match="solver must be"):
+        cg.logistic.LogisticRegression(solver="lbfgs").fit(X.T, Y[0])
