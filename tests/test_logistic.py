@@ -606,7 +606,7 @@ def test_newton_damps_a_singular_hessian():
 
     X, Y = _two_overlapping_classes(m=60, n=2)
     X = np.vstack([X, X[:1]])  # a repeated feature: H is singular
-    params, grads, costs = optimize_newton(*initialize_with_zeros(3), X, Y)
+    params, grads, _ = optimize_newton(*initialize_with_zeros(3), X, Y)
     assert np.linalg.norm(grads["dw"]) < 1e-8 and np.isfinite(params["w"]).all()
 
 
