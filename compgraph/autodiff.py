@@ -204,9 +204,8 @@ def _seed(root: Any, grad: ArrayLike | None, create_graph: bool) -> Any:
         # d(root)/d(root) = 1; a NumPy scalar for a 0-d root, like every scalar gradient.
         seed = value.dtype.type(1) if value.ndim == 0 else np.ones_like(value)
     else:
-        if isinstance(grad, Recorded):
-            grad = grad.value  # type: ignore[attr-defined]
-        seed = np.array(as_float_array(grad, "the seed gradient"), dtype=value.dtype)
+        given: Any = grad.value if isinstance(grad, Recorded) else grad
+        seed = np.array(as_float_array(given, "the seed gradient"), dtype=value.dtype)
         if seed.shape != value.shape:
             raise ShapeError(
                 f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "

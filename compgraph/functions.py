@@ -581,7 +581,8 @@ def _swapaxes(x: Any, axis1: int, axis2: int) -> Node:
 
 
 def _expand_dims(x: Any, axis: Axis) -> Node:
-    return reshape(x, np.expand_dims(np.broadcast_to(False, x.shape), as_axis(axis)).shape)
+    axes: Any = as_axis(axis)
+    return reshape(x, np.expand_dims(np.broadcast_to(False, x.shape), axes).shape)
 
 
 def _squeeze(x: Any, axis: Axis = None) -> Node:

@@ -20,7 +20,7 @@ import math
 import operator
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -385,10 +385,10 @@ class Node(Recorded):
     # functions (np.greater(x, 0)) compute on the values, as data. Hashing is by identity.
     __hash__ = Recorded.__hash__
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         raise _comparison_error(self, "==")
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         raise _comparison_error(self, "!=")
 
     def __lt__(self, other: Any) -> Any:
@@ -415,11 +415,12 @@ class Node(Recorded):
 
     def transpose(self, *axes: Any) -> Node:
         """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as NumPy."""
+        permutation: Any = axes
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = axes[0]
+            permutation = axes[0]
         if len(axes) == 0:
-            axes = None  # x.transpose() reverses the axes, as x.T does
-        return apply(ops.Transpose, self, axes=as_axes(axes))
+            permutation = None  # x.transpose() reverses the axes, as x.T does
+        return apply(ops.Transpose, self, axes=as_axes(permutation))
 
     def reshape(self, *shape: Any) -> Node:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy accepts both."""
@@ -431,19 +432,19 @@ class Node(Recorded):
         return apply(ops.GetItem, self, index=normalize_index(index))
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.sum(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.sum(self, axis=axis, keepdims=keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.mean(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.mean(self, axis=axis, keepdims=keepdims))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.max(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.max(self, axis=axis, keepdims=keepdims))
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.min(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.min(self, axis=axis, keepdims=keepdims))
 
     def clip(self, min: Any = None, max: Any = None) -> Node:  # noqa: A002 - NumPy's names
-        return np.clip(self, min, max)  # type: ignore[no-any-return]
+        return cast(Node, np.clip(self, min, max))
 
     def astype(self, dtype: Any) -> Node:
         """The node converted to float32 or float64, recorded (gradients convert back)."""
@@ -663,7 +664,7 @@ def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
 
 
 def _shape_error(
-    op: type[ops.Op], nodes: tuple[Node, ...], attrs: dict, error: Exception
+    op: type[ops.Op], nodes: tuple[Node, ...], attrs: dict[str, Any], error: Exception
 ) -> ShapeError:
     operands = ", ".join(node.describe() for node in nodes)
     settings = ", ".join(f"{key}={value!r}" for key, value in attrs.items())

@@ -28,7 +28,7 @@ module never imports ``Node``: nodes announce themselves by subclassing
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -49,7 +49,7 @@ class OpType(type):
             )
         for x in inputs:
             if isinstance(x, Recorded):
-                return x.record(cls, inputs, attrs)  # type: ignore[arg-type]
+                return x.record(cls, inputs, attrs)
         return cls.forward(*inputs, **attrs)  # type: ignore[attr-defined]
 
 
@@ -113,6 +113,11 @@ class Op(metaclass=OpType):
         cls.vjp_needs_grad = "needs_grad" in inspect.signature(cls.vjp).parameters
         if cls.__module__ == __name__:
             _builtin_ops.append(cls)
+
+    if TYPE_CHECKING:
+        # Calls go through OpType.__call__ (computed or recorded): this only tells the type
+        # checker what an op class accepts.
+        def __new__(cls, *inputs: Any, **attrs: Any) -> Any: ...
 
     @staticmethod
     def forward(*inputs: Any, **attrs: Any) -> Any:
@@ -833,7 +838,7 @@ class Concatenate(Op):
         before = (slice(None),) * (axis % out.ndim)
         ends = [int(end) for end in np.cumsum([x.shape[axis] for x in xs])]
         return tuple(
-            g[(*before, slice(end - x.shape[axis], end))] for x, end in zip(xs, ends, strict=True)
+            g[before + (slice(end - x.shape[axis], end),)] for x, end in zip(xs, ends, strict=True)
         )
 
 
@@ -849,7 +854,7 @@ class Stack(Op):
     @staticmethod
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
-        return tuple(g[(*before, i)] for i in range(len(xs)))
+        return tuple(g[before + (i,)] for i in range(len(xs)))
 
 
 def _is_basic(index: Any) -> bool:
