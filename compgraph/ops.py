@@ -837,9 +837,10 @@ class Concatenate(Op):
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
         ends = [int(end) for end in np.cumsum([x.shape[axis] for x in xs])]
-        return tuple(
-            g[before + (slice(end - x.shape[axis], end),)] for x, end in zip(xs, ends, strict=True)
-        )
+        slices = [
+            (*before, slice(end - x.shape[axis], end)) for x, end in zip(xs, ends, strict=True)
+        ]
+        return tuple(g[index] for index in slices)
 
 
 class Stack(Op):
@@ -854,7 +855,7 @@ class Stack(Op):
     @staticmethod
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
-        return tuple(g[before + (i,)] for i in range(len(xs)))
+        return tuple(g[index] for index in [(*before, i) for i in range(len(xs))])
 
 
 def _is_basic(index: Any) -> bool:
