@@ -10,6 +10,8 @@ Build a graph by computing with nodes, then call ``backward()``:
     (3.0, 6.0, 9.0)
 """
 
+from typing import TYPE_CHECKING
+
 from compgraph import errors, functions, ops
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.export import to_json
@@ -22,6 +24,47 @@ from compgraph.ops import Op
 from compgraph.player import animate
 from compgraph.transforms import grad, hessian, hvp, jacobian, value_and_grad
 from compgraph.viz import render, to_dot, to_svg
+
+if TYPE_CHECKING:
+    # functions.__all__ is computed from the op registry, which a type checker cannot run, so
+    # it would see the star import above bring nothing (and users' checkers would reject
+    # cg.add). The same names, spelled out for it; tests/test_project.py keeps them in step.
+    from compgraph.functions import abs as abs
+    from compgraph.functions import add as add
+    from compgraph.functions import astype as astype
+    from compgraph.functions import broadcast_to as broadcast_to
+    from compgraph.functions import clip as clip
+    from compgraph.functions import concatenate as concatenate
+    from compgraph.functions import div as div
+    from compgraph.functions import exp as exp
+    from compgraph.functions import getitem as getitem
+    from compgraph.functions import index_add as index_add
+    from compgraph.functions import leaky_relu as leaky_relu
+    from compgraph.functions import log as log
+    from compgraph.functions import log_softmax as log_softmax
+    from compgraph.functions import logsumexp as logsumexp
+    from compgraph.functions import matmul as matmul
+    from compgraph.functions import max as max
+    from compgraph.functions import maximum as maximum
+    from compgraph.functions import mean as mean
+    from compgraph.functions import min as min
+    from compgraph.functions import minimum as minimum
+    from compgraph.functions import mul as mul
+    from compgraph.functions import neg as neg
+    from compgraph.functions import pow as pow
+    from compgraph.functions import relu as relu
+    from compgraph.functions import reshape as reshape
+    from compgraph.functions import sigmoid as sigmoid
+    from compgraph.functions import sigmoid_cross_entropy as sigmoid_cross_entropy
+    from compgraph.functions import softmax as softmax
+    from compgraph.functions import softmax_cross_entropy as softmax_cross_entropy
+    from compgraph.functions import sqrt as sqrt
+    from compgraph.functions import stack as stack
+    from compgraph.functions import sub as sub
+    from compgraph.functions import sum as sum
+    from compgraph.functions import tanh as tanh
+    from compgraph.functions import transpose as transpose
+    from compgraph.functions import where as where
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,6 @@
 """The promises the README makes to a newcomer stay true."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -84,3 +85,29 @@ def test_code_is_lint_and_format_clean():
             [sys.executable, "-m", "ruff", *command], capture_output=True, text=True, cwd=ROOT
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_are_checked_strictly():
+    # Issue 10: the package ships py.typed, so its annotations are a promise to users' type
+    # checkers; mypy --strict (the [tool.mypy] section of pyproject.toml) keeps it honest.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_type_checker_sees_every_op_function():
+    """compgraph/__init__.py spells out for type checkers what its star import brings."""
+    import compgraph.functions
+
+    tree = ast.parse((ROOT / "compgraph" / "__init__.py").read_text())
+    for_type_checkers = {
+        alias.asname
+        for statement in ast.walk(tree)
+        if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING"
+        for imported in statement.body
+        if isinstance(imported, ast.ImportFrom) and imported.module == "compgraph.functions"
+        for alias in imported.names
+        if alias.asname == alias.name  # the form that re-exports under --strict
+    }
+    assert for_type_checkers == set(compgraph.functions.__all__)
