@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +78,7 @@ _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
 
 
 def _central_differences(
-    f: Callable[[np.ndarray], Any], point: np.ndarray, indices: Sequence[int], eps: float
+    f: Callable[[np.ndarray], Any], point: np.ndarray, indices: Iterable[int], eps: float
 ) -> Iterator[Any]:
     """Yield (f(x + hᵢeᵢ) − f(x − hᵢeᵢ)) / 2hᵢ, hᵢ = ε·max(1, |xᵢ|), for each flat index i.
 
@@ -573,7 +573,7 @@ def _gradient_report(
             indices = _elements_to_check(probe.size, max_elements, rng)
 
             def evaluate(_: np.ndarray) -> float:
-                return _scalar(f, probes, caller).value.item()
+                return float(_scalar(f, probes, caller).value.item())
 
             numeric = np.fromiter(
                 _central_differences(evaluate, probe.value, indices, eps), np.float64, indices.size
@@ -755,6 +755,8 @@ class GraphCheckReport:
         elif worst is not None and worst.problem:
             error = f"input {worst.name}: {worst.problem}"
         else:
+            # A failing op without a problem of its own has a failing input: the worst.
+            assert worst is not None
             error = (
                 f"input {worst.name} gradient {worst.analytic:.8g} vs numeric {worst.numeric:.8g} "
                 f"at {worst.worst_index} (max abs error {worst.max_abs_error:.3g})"
@@ -786,6 +788,7 @@ def _check_node(
     rng: np.random.Generator,
 ) -> NodeCheck:
     op, parents, attrs = node.op, node.parents, node.attrs
+    assert op is not None, "check_graph checks only the recorded ops, never the leaves"
     shapes = tuple(parent.shape for parent in parents)
     # Promoted to float64 so the check measures the rule, not float32 rounding.
     inputs = [np.array(parent.value, dtype=np.float64) for parent in parents]

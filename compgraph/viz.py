@@ -116,7 +116,7 @@ _DARK_FILLS = {"#ef4444", "#b91c1c", "#7f1d1d", _GRAD_NONFINITE}
 
 def _attribute_text(style: dict[str, str]) -> str:
     """`` key="value" ...`` quoted by graphviz, to follow a node's label."""
-    return " " + quoting.attr_list(kwargs=style)[2:-1]
+    return " " + str(quoting.attr_list(kwargs=style))[2:-1]
 
 
 _VALUE_ATTRS = {
@@ -175,7 +175,7 @@ def _clip(text: str, limit: tuple[int, int]) -> str:
     return f"{clipped}… (cut to {len(clipped):,} of {len(text):,} characters)"
 
 
-def _number(value: float) -> str:
+def _number(value: float | np.floating[Any]) -> str:
     # Adding 0.0 turns -0.0 into 0.0: a gradient of "-0" would read as a sign worth noting.
     return f"{value + 0.0:.4g}"
 
@@ -188,12 +188,12 @@ def _row(values: list[float], indent: str = " ") -> str:
 
 def _mean(array: np.ndarray) -> float:
     """The mean, also when the sum overflows (20 values of 1e308 have mean 1e308, not inf)."""
-    mean = array.mean()
+    mean = float(array.mean())
     if np.isfinite(mean) or not np.isfinite(array).all():
         return mean
     # Finite values whose sum overflows: average them scaled down by the largest magnitude.
     scale = np.abs(array).max()
-    return (array / scale).mean() * scale
+    return float((array / scale).mean() * scale)
 
 
 def _summary(array: np.ndarray) -> list[str]:
@@ -278,6 +278,7 @@ def _value_label(node: Node, parts: dict[str, Any], grad_in_red: bool) -> tuple[
         lines.append(f"<b>{_html(name)}</b>")
     if hasattr(node, "vjp_of"):
         made_by = node.vjp_of
+        assert made_by.op is not None, "backward() runs vjps of recorded ops only"
         texts.append(
             f"from vjp of {made_by.op.name} {_clip(made_by.name or f'#{made_by.id}', _NAME_LIMIT)}"
         )
@@ -303,6 +304,7 @@ def _value_label(node: Node, parts: dict[str, Any], grad_in_red: bool) -> tuple[
 
 def _op_lines(node: Node) -> list[str]:
     op = node.op
+    assert op is not None, "only nodes with parents get an op box, and they have an op"
     settings = [
         f"{key}={value!r}"
         for key, value in node.attrs.items()
@@ -313,6 +315,7 @@ def _op_lines(node: Node) -> list[str]:
 
 def _operand_roles(node: Node) -> list[str]:
     """Edge labels for an op's inputs: its ``Op.roles``, blank when it declares none."""
+    assert node.op is not None, "only nodes with parents have operands, and they have an op"
     roles = tuple(node.op.roles)
     count = len(node.parents)
     if not roles:
@@ -517,7 +520,9 @@ def _legend(scale: _GradScale) -> list[str]:
 # -- layout direction ---------------------------------------------------------------------------
 
 
-def _auto_rankdir(order: list[Node], widths: dict[Node, float], show_op: bool) -> str:
+def _auto_rankdir(
+    order: list[Node], widths: dict[Node, float], show_op: bool
+) -> Literal["LR", "TB"]:
     """LR when the left-to-right picture stays narrow enough to read, else TB if narrower.
 
     Ranks are estimated as distance from the root (dot puts inputs next to their use), a
@@ -547,7 +552,8 @@ def _auto_rankdir(order: list[Node], widths: dict[Node, float], show_op: bool) -
 _MIME_FORMATS = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpeg"}
 
 
-class Drawing(graphviz.Digraph):
+# graphviz ships no type hints, so to mypy its Digraph is Any.
+class Drawing(graphviz.Digraph):  # type: ignore[misc]
     """The picture ``to_dot`` returns: a ``graphviz.Digraph`` that Jupyter can always show.
 
     ``graphviz``'s own notebook display runs the system ``dot`` and fails without it; this
@@ -758,7 +764,7 @@ def to_dot(
 def _edge_attrs(attributes: dict[str, str]) -> str:
     if not attributes:
         return ""
-    return " [" + quoting.attr_list(kwargs=attributes)[2:-1] + "]"
+    return " [" + str(quoting.attr_list(kwargs=attributes))[2:-1] + "]"
 
 
 def _reuse_box(node: Node, box: str, scale: _GradScale | None, colors: dict[Node, str]) -> str:
@@ -838,7 +844,9 @@ _OUT_OF_MEMORY = re.compile(
 _CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGKILL")
 
 
-def _failure(name: str, fmt: str, returncode: int, stderr: bytes, memory_limit: int | None):
+def _failure(
+    name: str, fmt: str, returncode: int, stderr: bytes, memory_limit: int | None
+) -> RenderError:
     """The RenderError for a layout program that exited with ``returncode``."""
     complaint = " / ".join(stderr.decode("utf-8", "replace").strip().splitlines()[-3:])
     limit = (
