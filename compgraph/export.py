@@ -226,6 +226,7 @@ def _json_safe(value: Any, max_data: int | None) -> Any:
     """
     holder: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, int]] = [(value, holder, 0, 0)]
+    result: Any  # JSON data: null, a boolean, number or string, a list or an object
     while stack:
         item, container, key, depth = stack.pop()
         if depth > _MAX_DEPTH and isinstance(item, (tuple, list, dict)):
@@ -310,7 +311,7 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
     labels = node_labels(order)
     nodes = []
     for position, node in enumerate(order):
-        op = node.op
+        op, grad = node.op, gradient_array(node)
         nodes.append(
             {
                 "id": ids[node],
@@ -326,7 +327,7 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
                 "shape": list(node.value.shape),
                 "dtype": str(node.value.dtype),
                 "value": _summary(node.value, max_data),
-                "grad": None if node.grad is None else _summary(gradient_array(node), max_data),
+                "grad": None if grad is None else _summary(grad, max_data),
                 "attrs": _json_safe(dict(node.attrs), max_data),
             }
         )

@@ -130,11 +130,13 @@ class GradientFlow:
         if iteration % self.every:
             return False
         norms = self._parameter_norms(parameters)
-        if self.nodes and root is None:
-            raise ValueError(
-                "GradientFlow.record: nodes=True records every node of the graph: pass root=J"
-            )
-        node_norms = self._node_norms(root) if self.nodes else {}
+        node_norms: dict[str, float] = {}
+        if self.nodes:
+            if root is None:
+                raise ValueError(
+                    "GradientFlow.record: nodes=True records every node of the graph: pass root=J"
+                )
+            node_norms = self._node_norms(root)
         # Checked before anything is stored, so a failed call leaves the record unchanged.
         self.iterations.append(iteration)
         for name, norm in norms.items():
