@@ -330,6 +330,8 @@ class _Frames:
 
     def _vjp_step(self, node: Node, grads: dict[Node, np.ndarray]) -> dict[str, Any]:
         """Run ``node``'s vjp as ``backward()`` would, adding into ``grads``; one frame."""
+        op = node.op
+        assert op is not None, "backward_frames steps through the recorded ops only"
         g = grads[node]
         contributions = _vjp(node, g)
         scalar = _is_scalar(node.value) and all(_is_scalar(p.value) for p in node.parents)
@@ -359,7 +361,7 @@ class _Frames:
                 # Broadcasting is undone as backward() undoes it: summed to the input's shape.
                 summed = "" if raw_shape == parent.value.shape else ", summed over broadcasting"
                 line = (
-                    f"{d_parent} {sign} {node.op.name}'s vjp of {d_node} ({_shape_text(g)})"
+                    f"{d_parent} {sign} {op.name}'s vjp of {d_node} ({_shape_text(g)})"
                     f"{summed}: {_text(contribution, with_shape=True)}"
                 )
             if before is not None:
@@ -381,9 +383,10 @@ class _Frames:
         }
 
 
-def _vjp(node: Node, g: np.ndarray) -> tuple:
+def _vjp(node: Node, g: np.ndarray) -> tuple[Any, ...]:
     """``node.op.vjp(g, out, *inputs, **attrs)`` as ``backward()`` calls it."""
     op = node.op
+    assert op is not None, "only recorded ops have a vjp"
     attrs = dict(node.attrs)
     if op.vjp_needs_grad:
         attrs["needs_grad"] = tuple(parent.requires_grad for parent in node.parents)
@@ -422,6 +425,7 @@ def _shape_text(array: np.ndarray) -> str:
 def _expression(node: Node, operands: list[str]) -> str:
     """``b × c``, ``−x``, ``σ(z)``, ``sum(x, axis=0)``: how ``node`` was computed."""
     op = node.op
+    assert op is not None, "only nodes with parents are drawn as expressions, and they have an op"
     symbol = op.symbol
     settings = [
         f"{key}={value!r}"[:40]
