@@ -18,7 +18,7 @@ table and the first recorded op whose local gradient is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 Shape = tuple[int, ...]
+#: What an op table row draws: one shape per input, and the op's keyword arguments.
+Arguments = tuple[tuple[Shape, ...], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def matmul_shapes(
     """
     return hnp.mutually_broadcastable_shapes(
         signature="(n?,k),(k,m?)->(n?,m?)", max_dims=max_batch_dims, max_side=max_side
-    ).map(lambda shapes: shapes.input_shapes)
+    ).map(lambda shapes: (shapes.input_shapes[0], shapes.input_shapes[1]))  # the two inputs
 
 
 def matmul_pairs(
@@ -222,7 +224,7 @@ class OpCase:
     op: type[cg.Op]
     call: Callable[..., cg.Node]
     reference: Callable[..., np.ndarray]
-    arguments: st.SearchStrategy[tuple[tuple[Shape, ...], dict[str, Any]]]
+    arguments: st.SearchStrategy[Arguments]
     domains: tuple[Domain, ...]
     attrs_for: Callable[[Shape], st.SearchStrategy[dict[str, Any]]] | None = None
     smooth_at: Callable[..., bool] | None = None
@@ -238,18 +240,19 @@ class OpCase:
 KINK_MARGIN = 1e-3
 
 
-def _no_attrs(shapes: st.SearchStrategy) -> st.SearchStrategy:
+def _no_attrs(shapes: st.SearchStrategy[Sequence[Shape]]) -> st.SearchStrategy[Arguments]:
     return shapes.map(lambda shapes: (tuple(shapes), {}))
 
 
 def _with_attrs(
-    shapes: st.SearchStrategy[Shape], attrs_for: Callable[[Shape], st.SearchStrategy[dict]]
-) -> st.SearchStrategy:
+    shapes: st.SearchStrategy[Shape],
+    attrs_for: Callable[[Shape], st.SearchStrategy[dict[str, Any]]],
+) -> st.SearchStrategy[Arguments]:
     return shapes.flatmap(lambda shape: attrs_for(shape).map(lambda attrs: ((shape,), attrs)))
 
 
 def _reduction_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
-    axis = st.none()
+    axis: st.SearchStrategy[int | tuple[int, ...] | None] = st.none()
     if shape:
         axis = (
             st.none()
@@ -275,14 +278,14 @@ def _reshape_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _index_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
-    indices = hnp.basic_indices(shape, allow_newaxis=True)
+    indices: st.SearchStrategy[Any] = hnp.basic_indices(shape, allow_newaxis=True)  # or arrays
     if shape and all(shape):
         indices = indices | hnp.integer_array_indices(shape)  # repeats included
     return st.fixed_dictionaries({"index": indices})
 
 
 def _getitem_reference(x: np.ndarray, index: Any) -> np.ndarray:
-    return x[index]
+    return np.asarray(x[index])
 
 
 _one_shape = _no_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4).map(lambda s: (s,)))
@@ -296,12 +299,12 @@ _new_shape = _with_attrs(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), _
 
 
 def _sigmoid_reference(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
+    return np.asarray(1 / (1 + np.exp(-x)))
 
 
 def _sigmoid_cross_entropy_reference(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     # y·softplus(-z) + (1-y)·softplus(z): the same loss by another road, with no cancellation.
-    return y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
+    return np.asarray(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z))
 
 
 _any_shape = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
@@ -341,6 +344,10 @@ def _away_from_bounds(x: np.ndarray, low: Any = None, high: Any = None) -> bool:
     return all(bool(np.all(np.abs(x - b) > KINK_MARGIN)) for b in bounds)
 
 
+def _where_reference(x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
+    return np.where(condition, x, y)
+
+
 def _condition_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"condition": hnp.arrays(bool, shape)})
 
@@ -377,8 +384,9 @@ def _join_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _same_shape_pair(
-    shapes: st.SearchStrategy[Shape], attrs_for: Callable[[Shape], st.SearchStrategy[dict]]
-) -> st.SearchStrategy:
+    shapes: st.SearchStrategy[Shape],
+    attrs_for: Callable[[Shape], st.SearchStrategy[dict[str, Any]]],
+) -> st.SearchStrategy[Arguments]:
     return shapes.flatmap(lambda shape: attrs_for(shape).map(lambda attrs: ((shape, shape), attrs)))
 
 
@@ -424,11 +432,11 @@ def _logsumexp_reference(x: np.ndarray, axis: Any = None, keepdims: bool = False
     out = x
     for a in sorted((a % x.ndim for a in axes), reverse=True):
         out = np.logaddexp.reduce(out, axis=a, keepdims=True)
-    return out if keepdims else np.reshape(out, np.sum(x, axis=axis).shape)
+    return np.asarray(out if keepdims else np.reshape(out, np.sum(x, axis=axis).shape))
 
 
 def _softmax_reference(x: np.ndarray, axis: int) -> np.ndarray:
-    return np.exp(x - _logsumexp_reference(x, axis, keepdims=True))
+    return np.asarray(np.exp(x - _logsumexp_reference(x, axis, keepdims=True)))
 
 
 #: The op table: one row per built-in op. tests/test_ops.py checks every op has a row.
@@ -476,7 +484,7 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(
         cg.ops.Where,
         lambda x, y, condition: cg.where(condition, x, y),
-        lambda x, y, condition: np.where(condition, x, y),
+        _where_reference,
         _where_arguments,
         (REAL, REAL),
         _condition_attrs,
@@ -623,7 +631,9 @@ class RandomGraph:
         values = list(leaves)
         for step in self.steps:
             values.append(cg.apply(step.op, *(values[i] for i in step.args), **step.attrs))
-        return values[-1]
+        output = values[-1]
+        assert isinstance(output, cg.Node), "graphs() always draws a step, so a Node is last"
+        return output
 
     def build(self) -> tuple[cg.Node, tuple[cg.Node, ...]]:
         """The output node and fresh leaf Nodes (named x0, x1, …) it was computed from."""
@@ -713,7 +723,8 @@ def _step(
                 and _forward(case.op, [x, values[i]], attrs) is not None
             ]
             # Operands of another shape first: broadcasting is what most needs exercising.
-            candidates.sort(key=lambda i, x=x: values[i].shape == x.shape)
+            same_shape = {i: values[i].shape == x.shape for i in candidates}
+            candidates.sort(key=same_shape.__getitem__)
             if not candidates:
                 break
             args.append(draw(st.sampled_from(candidates)))
@@ -802,7 +813,7 @@ def graphs(
     for i in unused:
         steps.append(Step(cg.ops.Mean, (i,), {"axis": None, "keepdims": False}))
         average = len(values)
-        values.append(np.mean(values[i]))
+        values.append(np.asarray(np.mean(values[i])))  # 0-d, as the Mean step's Node holds it
         if total is not None:
             steps.append(Step(cg.ops.Add, (total, average)))
             values.append(values[total] + values[average])
