@@ -106,14 +106,14 @@ class _FormulaError(Exception):
         self.snippet = snippet
 
 
-def _where(formula: str, node: ast.AST) -> tuple[int, str]:
+def _where(formula: str, node: ast.expr) -> tuple[int, str]:
     """The character column and source text of ``node`` (ast counts columns in UTF-8 bytes)."""
     column = len(formula.encode("utf-8")[: node.col_offset].decode("utf-8", "ignore"))
     snippet = ast.get_source_segment(formula, node) or ""
     return column, snippet if len(snippet) <= 30 else snippet[:27] + "..."
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def _children(node: ast.expr) -> list[ast.expr]:
     """The subexpressions ``node`` needs evaluated first; refuses anything not whitelisted."""
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
@@ -146,7 +146,7 @@ def _children(node: ast.AST) -> list[ast.AST]:
     raise ValueError(f"{type(node).__name__.lower()} expressions are not allowed")
 
 
-def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> Any:
+def _combine(node: ast.expr, values: list[Any], variables: dict[str, Node]) -> Any:
     """The value of ``node`` given the values of its children."""
     if isinstance(node, ast.Constant):
         return node.value
@@ -174,11 +174,13 @@ def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> An
         return list(values)
     if isinstance(node, ast.Attribute):
         return functions.transpose(values[0])
-    assert isinstance(node, ast.Call)
+    # _children let through only calls of an op function by name, without ** unpacking.
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     positional = values[: len(node.args)]
-    named = {
-        kw.arg: value for kw, value in zip(node.keywords, values[len(node.args) :], strict=True)
-    }
+    named: dict[str, Any] = {}
+    for kw, value in zip(node.keywords, values[len(node.args) :], strict=True):
+        assert kw.arg is not None
+        named[kw.arg] = value
     return _call(node.func.id, positional, named)
 
 
@@ -294,8 +296,8 @@ def _evaluate(formula: str, variables: dict[str, Node]) -> Any:
         raise _FormulaError("the formula is nested too deeply") from None
     # Post-order walk with an explicit stack: a node's entry comes back (with its children
     # listed) after all of its children have been evaluated.
-    results: dict[ast.AST, Any] = {}
-    stack: list[tuple[ast.AST, list[ast.AST] | None]] = [(tree.body, None)]
+    results: dict[ast.expr, Any] = {}
+    stack: list[tuple[ast.expr, list[ast.expr] | None]] = [(tree.body, None)]
     while stack:
         node, children = stack.pop()
         try:

@@ -65,26 +65,27 @@ def check_samples(X: Any, where: str) -> np.ndarray:
         >>> check_samples([[1, 2], [3, 4]], "fit").dtype
         dtype('float64')
     """
-    X = _real_array(X, "X", where)
-    if X.ndim != 2:
+    samples = _real_array(X, "X", where)
+    if samples.ndim != 2:
         fix = (
             ". Reshape your data with X.reshape(-1, 1) if it has a single feature, or "
             "X.reshape(1, -1) if it is a single sample"
-            if X.ndim <= 1
+            if samples.ndim <= 1
             else ""
         )
         raise ShapeError(
-            f"{where}: X must be a 2-D array (n_samples, n_features), got shape {X.shape}{fix}"
+            f"{where}: X must be a 2-D array (n_samples, n_features), "
+            f"got shape {samples.shape}{fix}"
         )
-    if X.shape[0] == 0:
+    if samples.shape[0] == 0:
         raise ShapeError(
-            f"{where}: X has 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
+            f"{where}: X has 0 sample(s) (shape={samples.shape}) while a minimum of 1 is required."
         )
-    if X.shape[1] == 0:
+    if samples.shape[1] == 0:
         raise ShapeError(
-            f"{where}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+            f"{where}: X has 0 feature(s) (shape={samples.shape}) while a minimum of 1 is required."
         )
-    return X
+    return samples
 
 
 def _real_array(value: Any, name: str, where: str) -> np.ndarray:
@@ -252,7 +253,7 @@ class BinaryClassifier:
         Returns:
             A dict from each ``__init__`` argument's name to its current value.
         """
-        params = {}
+        params: dict[str, Any] = {}
         for name in self._parameter_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):
@@ -375,14 +376,14 @@ class BinaryClassifier:
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
         self._check_feature_names(_feature_names(X, where), where)
-        X = check_samples(X, where)
-        if X.shape[1] != self.n_features_in_:
+        samples = check_samples(X, where)
+        if samples.shape[1] != self.n_features_in_:
             raise ShapeError(
-                f"{where}: X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"{where}: X has {samples.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input; X must have shape "
                 f"(n_samples, {self.n_features_in_}), like the X given to fit"
             )
-        return X
+        return samples
 
     def _check_feature_names(self, names: np.ndarray | None, where: str) -> None:
         """Columns must come by the names and in the order ``fit`` saw: NumPy would

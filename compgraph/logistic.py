@@ -159,7 +159,7 @@ def analytic_gradients(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> Gr
         ([[-1.0]], -0.5)
     """
     w, b, X, Y = _check_problem(w, b, X, Y, "analytic_gradients")
-    residual = cg.ops.Sigmoid.forward(w.T @ X + b) - Y
+    residual = cg.ops.Sigmoid(w.T @ X + b) - Y
     return {"dw": X @ residual.T / X.shape[1], "db": float(np.mean(residual))}
 
 
@@ -559,7 +559,8 @@ def _check_schedule(
     _check_positive_int(record_every, "record_every", where)
     if (
         not isinstance(learning_rate, numbers.Real)
-        or not np.isfinite(learning_rate)
+        # As NumPy reads it (np.isfinite's hints take arrays, not numbers.Real).
+        or not np.isfinite(np.asarray(learning_rate))
         or learning_rate <= 0
     ):
         raise ValueError(
@@ -769,8 +770,9 @@ class LogisticRegression(BinaryClassifier):
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
-        X = self._check_fitted_samples(X, "decision_function")
-        return X @ self.coef_[0] + self.intercept_[0]
+        samples = self._check_fitted_samples(X, "decision_function")
+        logits: np.ndarray = samples @ self.coef_[0] + self.intercept_[0]
+        return logits
 
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
@@ -785,7 +787,7 @@ class LogisticRegression(BinaryClassifier):
                 int(self.num_iterations),
                 print_cost=bool(self.print_cost),
             )
-            self.coef_ = params["w"].T
+            self.coef_: np.ndarray = params["w"].T
             self.intercept_ = np.array([params["b"]])
             self.cost_history_ = costs
             self.n_iter_ = len(costs)
@@ -806,4 +808,4 @@ class LogisticRegression(BinaryClassifier):
         self.n_iter_ = int(self.num_iterations)
 
     def _positive_probability(self, X: np.ndarray) -> np.ndarray:
-        return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
+        return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0, :]

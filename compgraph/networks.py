@@ -115,7 +115,10 @@ def initialize_parameters(
     parameters: Parameters = {}
     for l in range(1, len(dims)):  # noqa: E741 - l is the course's layer index
         draw = generator.randn(dims[l], dims[l - 1])
-        parameters[f"W{l}"] = draw / np.sqrt(dims[l - 1]) if scale == "sqrt" else draw * scale
+        # _check_scale lets one string through, "sqrt"; any other scale is a number.
+        parameters[f"W{l}"] = (
+            draw / np.sqrt(dims[l - 1]) if isinstance(scale, str) else draw * scale
+        )
         parameters[f"b{l}"] = np.zeros((dims[l], 1))
     return parameters
 
@@ -253,12 +256,14 @@ def backward_analytic(
     Y_array = _labels(Y, m, where)
     L = len(dims) - 1
 
-    activations, logits = [X_array], [None]
+    # A[l] and Z[l] numbered as in the course: A[0] is X, and layer 0 has no Z.
+    activations: list[np.ndarray] = [X_array]
+    logits: dict[int, np.ndarray] = {}
     for l in range(1, L + 1):  # noqa: E741
         Z = weights[f"W{l}"] @ activations[-1] + weights[f"b{l}"]
-        logits.append(Z)
+        logits[l] = Z
         if l == L:
-            activations.append(cg.ops.Sigmoid.forward(Z))
+            activations.append(cg.ops.Sigmoid(Z))
         elif hidden == "tanh":
             activations.append(np.tanh(Z))
         else:
@@ -691,7 +696,7 @@ class NetworkClassifier(BinaryClassifier):
         self.n_iter_ = int(self.num_iterations)
 
     def _positive_probability(self, X: np.ndarray) -> np.ndarray:
-        return _probabilities(self.parameters_, X.T, self.activation)[0]
+        return _probabilities(self.parameters_, X.T, self.activation)[0, :]
 
 
 def _hidden_sizes(sizes: Any, where: str) -> list[int]:
@@ -704,7 +709,7 @@ def _hidden_sizes(sizes: Any, where: str) -> list[int]:
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
         raise ValueError(message)
     if not all(
-        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in sizes
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1 for n in sizes
     ):
         raise ValueError(message)
     return [int(n) for n in sizes]
@@ -930,7 +935,7 @@ def _check_layer_dims(layer_dims: Any, where: str) -> list[int]:
         raise ValueError(message)
     dims = list(layer_dims)
     if len(dims) < 2 or not all(
-        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in dims
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1 for n in dims
     ):
         raise ValueError(message)
     return [int(n) for n in dims]
