@@ -91,7 +91,16 @@ def _step_on_values(node: Any, watch: bool) -> bool:
             out = out[()]
     elif type(g) is not np.ndarray:
         g = np.asarray(g)  # an op without scalar_inputs sees arrays only
-    grads = _call_vjp(node, g, out, values)  # 3. vjp
+    try:  # 3. vjp (inline: a function call here costs every node of every graph)
+        if op.vjp_needs_grad:
+            needs = tuple(map(_requires_grad_of, parents))
+            grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
+        else:
+            grads = op.vjp(g, out, *values, **node.attrs)
+    except NotImplementedError:
+        raise no_vjp_error(node) from None
+    if type(grads) is not tuple or len(grads) != len(parents):
+        _check_vjp_result(node, grads)
     for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
         if not parent.requires_grad:
             continue

@@ -642,9 +642,9 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
                 ) from None
             array.flags.writeable = False
     else:
+        # No finiteness pass here: data the size of X would pay for one on every use. A
+        # non-finite constant is blamed by name when an op's output turns non-finite.
         array = as_float_array(value)
-        if not numerics.all_finite(array):
-            numerics.report(f"a constant operand {preview(value)} is not finite")
     node = _new_node(Node)
     node._init_leaf(array, None, False)
     return node

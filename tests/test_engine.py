@@ -1,5 +1,7 @@
 """Exact semantics of the graph and the backward pass: known values, sharing, modes."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -354,3 +356,47 @@ def test_bad_indices_name_the_op():
         x[5]
     with pytest.raises(cg.DTypeError, match="indices are not differentiable"):
         x[cg.Node(1.0)]
+
+
+def test_a_non_finite_constant_is_blamed_where_it_makes_an_output_non_finite():
+    w = cg.Node([1.0, 2.0], name="w")
+    with pytest.warns(
+        cg.NonFiniteWarning, match="mul output .* computed from the non-finite leaf constant"
+    ):
+        w * np.array([np.inf, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # masked away by the op: the output is finite, no report
+        cg.where(np.array([False, True]), np.array([np.inf, 1.0]), w)
+        cg.Node([1e200]) * 1.0  # finite values whose squares overflow: no warning either
+
+
+def test_dropped_graphs_are_freed():
+    import gc
+    import weakref
+
+    refs = []
+    for _ in range(50):
+        x = cg.Node(np.ones(3), name="x")
+        y = cg.sum(cg.tanh(x * 2.0) ** 2)
+        y.backward(create_graph=True)
+        refs += [weakref.ref(x), weakref.ref(y), weakref.ref(x.grad)]
+    del x, y
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+
+
+def test_first_order_graphs_hold_no_reference_cycles():
+    """Freed by reference counting alone, so the cyclic collector has nothing to chase."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        x = cg.Node(np.ones(3), name="x")
+        y = cg.sum(cg.sigmoid(x @ np.ones((3, 2))) * 2.0)
+        y.backward()
+        refs = [weakref.ref(node) for node in cg.graph.ancestors(y)]
+        del x, y
+        assert all(ref() is None for ref in refs)
+    finally:
+        gc.enable()
