@@ -198,11 +198,15 @@ def test_nodes_stay_hashable_and_comparisons_cannot_be_mistaken():
         bool(x)
 
 
-def test_node_copies_its_input():
+def test_node_copies_its_input_and_keeps_it_read_only():
     array = np.zeros(3)
     node = cg.Node(array)
-    node.value += 1
-    assert array.sum() == 0
+    array += 1
+    assert node.value.sum() == 0  # a copy
+    y = node * 2.0
+    for value in (node.value, y.value):
+        with pytest.raises(ValueError, match="read-only"):
+            value[0] = 10  # would change numbers the graph used, without a word
 
 
 def test_integers_become_float64_and_float32_is_kept():
