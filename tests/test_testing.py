@@ -136,7 +136,7 @@ def test_graphs_vary_in_size_reuse_broadcasting_and_ops():
 @pytest.mark.parametrize("name", sorted(case.op.name for case in OP_CASES))
 def test_graphs_draw_every_op_of_the_table(name):
     graph = find(graphs(ops=[name]), lambda g: name in g.op_names)
-    out, leaves = graph.build()
+    out, _ = graph.build()
     assert out.size == 1 and name in {node.op.name for node in cg.graph.ancestors(out) if node.op}
 
 
