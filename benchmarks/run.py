@@ -470,46 +470,79 @@ def check_agreement(runs: dict[str, Run], reference: str = "numpy") -> None:
                 )
 
 
-def interleaved(runs: dict[str, Run], repeats: int, warm_up: bool = True) -> dict[str, float]:
-    """Median seconds per call of each run, timed round-robin in this process."""
-    if warm_up:
-        for run in runs.values():
-            run()  # imports, caches, first allocations
-    gc.collect()
-    times: dict[str, list[float]] = {name: [] for name in runs}
+#: The timer; a name of its own so that tests can drive the bookkeeping with a fake clock.
+clock = time.perf_counter
+
+
+def round_robin(
+    runs: dict[str, Run], repeats: int, times: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Seconds of every call of each run, timed round-robin (added to ``times`` if given)."""
+    times = {name: [] for name in runs} if times is None else times
     names = list(runs)
+    gc.collect()
     for round_ in range(repeats):
         # Rotate the order, so that no library always runs right after the same one (thread
         # pools that spin after their work would otherwise slow one neighbour every time).
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start = clock()
             runs[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            times[name].append(clock() - start)
+    return times
+
+
+def interleaved(runs: dict[str, Run], repeats: int, warm_up: bool = True) -> dict[str, float]:
+    """Median seconds per call of each run, timed round-robin in this process."""
+    if warm_up:
+        for run in runs.values():
+            run()  # imports, caches, first allocations
+    return {name: statistics.median(ts) for name, ts in round_robin(runs, repeats).items()}
+
+
+#: Each pair's repeats are spread over this many passes through all the pairs, so that a
+#: burst of someone else's work lasting seconds cannot fall on one pair's whole sample.
+PASSES = 3
 
 
 def ratios_in_pairs(
-    runs: dict[str, Run], repeats: int, baseline: str = "numpy", warm_up: bool = True
+    runs: dict[str, Run],
+    repeats: int,
+    baseline: str = "numpy",
+    warm_up: bool = True,
+    extra_pairs: Sequence[tuple[str, str]] = (),
 ) -> dict[str, float]:
     """Each run's median time over the baseline's, each timed in a pair with the baseline.
 
     Pairs, not one round-robin of all: with X larger than the caches, what ran just before
     a step (and how it left the caches and the BLAS threads) shifts its time, and in a
     round-robin of five that shift fell unevenly on NumPy and the rest. The baseline's own
-    entry is its median seconds over all the pairs.
+    entry is its median seconds over all the pairs; an extra pair ``(a, b)`` gives the
+    entry ``"b ÷ a"``, b's time over a's, timed together.
     """
+    pairs = [(baseline, name) for name in runs if name != baseline] + list(extra_pairs)
+    if warm_up:
+        for run in runs.values():
+            run()  # imports, caches, first allocations
+    if not pairs:  # nothing to compare with: time the baseline alone
+        return {baseline: statistics.median(round_robin(runs, repeats)[baseline])}
+    samples: dict[tuple[str, str], dict[str, list[float]]] = {
+        (a, b): {a: [], b: []} for a, b in pairs
+    }
+    for _ in range(PASSES):
+        for a, b in pairs:
+            round_robin({a: runs[a], b: runs[b]}, -(-repeats // PASSES), samples[a, b])
     result: dict[str, float] = {}
     baseline_medians = []
-    for name, run in runs.items():
-        if name == baseline:
-            continue
-        medians = interleaved({baseline: runs[baseline], name: run}, repeats, warm_up)
-        baseline_medians.append(medians[baseline])
-        result[name] = medians[name] / medians[baseline]
-    if not baseline_medians:  # nothing to compare with: time the baseline alone
-        baseline_medians.append(interleaved({baseline: runs[baseline]}, repeats)[baseline])
-    result[baseline] = statistics.median(baseline_medians)
+    for (a, b), times in samples.items():
+        ratio = statistics.median(times[b]) / statistics.median(times[a])
+        if a == baseline and (a, b) not in extra_pairs:
+            result[b] = ratio
+            baseline_medians.append(statistics.median(times[a]))
+        else:
+            result[f"{b} ÷ {a}"] = ratio
+    if baseline_medians:
+        result[baseline] = statistics.median(baseline_medians)
     return result
 
 
@@ -699,11 +732,9 @@ def run_steps(results: Results, repeats: int, names: Sequence[str]) -> None:
         steps = {name: STEP_BUILDERS[name](*data) for name in names}
         check_agreement(steps)
         reps = repeats * (20 if n * m < 100_000 else 1)
-        row = ratios_in_pairs(steps, reps, warm_up=False)
-        pair = {name: steps[name] for name in ("chain rule by hand", "compgraph")}
-        row[VERSUS_CHAIN_RULE] = ratios_in_pairs(pair, reps, "chain rule by hand", False)[
-            "compgraph"
-        ]
+        row = ratios_in_pairs(
+            steps, reps, warm_up=False, extra_pairs=[("chain rule by hand", "compgraph")]
+        )
         results.steps[shape_label(n, m)] = row
         print(shape_label(n, m), {k: round(v, 4) for k, v in row.items()}, flush=True)
 

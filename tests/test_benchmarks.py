@@ -88,6 +88,24 @@ def test_check_agreement_catches_a_wrong_shape_and_a_missing_output():
         bench.check_agreement({"numpy": numpy_step, "short": lambda: numpy_step()[:2]})
 
 
+def test_ratios_in_pairs_divides_medians_of_each_pair_including_the_extra_one(monkeypatch):
+    # A fake clock that each run advances by its own cost: the bookkeeping, without timing.
+    now = [0.0]
+    monkeypatch.setattr(bench, "clock", lambda: now[0])
+
+    def costing(seconds):
+        def run():
+            now[0] += seconds
+            return ()
+
+        return run
+
+    runs = {"numpy": costing(2.0), "chain": costing(3.0), "engine": costing(4.5)}
+    ratios = bench.ratios_in_pairs(runs, 4, extra_pairs=[("chain", "engine")])
+    assert ratios == {"numpy": 2.0, "chain": 1.5, "engine": 2.25, "engine ÷ chain": 1.5}
+    assert bench.ratios_in_pairs({"numpy": costing(2.0)}, 3) == {"numpy": 2.0}
+
+
 @pytest.mark.parametrize("workload", list(bench.SCALAR_BUILDERS))
 @pytest.mark.parametrize("name", ["compgraph", "micrograd", "torch"])
 def test_every_scalar_graph_agrees_with_numpy_by_hand(workload, name):
