@@ -699,7 +699,7 @@ class Settings:
     deep_repeats: int  # runs of the deep chain per library (MyGrad's: one)
 
 
-FULL = Settings(repeats=31, iterations=2000, descent_repeats=3, levels=1_000_000, deep_repeats=3)
+FULL = Settings(repeats=31, iterations=2000, descent_repeats=6, levels=1_000_000, deep_repeats=3)
 QUICK = Settings(repeats=5, iterations=200, descent_repeats=3, levels=50_000, deep_repeats=1)
 
 
