@@ -91,7 +91,16 @@ def _step_on_values(node: Any, watch: bool) -> bool:
             out = out[()]
     elif type(g) is not np.ndarray:
         g = np.asarray(g)  # an op without scalar_inputs sees arrays only
-    grads = _call_vjp(node, g, out, values)  # 3. vjp
+    try:  # 3. vjp (inline: a function call here costs every node of every graph)
+        if op.vjp_needs_grad:
+            needs = tuple(map(_requires_grad_of, parents))
+            grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
+        else:
+            grads = op.vjp(g, out, *values, **node.attrs)
+    except NotImplementedError:
+        raise no_vjp_error(node) from None
+    if type(grads) is not tuple or len(grads) != len(parents):
+        _check_vjp_result(node, grads)
     for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
         if not parent.requires_grad:
             continue
@@ -204,9 +213,8 @@ def _seed(root: Any, grad: ArrayLike | None, create_graph: bool) -> Any:
         # d(root)/d(root) = 1; a NumPy scalar for a 0-d root, like every scalar gradient.
         seed = value.dtype.type(1) if value.ndim == 0 else np.ones_like(value)
     else:
-        if isinstance(grad, Recorded):
-            grad = grad.value  # type: ignore[attr-defined]
-        seed = np.array(as_float_array(grad, "the seed gradient"), dtype=value.dtype)
+        given: Any = grad.value if isinstance(grad, Recorded) else grad
+        seed = np.array(as_float_array(given, "the seed gradient"), dtype=value.dtype)
         if seed.shape != value.shape:
             raise ShapeError(
                 f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import inspect
 import keyword
 import math
+import operator
 import sys
 import textwrap
 import warnings
@@ -28,27 +30,49 @@ from compgraph import functions
 from compgraph.errors import CompgraphError, RenderError
 from compgraph.graph import ancestors
 from compgraph.node import Node
-from compgraph.viz import ENGINES, format_array, render
+from compgraph.viz import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
+    ENGINES,
+    format_array,
+    layout,
+    render,
+    to_dot,
+)
 
-__all__ = ["MAX_ELEMENTS", "MAX_FORMULA_LENGTH", "main"]
+__all__ = ["MAX_DRAWN_NODES", "MAX_ELEMENTS", "MAX_FORMULA_LENGTH", "main"]
 
 #: The longest formula ``compgraph draw`` accepts, in characters.
 MAX_FORMULA_LENGTH = 1000
 #: The most elements any value in a formula may have (its inputs and every result), so a
 #: short formula cannot broadcast its way to gigabytes.
 MAX_ELEMENTS = 1_000_000
+#: The most value nodes ``--max-nodes`` may ask to draw: beyond, layouts take minutes.
+MAX_DRAWN_NODES = 1000
+_COMMANDS = ("draw", "animate")
 
 _FUNCTIONS: dict[str, Callable[..., Node]] = {
     name: getattr(functions, name) for name in functions.__all__
 }
-_BINARY: dict[type[ast.operator], Callable[..., Node]] = {
-    ast.Add: functions.add,
-    ast.Sub: functions.sub,
-    ast.Mult: functions.mul,
-    ast.Div: functions.div,
-    ast.Pow: functions.pow,
-    ast.MatMult: functions.matmul,
+_BINARY: dict[type[ast.operator], str] = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+    ast.MatMult: "matmul",
 }
+# Integer arithmetic on plain numbers, done in Python so that axis=1+0 or (2**1, 3) stay
+# ints (shapes and axes cannot be Nodes); true division and huge results go to the engine.
+_INTEGER_ARITHMETIC: dict[type[ast.operator], Callable[[int, int], int]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Pow: operator.pow,
+}
+_INT64_LIMIT = 2**63
+# Parameters that say where to read, not what to compute with (getitem's index).
+_INDEX_PARAMETERS = ("index",)
 _ALLOWED = "\n  ".join(
     textwrap.wrap(
         "numbers, variables, + - * / ** @, unary -, .T, tuples such as (3, 1) for shapes, "
@@ -68,6 +92,8 @@ A formula may use
 Variables are numbers or nested lists of numbers (name=[1, 2, 3]). A formula that
 starts with "-" needs a space in it ("-a * b"), or goes last after the options and "--":
   compgraph draw -o g.svg -- -a*b a=1 b=2
+"-o -" writes the picture to standard output (the value and gradients then go to
+standard error):  compgraph draw "a*b" a=2 b=3 -o - --format png > g.png
 Exit status: 0 on success, 2 for a bad formula or variable, 1 if drawing fails."""
 
 
@@ -131,8 +157,10 @@ def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> An
             raise ValueError(f"{node.id} is a function: call it, e.g. {node.id}(x)")
         raise ValueError(f"unbound variable {node.id!r}: give it a value, e.g. {node.id}=1.0")
     if isinstance(node, ast.BinOp):
-        _check_result_size(values, matmul=isinstance(node.op, ast.MatMult))
-        return _BINARY[type(node.op)](*values)
+        folded = _integer_arithmetic(node.op, *values)
+        if folded is not None:
+            return folded
+        return _call(_BINARY[type(node.op)], values, {})
     if isinstance(node, ast.UnaryOp):
         operand = values[0]
         if isinstance(node.op, ast.UAdd):
@@ -147,33 +175,97 @@ def _combine(node: ast.AST, values: list[Any], variables: dict[str, Node]) -> An
     if isinstance(node, ast.Attribute):
         return functions.transpose(values[0])
     assert isinstance(node, ast.Call)
-    name = node.func.id
     positional = values[: len(node.args)]
     named = {
         kw.arg: value for kw, value in zip(node.keywords, values[len(node.args) :], strict=True)
     }
+    return _call(node.func.id, positional, named)
+
+
+def _integer_arithmetic(op: ast.operator, left: Any, right: Any) -> int | None:
+    """``left op right`` for two plain ints when the result is a modest int, else None."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (left, right)):
+        return None
+    if type(op) not in _INTEGER_ARITHMETIC:
+        return None
+    if isinstance(op, ast.Pow) and (
+        right < 0 or (abs(left) > 1 and right * math.log2(abs(left)) >= 63)
+    ):
+        return None  # a fraction, or too large: the engine computes it in floating point
+    result = _INTEGER_ARITHMETIC[type(op)](left, right)
+    return result if abs(result) < _INT64_LIMIT else None
+
+
+def _is_operand(parameter: inspect.Parameter) -> bool:
+    """Whether a function's parameter takes data (Nodes, arrays) rather than settings."""
+    if parameter.name in _INDEX_PARAMETERS:
+        return False
+    return parameter.annotation in ("Any", Any, inspect.Parameter.empty)
+
+
+def _check_setting(function: str, parameter: inspect.Parameter, value: Any) -> None:
+    """Settings such as axis and shape must be ints: 0.5 or 1e20 would be truncated."""
+    annotation = str(parameter.annotation)
+    if "bool" in annotation:
+        wanted = "an int (0 or 1)"
+    elif "tuple" in annotation or "Axis" in annotation:
+        wanted = "an int or a tuple of ints"
+    else:
+        wanted = "an int"
+    items = value if isinstance(value, (tuple, list)) and "tuple" in wanted else [value]
+    for item in items:
+        if value is None or (isinstance(item, int) and abs(item) < _INT64_LIMIT):
+            continue
+        shown = "a Node" if isinstance(item, Node) else repr(item)
+        raise ValueError(f"{function}(): {parameter.name} must be {wanted}, not {shown:.40}")
+
+
+def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
+    """Call op function ``name``, after checking its settings and its result's size."""
+    function = _FUNCTIONS[name]
+    signature = inspect.signature(function)
     try:
-        inspect.signature(_FUNCTIONS[name]).bind(*positional, **named)
+        bound = signature.bind(*positional, **named)
     except TypeError as error:
         raise ValueError(f"{name}(): {error}") from None
-    if name not in _SHAPE_ARGUMENT_FUNCTIONS:  # reshape's and transpose's tuples are no data
-        _check_result_size(positional, matmul=name == "matmul")
-    return _FUNCTIONS[name](*positional, **named)
+    operands = []
+    for parameter_name, value in bound.arguments.items():
+        parameter = signature.parameters[parameter_name]
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            operands.extend(value)
+        elif _is_operand(parameter):
+            operands.append(value)
+        elif parameter.name not in _INDEX_PARAMETERS:
+            _check_setting(name, parameter, value)
+    index = next((bound.arguments[p] for p in _INDEX_PARAMETERS if p in bound.arguments), None)
+    _check_result_size(name, operands, index)
+    return function(*bound.args, **bound.kwargs)
 
 
-_SHAPE_ARGUMENT_FUNCTIONS = ("reshape", "transpose", "sum", "mean")
+def _shape(value: Any) -> tuple[int, ...]:
+    return np.shape(value.value if isinstance(value, Node) else value)
 
 
-def _check_result_size(operands: list[Any], matmul: bool) -> None:
+def _predicted_shape(name: str, operands: list[Any], index: Any) -> tuple[int, ...]:
+    """The shape op ``name`` would give, from its operands' shapes alone (no computing)."""
+    shapes = [_shape(x) for x in operands]
+    if name == "getitem" and shapes:
+        # An integer array index picks one slice per element, repeats included.
+        items = index if isinstance(index, tuple) else (index,)
+        arrays = [np.shape(item) for item in items if isinstance(item, (list, np.ndarray))]
+        picked = np.broadcast_shapes(*arrays) if arrays else ()
+        return (*picked, *shapes[0][len(items) :])
+    if name == "matmul" and len(shapes) == 2 and min(map(len, shapes)) >= 2:
+        batch = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])
+        return (*batch, shapes[0][-2], shapes[1][-1])
+    return np.broadcast_shapes(*shapes)
+
+
+def _check_result_size(name: str, operands: list[Any], index: Any) -> None:
     """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
-    shapes = [np.shape(x.value if isinstance(x, Node) else x) for x in operands]
     try:
-        if matmul and len(shapes) == 2 and min(len(shapes[0]), len(shapes[1])) >= 2:
-            batch = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])
-            result = (*batch, shapes[0][-2], shapes[1][-1])
-        else:
-            result = np.broadcast_shapes(*shapes)
-    except ValueError:
+        result = _predicted_shape(name, operands, index)
+    except (ValueError, TypeError):
         return  # the op itself will say what does not fit
     size = math.prod(result)
     if size > MAX_ELEMENTS:
@@ -213,7 +305,14 @@ def _evaluate(formula: str, variables: dict[str, Node]) -> Any:
                 stack.extend((child, None) for child in reversed(children))
                 continue
             results[node] = _combine(node, [results.pop(child) for child in children], variables)
-        except (ValueError, TypeError, CompgraphError, MemoryError) as error:
+        except (
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            IndexError,
+            CompgraphError,
+            MemoryError,
+        ) as error:
             # Op errors (ShapeError, DTypeError, ...) are ValueError/TypeError subclasses.
             raise _FormulaError(" ".join(str(error).split()), *_where(formula, node)) from None
     return results[tree.body]
@@ -245,49 +344,218 @@ def _parse_assignment(text: str, variables: dict[str, Node]) -> None:
         raise _FormulaError(f"variable {name!r} has more than {MAX_ELEMENTS:,} elements")
 
 
-def _draw(args: argparse.Namespace) -> int:
-    formula = " ".join(args.formula.split())  # one line, so columns point into it
+_LIMIT_OPTIONS = "compgraph draw options: --max-nodes N, --no-value, --timeout, --memory-limit"
+
+
+def _positive(option: str, text: str, most: float) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 < number <= most:
+        raise _FormulaError(
+            f"{option} must be a number above 0, at most {most:,}, not {text!r:.20}"
+        )
+    return number
+
+
+def _max_nodes(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_DRAWN_NODES:
+        raise _FormulaError(
+            f"--max-nodes must be a whole number from 1 to {MAX_DRAWN_NODES:,}, not {text!r:.20}"
+        )
+    return count
+
+
+def _build(args: argparse.Namespace, formula: str) -> tuple[Node, dict[str, Node]]:
+    """The formula's graph, backpropagated, and its variables."""
     variables: dict[str, Node] = {}
     for assignment in args.assignments:
         _parse_assignment(assignment, variables)
+    root = _evaluate(formula, variables)
+    if not isinstance(root, Node):
+        if isinstance(root, (tuple, list)):
+            raise _FormulaError("the formula is a tuple or list; it must compute one value")
+        root = Node(root, name="f", requires_grad=False)
+    if root.size != 1:
+        raise _FormulaError(
+            f"the formula's value has shape {root.shape}; gradients need a single number: "
+            "wrap it in sum(...) or mean(...)"
+        )
+    if root.name is None:
+        root.name = "f"
+    if root.requires_grad:
+        root.backward()
+    return root, variables
+
+
+def _warn(message: str) -> None:
+    print(f"compgraph draw: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _draw(args: argparse.Namespace) -> int:
+    formula = " ".join(args.formula.split())  # one line, so columns point into it
+    options = {
+        "show_name": not args.no_name,
+        "show_op": not args.no_op,
+        "show_shape": False if args.no_shape else "auto",
+        "show_value": not args.no_value,
+        "show_grad": not args.no_grad,
+        "rankdir": args.rankdir,
+        "max_nodes": _max_nodes(args.max_nodes),
+        "title": formula if args.title is None else args.title,
+        "color_by": args.color_by,
+    }
+    limits = {
+        "engine": args.engine,
+        "timeout": _positive("--timeout", args.timeout, 3600),
+        "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
+    }
+    to_stdout = args.output == "-"
+    text = sys.stderr if to_stdout else sys.stdout  # stdout is the picture's alone
+    # Every warning (a NaN given as a variable, an overflow) becomes one line, not Python's
+    # file-and-source-line format.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        root = _evaluate(formula, variables)
-        if not isinstance(root, Node):
-            if isinstance(root, (tuple, list)):
-                raise _FormulaError("the formula is a tuple or list; it must compute one value")
-            root = Node(root, name="f", requires_grad=False)
-        if root.size != 1:
-            raise _FormulaError(
-                f"the formula's value has shape {root.shape}; gradients need a single number: "
-                "wrap it in sum(...) or mean(...)"
-            )
-        if root.name is None:
-            root.name = "f"
-        if root.requires_grad:
-            root.backward()
+        root, variables = _build(args, formula)
     for warning in caught:
         if warning.category is RuntimeWarning:  # NumPy's, said better by NonFiniteWarning
             continue
-        print(f"compgraph draw: warning: {' '.join(str(warning.message).split())}", file=sys.stderr)
+        _warn(str(warning.message))
 
-    print(f"{root.name} = {format_array(root.value)}")
+    print(f"{root.name} = {format_array(root.value)}", file=text)
     reached = ancestors(root)
     for name, node in variables.items():
         if node in reached:
-            print(f"d{root.name}/d{name} = {format_array(node.grad)}")
+            print(f"d{root.name}/d{name} = {format_array(node.grad)}", file=text)
         else:  # most likely a typo, but the derivative is well defined: zero
-            print(f"d{root.name}/d{name} = {format_array(np.zeros_like(node.value))}")
-            print(f"compgraph draw: warning: {name} is not used in the formula", file=sys.stderr)
+            print(f"d{root.name}/d{name} = {format_array(np.zeros_like(node.value))}", file=text)
+            _warn(f"{name} is not used in the formula")
     output = Path(args.output)
-    fmt = args.format or output.suffix.lstrip(".").lower() or "svg"
+    fmt = args.format or ("svg" if to_stdout else output.suffix.lstrip(".").lower() or "svg")
     try:
-        render(root, output, fmt, engine=args.engine, rankdir=args.rankdir, title=formula)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # values were reported above
+            if to_stdout:
+                picture = layout(to_dot(root, **options).source, fmt, **limits)
+            else:
+                render(root, output, fmt, **limits, **options)
     except (RenderError, OSError, ValueError) as error:
-        print(f"compgraph draw: cannot draw {output}: {error}", file=sys.stderr)
+        where = "standard output" if to_stdout else output
+        # The library's message names its own options; say what they are called here.
+        hint = f" ({_LIMIT_OPTIONS})" if isinstance(error, RenderError) else ""
+        print(f"compgraph draw: cannot draw {where}: {error}{hint}", file=sys.stderr)
         return 1
-    print(f"wrote {output}")
+    if to_stdout:
+        stream = getattr(sys.stdout, "buffer", None)
+        if stream is None:  # a text-only stdout (e.g. replaced in a notebook)
+            sys.stdout.write(picture.decode("utf-8", "replace"))
+        else:
+            stream.write(picture)
+        sys.stdout.flush()
+    else:
+        print(f"wrote {output}")
     return 0
+
+
+def _animate(args: argparse.Namespace) -> int:
+    """``compgraph animate``: the backprop player of a formula, as one HTML file."""
+    from compgraph.player import animate
+
+    formula = " ".join(args.formula.split())
+    to_stdout = args.output == "-"
+    text = sys.stderr if to_stdout else sys.stdout  # stdout is the page's alone
+    try:
+        limits = {
+            "engine": args.engine,
+            "timeout": _positive("--timeout", args.timeout, 3600),
+            "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
+        }
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            root, _ = _build(args, formula)
+    except _FormulaError as error:
+        where = "" if error.column is None else f" at column {error.column + 1}"
+        snippet = f" ({error.snippet})" if error.column is not None and error.snippet else ""
+        print(f"compgraph animate: error{where}{snippet}: {error}", file=sys.stderr)
+        return 2
+    for warning in caught:
+        if warning.category is not RuntimeWarning:  # NumPy's, said better by compgraph's
+            message = " ".join(str(warning.message).split())
+            print(f"compgraph animate: warning: {message}", file=sys.stderr)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # values were reported above
+            player = animate(
+                root, None if to_stdout else Path(args.output), max_nodes=args.max_nodes,
+                rankdir=args.rankdir, title=formula, **limits,
+            )  # fmt: skip
+    except ValueError as error:  # a graph over the cap
+        print(f"compgraph animate: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except (CompgraphError, OSError) as error:
+        print(f"compgraph animate: cannot write {args.output}: {error}", file=sys.stderr)
+        return 1
+    print(f"{root.name} = {format_array(root.value)}", file=text)
+    if to_stdout:
+        sys.stdout.write(str(player))
+    else:
+        print(f"wrote {args.output}", file=text)
+    return 0
+
+
+def _add_animate_command(commands: Any) -> None:
+    from compgraph.player import DEFAULT_MAX_NODES
+
+    player = commands.add_parser(
+        "animate",
+        help="write the backprop player of a formula: one HTML page, forward then backward",
+        description="Build the graph of FORMULA and write a self-contained HTML page that "
+        "steps through its forward pass (each value) and backward pass (each vjp, with the "
+        "local derivatives and products that give every gradient).",
+        epilog='example:\n  compgraph animate "3*(a + b*c)" a=5 b=3 c=2 -o backprop.html\n\n'
+        "Formulas and variables are those of `compgraph draw` (see compgraph draw --help).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    player.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
+    player.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
+    )
+    player.add_argument(
+        "-o",
+        "--output",
+        default="backprop.html",
+        help="the page to write (backprop.html; - for stdout)",
+    )
+    player.add_argument(
+        "--max-nodes",
+        type=int,
+        default=DEFAULT_MAX_NODES,
+        help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES})",
+    )
+    player.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
+    )
+    player.add_argument(
+        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    player.add_argument(
+        "--timeout",
+        default=str(DEFAULT_TIMEOUT),
+        metavar="SECONDS",
+        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
+    )
+    player.add_argument(
+        "--memory-limit", default=str(DEFAULT_MEMORY_LIMIT // 2**20), metavar="MIB",
+        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
+    )  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -311,14 +579,59 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument(
         "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
     )
-    draw.add_argument("-o", "--output", default="graph.svg", help="file to write (graph.svg)")
+    draw.add_argument(
+        "-o",
+        "--output",
+        default="graph.svg",
+        help="file to write (graph.svg); - writes the picture to standard output and the "
+        "value and gradients to standard error",
+    )
     draw.add_argument(
         "--format", help="svg, png, pdf (system dot only), ...; default: the output's suffix"
     )
-    draw.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
-    draw.add_argument(
+    picture = draw.add_argument_group("what the picture shows")
+    picture.add_argument("--no-name", action="store_true", help="leave out node names")
+    picture.add_argument("--no-shape", action="store_true", help="leave out shapes and dtypes")
+    picture.add_argument("--no-value", action="store_true", help="leave out values")
+    picture.add_argument("--no-grad", action="store_true", help="leave out gradients")
+    picture.add_argument(
+        "--no-op", action="store_true", help="join inputs to outputs without op ovals"
+    )
+    picture.add_argument(
+        "--color-by",
+        choices=("grad",),
+        help="colour boxes by gradient magnitude (one colour per decade, with a legend)",
+    )
+    picture.add_argument("--title", help="caption above the graph (default: the formula)")
+    picture.add_argument(
+        "--max-nodes",
+        default="200",
+        metavar="N",
+        help=f"draw at most N value nodes, those nearest the output (200; at most "
+        f"{MAX_DRAWN_NODES:,})",
+    )
+    picture.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
+    )
+    picture.add_argument(
         "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
     )
+    picture.add_argument(
+        "--timeout",
+        default=str(DEFAULT_TIMEOUT),
+        metavar="SECONDS",
+        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
+    )
+    picture.add_argument(
+        "--memory-limit",
+        default=str(DEFAULT_MEMORY_LIMIT // 2**20),
+        metavar="MIB",
+        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
+    )
+    _add_animate_command(commands)
     return parser
 
 
@@ -349,12 +662,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrote ...g.svg
         0
     """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and not arguments[0].startswith("-") and arguments[0] not in _COMMANDS:
+        close = difflib.get_close_matches(arguments[0], _COMMANDS, n=1)
+        hint = (
+            f"did you mean {close[0]!r}?" if close else f"the commands are {', '.join(_COMMANDS)}"
+        )
+        print(f"compgraph: error: unknown command {arguments[0]!r}; {hint}", file=sys.stderr)
+        return 2
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(arguments)
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return _draw(args)
+        return _animate(args) if args.command == "animate" else _draw(args)
     except _FormulaError as error:
         where = ""
         if error.column is not None:

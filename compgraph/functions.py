@@ -564,7 +564,7 @@ def _dot(a: Any, b: Any) -> Node:
     )
     if 0 in ndims:
         return mul(a, b)
-    if max(ndims) > 2:
+    if ndims[0] > 2 or ndims[1] > 2:
         raise TypeError(
             "numpy.dot of arrays with more than 2 dimensions is not supported on Nodes: its "
             "axes differ from matmul's; use compgraph.matmul (np.matmul, @) or reshape first"
@@ -581,7 +581,8 @@ def _swapaxes(x: Any, axis1: int, axis2: int) -> Node:
 
 
 def _expand_dims(x: Any, axis: Axis) -> Node:
-    return reshape(x, np.expand_dims(np.broadcast_to(False, x.shape), as_axis(axis)).shape)
+    axes: Any = as_axis(axis)
+    return reshape(x, np.expand_dims(np.broadcast_to(False, x.shape), axes).shape)
 
 
 def _squeeze(x: Any, axis: Axis = None) -> Node:

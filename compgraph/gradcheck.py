@@ -7,14 +7,24 @@ Three levels, from the oracle up:
 * ``check_graph(root)``: every recorded op's vjp on its own, at the values it saw, so a
   wrong gradient is traced to the node that computes it.
 
-Errors of a central difference. For a step ε, (f(x+ε) − f(x−ε)) / 2ε = f'(x) + ε²f'''(ξ)/6
-(truncation) plus the rounding of the two evaluations divided by 2ε, about u·|f|/ε with
-u = 2⁻⁵³ ≈ 1.1e-16 (more when f is the difference of large terms). The sum is smallest
-near ε = (3u|f|/|f'''|)^(1/3) ≈ 1e-5 for values of order 1. With the default ε = 1e-6 the
-truncation term is ≈ 1.7e-13·|f'''| and the rounding term ≈ 1.1e-10·|f|, so an absolute
-tolerance of 1e-6 holds for |f| (and its intermediate sums) up to ~10³ and |f'''| up to
-~10⁶, while the relative tolerance 1e-5 is 100 times finer than a vjp that is off by 0.1%.
-Scale ``atol`` with |f| for larger values.
+Errors of a central difference. Element i moves by the step h = ε·max(1, |xᵢ|): ε itself
+near 0, a fixed fraction of xᵢ for large values. A fixed step fails at large values: the
+float64 spacing at 1e10 is 1.9e-6, so 1e10 ± 1e-6 rounds back to 1e10 and every correct
+gradient would read 0. The quotient divides by the distance between the two points as
+float64 holds them, so it is exact for a linear function at every magnitude. For a smooth
+f, (f(x+h) − f(x−h)) / 2h = f'(x) + h²f'''(ξ)/6 (truncation) plus the rounding of the two
+evaluations divided by 2h, about u·|f|/h with u = 2⁻⁵³ ≈ 1.1e-16 (more when f is the
+difference of large terms). With the default ε = 1e-6 and |x| <= 1 the truncation term is
+≈ 1.7e-13·|f'''| and the rounding term ≈ 1.1e-10·|f|, so the absolute tolerance 1e-6 holds
+for |f| (and its intermediate sums) up to ~10³ and |f'''| up to ~10⁶, while the relative
+tolerance 1e-5 is 100 times finer than a vjp that is off by 0.1%. For |x| > 1 both errors
+grow with the point, but relative to |f'| they do not: the truncation is ε²·|x²f'''/f'|/6
+and the rounding u·|f|/(ε·|x·f'|), at most 2e-13·k² and 1.1e-10/k for a power xᵏ, 3e-13
+and 1.1e-10·|ln x| for log x, whatever the magnitude (x² and log x check to 1e-8 at 1e10).
+The price is a coarser step where f varies on a scale much finer than |x| (at x = 10⁴ the
+step is 10⁻², too coarse for sin x: pass a smaller ``eps``). Elements of very different
+sizes summed together still lose the small ones' steps to rounding (the 1 in 1e10 + 1):
+raise ``atol`` to about u·|f|/ε there, or check such inputs at a rescaled point.
 
 The course's summary number is the relative difference ‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂) of the
 analytic gradient g and the numeric ĝ (0 when both vanish). Its usual reading, reported as
@@ -28,7 +38,9 @@ element by element, |g − ĝ| <= atol + rtol·|ĝ|, which a single wrong elemen
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +49,10 @@ import numpy as np
 from compgraph import numerics
 from compgraph.autodiff import no_vjp_error
 from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
-from compgraph.graph import topological_order
-from compgraph.graph import ancestors
+from compgraph.graph import ancestors, topological_order
 from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
 from compgraph.ops import unbroadcast
-from compgraph.values import as_float_array
+from compgraph.values import as_flag, as_float_array, preview
 
 __all__ = [
     "GradcheckReport",
@@ -56,6 +67,11 @@ __all__ = [
 ]
 
 EPS, RTOL, ATOL = 1e-6, 1e-5, 1e-6
+#: The smallest relative step: below float64's machine epsilon, x ± eps·max(1, |x|) can
+#: round back to x.
+MIN_EPS = float(np.finfo(np.float64).eps)
+#: What gradgradcheck differentiates: f's gradient along seeded random directions uᵢ.
+DIRECTIONAL_DERIVATIVE = "S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩"
 #: check_graph's default cap on the elements checked per op input (a seeded random subset).
 GRAPH_MAX_ELEMENTS = 1000
 _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
@@ -64,24 +80,27 @@ _VERDICTS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
 def _central_differences(
     f: Callable[[np.ndarray], Any], point: np.ndarray, indices: Sequence[int], eps: float
 ) -> Iterator[Any]:
-    """Yield (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for each flat index i, perturbing ``point`` in place.
+    """Yield (f(x + hᵢeᵢ) − f(x − hᵢeᵢ)) / 2hᵢ, hᵢ = ε·max(1, |xᵢ|), for each flat index i.
 
-    ``f`` may return an array: the difference is taken element by element before anything
-    else, so outputs the perturbation does not touch cancel exactly instead of adding noise.
+    ``point`` is perturbed in place and restored. ``f`` may return an array: the difference
+    is taken element by element before anything else, so outputs the perturbation does not
+    touch cancel exactly instead of adding noise.
     """
     flat = point.reshape(-1)
     if not np.shares_memory(flat, point):  # pragma: no cover - callers pass contiguous arrays
         raise ValueError("the point must be a contiguous array")
     for i in indices:
         original = flat[i]
-        flat[i] = original + eps
+        step = eps * max(1.0, abs(original))
+        flat[i] = above_at = original + step
         above = f(point)
         if isinstance(above, np.ndarray):
             # f may return a view of the point (transpose, reshape): keep this value, and
             # take the difference before the point changes again.
             above = above.copy()
-        flat[i] = original - eps
-        difference = (above - f(point)) / (2 * eps)
+        flat[i] = below_at = original - step
+        # x ± h are rounded to float64: divide by the distance between the points evaluated.
+        difference = (above - f(point)) / (above_at - below_at)
         flat[i] = original
         yield difference
 
@@ -89,12 +108,13 @@ def _central_differences(
 def numerical_gradient(
     f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = EPS
 ) -> np.ndarray:
-    """Central differences (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for every element i of ``x``.
+    """Central differences (f(x + hᵢeᵢ) − f(x − hᵢeᵢ)) / 2hᵢ for every element i of ``x``.
 
     Args:
         f: a scalar function of one float64 array.
         x: the point; it is copied, never modified.
-        eps: the step ε (see the module notes for its error: O(ε²·f''') + O(u·|f|/ε)).
+        eps: the relative step: element i moves by hᵢ = ε·max(1, |xᵢ|) (the module notes
+            derive the error, O(h²·f''') + O(u·|f|/h)).
 
     Returns:
         A float64 array shaped like ``x``.
@@ -106,6 +126,7 @@ def numerical_gradient(
         >>> np.allclose(g, [2.0, -4.0])
         True
     """
+    _check_eps(eps, "numerical_gradient")
     point = np.array(x, dtype=np.float64)
     differences = _central_differences(f, point, range(point.size), eps)
     return np.fromiter(differences, np.float64, point.size).reshape(point.shape)
@@ -199,14 +220,76 @@ def _compare(
     )
 
 
-def _check_options(eps: float, max_elements: int | None, caller: str) -> None:
-    if not eps > 0:
-        raise ValueError(f"{caller}: eps must be a positive step, got {eps!r}")
-    if max_elements is not None and max_elements < 1:
-        raise ValueError(
-            f"{caller}: max_elements must be at least 1 (or None for every element), "
-            f"got {max_elements!r}"
+def _real(value: Any, name: str, caller: str) -> float:
+    """``value`` as a float, or a TypeError naming ``caller`` and the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{caller}: {name} must be a real number, not {type(value).__name__} {preview(value)}"
         )
+    return float(value)
+
+
+def _check_eps(eps: Any, caller: str) -> None:
+    eps = _real(eps, "eps", caller)
+    if not np.isfinite(eps):
+        raise ValueError(f"{caller}: eps must be finite, got {eps!r}")
+    if not eps > 0:
+        raise ValueError(
+            f"{caller}: eps must be a positive relative step (element i moves by "
+            f"eps·max(1, |xᵢ|)), got {eps:g}"
+        )
+    if eps < MIN_EPS:
+        raise ValueError(
+            f"{caller}: eps={eps:g} is too small for float64: below its machine epsilon "
+            f"{MIN_EPS:.3g}, x ± eps·max(1, |x|) rounds back to x; use the default {EPS:g}"
+        )
+    if eps >= 1:
+        raise ValueError(
+            f"{caller}: eps must be below 1 (element i moves by eps·max(1, |xᵢ|), as far as "
+            f"it is from 0 or further), got {eps!r}; use the default {EPS:g}"
+        )
+
+
+def _check_options(
+    caller: str,
+    *,
+    eps: Any,
+    rtol: Any,
+    atol: Any,
+    max_elements: Any,
+    seed: Any,
+    raise_on_failure: Any,
+) -> None:
+    """Refuse options that would make a check meaningless, naming ``caller``, before it runs."""
+    _check_eps(eps, caller)
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        value = _real(tolerance, name, caller)
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{caller}: {name} must be a finite number >= 0 (an element passes when "
+                f"|g - g_numeric| <= atol + rtol·|g_numeric|), got {tolerance!r}"
+            )
+    if max_elements is not None:
+        if isinstance(max_elements, (bool, np.bool_)) or not isinstance(
+            max_elements, numbers.Integral
+        ):
+            raise TypeError(
+                f"{caller}: max_elements must be an integer >= 1, or None for every element, "
+                f"not {type(max_elements).__name__} {preview(max_elements)}"
+            )
+        if max_elements < 1:
+            raise ValueError(
+                f"{caller}: max_elements must be at least 1 (or None for every element), "
+                f"got {max_elements!r}"
+            )
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{caller}: seed must be a non-negative integer, not {type(seed).__name__} "
+            f"{preview(seed)}"
+        )
+    if seed < 0:
+        raise ValueError(f"{caller}: seed must be a non-negative integer, got {seed!r}")
+    as_flag(raise_on_failure, f"{caller}: raise_on_failure")
 
 
 def _elements_to_check(size: int, max_elements: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -257,8 +340,10 @@ def _table(rows: Sequence[InputCheck]) -> str:
 class GradcheckReport:
     """The result of ``gradcheck``: one ``InputCheck`` per input, and the overall verdict.
 
-    ``root`` is the output node of the analytic pass (its graph can be drawn);
-    ``localization`` is ``check_graph(root)`` when the check failed, else ``None``.
+    ``check`` names the check (``"gradcheck"`` or ``"gradgradcheck"``) and ``function``
+    what it differentiated (``"f"``, or the directional derivative of f), whose ``value``
+    it was at the point. ``root`` is the output node of the analytic pass (its graph can be
+    drawn); ``localization`` is ``check_graph(root)`` when the check failed, else ``None``.
     """
 
     inputs: tuple[InputCheck, ...]
@@ -269,6 +354,8 @@ class GradcheckReport:
     atol: float
     root: Node | None = field(default=None, repr=False, compare=False)
     localization: GraphCheckReport | None = field(default=None, repr=False, compare=False)
+    check: str = "gradcheck"
+    function: str = "f"
 
     @property
     def passed(self) -> bool:
@@ -283,46 +370,63 @@ class GradcheckReport:
     def __str__(self) -> str:
         outcome = "passed" if self.passed else "FAILED"
         lines = [
-            f"gradcheck {outcome}: f = {self.value:.8g}, relative difference "
-            f"{self.relative_difference:.2g} ({self.verdict}); eps={self.eps:g}, "
+            f"{self.check} {outcome}: {self.function} = {self.value:.8g}, relative difference "
+            f"{self.relative_difference:.2g} ({self.verdict}); steps eps={self.eps:g}·max(1, |x|), "
             f"pass when |g - g_numeric| <= {self.atol:g} + {self.rtol:g}·|g_numeric|",
             _table(self.inputs),
         ]
         if self.localization is not None and self.localization.node is not None:
             lines.append("Localized by check_graph: " + self.localization.summary())
         elif not self.passed:
-            rounding = 1.1e-16 * abs(self.value) / self.eps
+            rounding = 1.1e-16 * abs(self.value) / self.eps  # the bound at the smallest step
             lines.append(
                 "Every recorded op's local gradient agrees with finite differences, so the "
                 "difference comes from f itself: f not smooth at this point, or values so "
-                f"large that rounding (≈ 1.1e-16·|f|/eps = {rounding:.2g}) "
+                f"large that rounding (<= 1.1e-16·|f|/eps = {rounding:.2g}) "
                 "exceeds atol"
             )
         return "\n".join(lines)
 
 
-def _as_point(value: Any, position: int) -> tuple[np.ndarray, str]:
+def _as_point(value: Any, position: int, caller: str) -> tuple[np.ndarray, str]:
     """Input ``position`` as a float64 copy and a name; Nodes must require gradients."""
     name = f"x{position}"
     if isinstance(value, Node):
         if not value.requires_grad:
             raise ValueError(
-                f"gradcheck input #{position} {value.describe()} does not require a gradient, "
+                f"{caller} input #{position} {value.describe()} does not require a gradient, "
                 "so there is nothing to check; pass its value, or create it with "
                 "requires_grad=True (close over true constants in f instead)"
             )
         name = value.name or name
         value = value.value
-    point = np.array(as_float_array(value, f"gradcheck input #{position}"), dtype=np.float64)
+    point = np.array(as_float_array(value, f"{caller} input #{position}"), dtype=np.float64)
     if not np.isfinite(point).all():
         raise NonFiniteError(
-            f"gradcheck input #{position} {name!r} of shape {point.shape} is not finite "
+            f"{caller} input #{position} {name!r} of shape {point.shape} is not finite "
             f"({numerics.describe_nonfinite(point)}); check gradients at a finite point"
         )
     return point, name
 
 
-def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...]) -> Node:
+@contextmanager
+def _gradients_kept(root: Node, created_from: int) -> Iterator[None]:
+    """Put back the ``.grad`` of every node in ``root``'s graph created before ``created_from``.
+
+    ``f`` may close over a model's parameters, whose gradients belong to the caller: a
+    backward pass through ``f`` would replace them. Nodes the check made itself (ids from
+    ``created_from`` on: ids count creations) keep theirs, so its graph can be drawn.
+    """
+    saved = [(node, node.grad) for node in ancestors(root) if node.id < created_from]
+    try:
+        yield
+    finally:
+        for node, grad in saved:
+            node.grad = grad
+
+
+def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...], caller: str) -> Node:
+    """``f(*leaves)`` as a one-element Node (numbers are constants), or an error naming it."""
     out = f(*leaves)
     if not isinstance(out, Node):
         if isinstance(out, (int, float, np.number)) or (
@@ -331,12 +435,12 @@ def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...]) -> Node:
             out = Node(out, requires_grad=False)
         else:
             raise TypeError(
-                f"gradcheck: {getattr(f, '__name__', 'f')} returned {type(out).__name__}; it "
+                f"{caller}: {getattr(f, '__name__', 'f')} returned {type(out).__name__}; it "
                 "must return a one-element Node computed from its Node arguments"
             )
     if out.size != 1:
         raise ShapeError(
-            f"gradcheck: {getattr(f, '__name__', 'f')} returned {out.describe()}; the gradient "
+            f"{caller}: {getattr(f, '__name__', 'f')} returned {out.describe()}; the gradient "
             "of a non-scalar is a Jacobian, so reduce it first (e.g. cg.sum(y), or "
             "cg.sum(y * weights) for a random projection)"
         )
@@ -356,16 +460,20 @@ def gradcheck(
     """Check the engine's gradient of a scalar ``f`` against float64 central differences.
 
     ``f`` is called with one leaf ``Node`` per input: once recording, to backpropagate,
-    then twice per checked element without recording, at x ± ε. Inputs are checked in
+    then twice per checked element without recording, at x ± ε·max(1, |x|) (the step is
+    relative, so that it resolves large values too). Inputs are checked in
     float64: float32 (and integer) inputs are promoted, so the check sees the maths and not
     float32 rounding (a float32 model's gradients are float32 roundings of the same values).
-    The default tolerances suit float64 values of order 1 to 10³; the module notes derive them.
+    The default tolerances suit float64 values of order 1 to 10³ (larger ones with steps
+    relative to them); the module notes derive them. ``f`` may close over Nodes, such as a
+    model's parameters: the check leaves their ``.grad`` as it found it.
 
     Args:
         f: a function of Nodes returning a one-element Node.
         *inputs: the point: numbers, arrays or Nodes that require gradients (their values
             are used; nothing is modified).
-        eps: the finite-difference step.
+        eps: the relative finite-difference step: element i moves by ε·max(1, |xᵢ|)
+            (module notes).
         rtol, atol: an element passes when |g − ĝ| <= atol + rtol·|ĝ| (ĝ numeric).
         raise_on_failure: raise ``GradientCheckError`` on failure (default) or return the
             report.
@@ -380,10 +488,14 @@ def gradcheck(
         GradientCheckError: the gradients disagree (an ``AssertionError``); its ``report``
             says where, and which recorded op is to blame when ``check_graph`` finds one.
         ShapeError: ``f`` returned more than one element.
-        NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point or at x ± ε.
-        ValueError: an input is a Node that does not require a gradient, or eps <= 0 or
-            max_elements < 1.
-        TypeError: no inputs, or ``f`` returned something other than a Node or number.
+        NonFiniteError: an input, ``f`` or a gradient is inf/NaN at the point, or ``f`` is
+            within a step of its domain's edge.
+        ValueError: an input is a Node that does not require a gradient, or an option is
+            out of range: eps outside [2.2e-16, 1), a negative or non-finite rtol or atol,
+            max_elements < 1 or seed < 0.
+        TypeError: no inputs, ``f`` returned something other than a Node or number, or an
+            option has the wrong type (eps, rtol, atol real numbers; max_elements, seed
+            integers; raise_on_failure a bool).
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -393,23 +505,61 @@ def gradcheck(
     """
     if not inputs:
         raise TypeError("gradcheck(f, *inputs) needs at least one input to differentiate")
-    _check_options(eps, max_elements, "gradcheck")
-    points, names = zip(*(_as_point(x, i) for i, x in enumerate(inputs)), strict=True)
+    _check_options(
+        "gradcheck",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
+    report = _gradient_report(
+        f,
+        inputs,
+        "gradcheck",
+        "f",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+    )
+    if raise_on_failure and not report.passed:
+        raise GradientCheckError(report)
+    return report
+
+
+def _gradient_report(
+    f: Callable[..., Node],
+    inputs: tuple[Any, ...],
+    caller: str,
+    function: str,
+    *,
+    eps: float,
+    rtol: float,
+    atol: float,
+    max_elements: int | None,
+    seed: int,
+) -> GradcheckReport:
+    """gradcheck's work, for options already validated: the report, localized on failure."""
+    points, names = zip(*(_as_point(x, i, caller) for i, x in enumerate(inputs)), strict=True)
     leaves = tuple(Node(p, name=n) for p, n in zip(points, names, strict=True))
-    root = _scalar(f, leaves)
+    root = _scalar(f, leaves, caller)
     value = root.value.item()
     if not np.isfinite(value):
         raise NonFiniteError(
-            f"gradcheck: f is {value} at the given point; choose a point in f's domain"
+            f"{caller}: {function} is {value} at the given point; choose a point in f's domain"
         )
     if root.requires_grad:
-        root.backward()
+        with _gradients_kept(root, created_from=leaves[0].id):
+            root.backward()
     analytic = []
     for leaf in leaves:
         g = np.zeros(leaf.shape) if leaf.grad is None else np.asarray(leaf.grad, np.float64)
         if not np.isfinite(g).all():
             raise NonFiniteError(
-                f"gradcheck: the engine's gradient of input {leaf.describe()} is not finite "
+                f"{caller}: the engine's gradient of input {leaf.describe()} is not finite "
                 f"({numerics.describe_nonfinite(g)}); run with cg.seterr(nonfinite='raise') to "
                 "find the op where it first appears"
             )
@@ -423,7 +573,7 @@ def gradcheck(
             indices = _elements_to_check(probe.size, max_elements, rng)
 
             def evaluate(_: np.ndarray) -> float:
-                return _scalar(f, probes).value.item()
+                return _scalar(f, probes, caller).value.item()
 
             numeric = np.fromiter(
                 _central_differences(evaluate, probe.value, indices, eps), np.float64, indices.size
@@ -431,9 +581,10 @@ def gradcheck(
             if not np.isfinite(numeric).all():
                 bad = np.unravel_index(indices[~np.isfinite(numeric)][0], probe.shape)
                 raise NonFiniteError(
-                    f"gradcheck: f is not finite at input {probe.describe()} element "
-                    f"{tuple(int(i) for i in bad)} ± eps={eps:g}; the point is within eps of "
-                    "the edge of f's domain (e.g. log near 0): move it or lower eps"
+                    f"{caller}: {function} is not finite at input {probe.describe()} element "
+                    f"{tuple(int(i) for i in bad)} ± its step eps·max(1, |x|) (eps={eps:g}); "
+                    "the point is within a step of the edge of f's domain (e.g. log near 0): "
+                    "move it or lower eps"
                 )
             checks.append(
                 _compare(
@@ -451,18 +602,16 @@ def gradcheck(
         eps=eps,
         rtol=rtol,
         atol=atol,
+        check=caller,
+        function=function,
         root=root,
     )
-    if report.passed:
+    if report.passed or root.op is None:
         return report
-    if root.op is not None:
-        localization = check_graph(
-            root, eps=eps, rtol=rtol, atol=atol, raise_on_failure=False, seed=seed
-        )
-        report = dataclasses.replace(report, localization=localization)
-    if raise_on_failure:
-        raise GradientCheckError(report)
-    return report
+    localization = check_graph(
+        root, eps=eps, rtol=rtol, atol=atol, raise_on_failure=False, seed=seed
+    )
+    return dataclasses.replace(report, localization=localization)
 
 
 def gradgradcheck(
@@ -481,7 +630,8 @@ def gradgradcheck(
     S(x) = Σᵢ ⟨uᵢ, ∂f/∂xᵢ(x)⟩: the engine differentiates S through
     ``backward(create_graph=True)``, and central differences of S use the engine's first
     derivatives (which ``gradcheck(f, ...)`` checks). So a wrong second derivative, or a vjp
-    that cannot be differentiated, is caught and reported like a wrong gradient.
+    that cannot be differentiated, is caught and reported like a wrong gradient. The
+    ``.grad`` of Nodes that ``f`` closes over is left as it was, here too.
 
     Args and raises: as ``gradcheck``.
 
@@ -492,36 +642,52 @@ def gradgradcheck(
     """
     if not inputs:
         raise TypeError("gradgradcheck(f, *inputs) needs at least one input to differentiate")
+    _check_options(
+        "gradgradcheck",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
     rng = np.random.default_rng(seed)
-    directions = [rng.standard_normal(np.shape(_as_point(x, i)[0])) for i, x in enumerate(inputs)]
+    directions = [
+        rng.standard_normal(np.shape(_as_point(x, i, "gradgradcheck")[0]))
+        for i, x in enumerate(inputs)
+    ]
 
     def along_directions(*nodes: Node) -> Node:
         if not is_grad_enabled():  # gradcheck's finite differences: first order suffices
             with enable_grad():
                 fresh = tuple(Node(node.value) for node in nodes)
                 return Node(along_directions(*fresh).value, requires_grad=False)
-        out = _scalar(f, nodes)
+        out = _scalar(f, nodes, "gradgradcheck")
         if not out.requires_grad:
             return Node(0.0, requires_grad=False)
         reached = ancestors(out)
-        out.backward(create_graph=True)
+        with _gradients_kept(out, created_from=min(node.id for node in nodes)):
+            out.backward(create_graph=True)
         total: Any = 0.0
         for node, u in zip(nodes, directions, strict=True):
             if node in reached and node.grad is not None:
                 total = total + (node.grad * u).sum()
         return total if isinstance(total, Node) else Node(total, requires_grad=False)
 
-    along_directions.__name__ = f"directional derivative of {getattr(f, '__name__', 'f')}"
-    return gradcheck(
+    report = _gradient_report(
         along_directions,
-        *inputs,
+        inputs,
+        "gradgradcheck",
+        DIRECTIONAL_DERIVATIVE,
         eps=eps,
         rtol=rtol,
         atol=atol,
-        raise_on_failure=raise_on_failure,
         max_elements=max_elements,
         seed=seed,
     )
+    if raise_on_failure and not report.passed:
+        raise GradientCheckError(report)
+    return report
 
 
 @dataclass(frozen=True)
@@ -678,7 +844,7 @@ def _check_node(
                 op.name,
                 shapes,
                 (),
-                skipped=f"its forward is not finite within eps of input {name}",
+                skipped=f"its forward is not finite within a step of input {name}",
             )
         checks.append(_compare(name, parent.shape, analytic, numeric, indices, rtol, atol))
     return NodeCheck(node, op.name, shapes, tuple(checks))
@@ -744,7 +910,8 @@ def check_graph(
     Raises:
         GradientCheckError: some op's local gradient is wrong (the report names the first).
         OpError: an op has no vjp.
-        ValueError: eps <= 0 or max_elements < 1.
+        ValueError: an option is out of range (the ranges of ``gradcheck``).
+        TypeError: ``root`` is not a Node, or an option has the wrong type.
 
     Example:
         >>> import numpy as np, compgraph as cg
@@ -753,7 +920,21 @@ def check_graph(
         >>> report.passed, [check.op for check in report.checks]
         (True, ['log', 'mul', 'sum'])
     """
-    _check_options(eps, max_elements, "check_graph")
+    if not isinstance(root, Node):
+        raise TypeError(
+            "check_graph takes the root Node of a recorded computation (the output of f "
+            f"called on Nodes), not {type(root).__name__} {preview(root)}; to check a "
+            "function at a point, call gradcheck(f, *inputs)"
+        )
+    _check_options(
+        "check_graph",
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        max_elements=max_elements,
+        seed=seed,
+        raise_on_failure=raise_on_failure,
+    )
     rng = np.random.default_rng(seed)
     with no_grad(), np.errstate(all="ignore"):
         checks = tuple(

@@ -11,14 +11,21 @@ checked against. The loss is computed from z by the fused ``sigmoid_cross_entrop
 training stays finite when σ(z) rounds to exactly 0 or 1 (large steps, separable data),
 where ``log(sigmoid(z))`` would give ln 0 and then inf·0 = NaN.
 
+``hessian`` gives the second derivatives of J in θ = (w, b) from the engine
+(``backward(create_graph=True)``), checked against the closed form
+H = (1/m) X̃ diag(A(1-A)) X̃ᵀ of ``analytic_hessian`` (X̃ is X with a row of ones for b), and
+``optimize_newton`` uses it: θ ← θ - H⁻¹∇J, which reaches the optimum in a handful of steps.
+
 ``LogisticRegression`` wraps the same functions in scikit-learn's conventions: samples as
-rows, ``fit(X, y)``, ``predict``, ``predict_proba``, ``score``.
+rows, ``fit(X, y)``, ``predict``, ``predict_proba``, ``score``; ``solver="newton"`` fits by
+Newton's method instead of gradient descent.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +33,20 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.errors import DataError, DTypeError, ShapeError
+from compgraph.estimators import BinaryClassifier
 from compgraph.node import Node
 from compgraph.numerics import describe_nonfinite
 
 __all__ = [
     "LogisticRegression",
     "analytic_gradients",
+    "analytic_hessian",
     "cost_graph",
+    "hessian",
     "initialize_with_zeros",
     "optimize",
+    "optimize_newton",
     "plot_costs",
     "predict",
     "propagate",
@@ -164,6 +175,7 @@ def optimize(
     print_every: int = 100,
     record_every: int = 100,
     progress: bool = False,
+    gradient_flow: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """Gradient descent: w ← w - α dw, b ← b - α db, with gradients from ``propagate``.
 
@@ -176,6 +188,8 @@ def optimize(
         print_every: how often to print, in iterations.
         record_every: how often to record the cost in the returned list (the lesson's 100).
         progress: show a progress bar (needs the optional ``tqdm`` package).
+        gradient_flow: a ``cg.GradientFlow`` (or anything with its ``record`` method),
+            called as ``record(i, {"w": w_node, "b": b_node}, root=J)`` after each backward.
 
     Returns:
         ``(params, grads, costs)``: ``params = {"w": ..., "b": ...}`` after the last step,
@@ -199,11 +213,16 @@ def optimize(
     where = "optimize"
     w, b, X, Y = _check_problem(w, b, X, Y, where)
     _check_schedule(num_iterations, learning_rate, print_every, record_every, where)
+    if gradient_flow is not None and not callable(getattr(gradient_flow, "record", None)):
+        raise TypeError(
+            f"optimize: gradient_flow must have a record(iteration, parameters, root=) method, "
+            f"such as cg.GradientFlow(), not {type(gradient_flow).__name__}"
+        )
     return _descend(
         w, b, X, Y, int(num_iterations), float(learning_rate),
         print_every=int(print_every) if print_cost else 0,
         record_every=int(record_every),
-        progress=progress,
+        progress=progress, gradient_flow=gradient_flow,
     )  # fmt: skip
 
 
@@ -231,6 +250,136 @@ def predict(w: ArrayLike, b: float, X: ArrayLike) -> np.ndarray:
     return (_probabilities(w, b, X) > 0.5).astype(np.float64)
 
 
+# -- second order: the Hessian and Newton's method ---------------------------------------------
+
+
+def _theta_cost(X: Node, Y: Node) -> Any:
+    """J as a function of θ = (w₁, …, w_n, b), the vector Newton's method moves."""
+    n = X.shape[0]
+
+    def cost(theta: Node) -> Node:
+        return _cost(theta[:n].reshape(n, 1), theta[n], X, Y)
+
+    return cost
+
+
+def hessian(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> np.ndarray:
+    """The Hessian of the cost J in θ = (w, b), from the engine: shape (n_x + 1, n_x + 1).
+
+    Row and column i < n_x are w's elements, the last one b. Computed by differentiating
+    the recorded backward pass (``compgraph.hessian``); ``analytic_hessian`` is the closed
+    form it is checked against.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import hessian, analytic_hessian
+        >>> X, Y = np.array([[1.0, -2.0, 0.5]]), np.array([[1, 0, 1]])
+        >>> np.allclose(hessian([[0.3]], 0.1, X, Y), analytic_hessian([[0.3]], 0.1, X, Y))
+        True
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "hessian")
+    cost = _theta_cost(*_data_nodes(X, Y))
+    result: np.ndarray = cg.hessian(cost)(np.append(w[:, 0], b))
+    return result
+
+
+def analytic_hessian(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> np.ndarray:
+    """H = (1/m) X̃ diag(A(1-A)) X̃ᵀ, X̃ = X with a row of ones (for b) below it.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import analytic_hessian
+        >>> analytic_hessian([[0.0]], 0.0, np.array([[2.0]]), np.array([[1.0]])).tolist()
+        [[1.0, 0.5], [0.5, 0.25]]
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "analytic_hessian")
+    A = _probabilities(w, b, X)[0]
+    X_tilde = np.vstack([X, np.ones((1, X.shape[1]))])
+    result: np.ndarray = (X_tilde * (A * (1 - A))) @ X_tilde.T / X.shape[1]
+    return result
+
+
+def optimize_newton(
+    w: ArrayLike,
+    b: float,
+    X: ArrayLike,
+    Y: ArrayLike,
+    num_iterations: int = 20,
+    tolerance: float = 1e-10,
+    print_cost: bool = False,
+) -> tuple[dict[str, Any], Grads, list[float]]:
+    """Newton's method on J: θ ← θ - H⁻¹∇J, with ∇J and H from the engine.
+
+    Stops when ‖∇J‖ <= ``tolerance`` or after ``num_iterations`` steps. Where H is singular
+    (a feature that never varies, or more features than examples) the step is damped,
+    H + λI with the smallest λ = 10⁻¹²·tr(H)·10ᵏ that makes it positive definite.
+    Separable classes have no finite optimum (J → 0 as ‖w‖ → ∞): that is an error.
+
+    Args:
+        w, b, X, Y: as for ``optimize``: the starting point and the data (examples as
+            columns).
+        num_iterations: the most Newton steps to take.
+        tolerance: the gradient norm at which to stop.
+        print_cost: print the cost at every step.
+
+    Returns:
+        ``(params, grads, costs)`` as ``optimize`` returns: the final w and b, the gradient
+        there, and the cost before every step.
+
+    Raises:
+        DataError: the classes are separable, so the unpenalised cost has no minimum.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.logistic import initialize_with_zeros, optimize_newton
+        >>> X = np.array([[0.0, 1.0, 2.0, 3.0, 1.5, 2.5]])
+        >>> Y = np.array([[0, 0, 1, 1, 1, 0]])
+        >>> params, grads, costs = optimize_newton(*initialize_with_zeros(1), X, Y)
+        >>> len(costs) < 10, bool(abs(grads["dw"][0, 0]) < 1e-10)
+        (True, True)
+    """
+    w, b, X, Y = _check_problem(w, b, X, Y, "optimize_newton")
+    _check_positive_int(num_iterations, "num_iterations", "optimize_newton")
+    X_node, Y_node = _data_nodes(X, Y)
+    n = X.shape[0]
+    cost = _theta_cost(X_node, Y_node)
+    value_and_grad, curvature = cg.value_and_grad(cost), cg.hessian(cost)
+    theta = np.append(w[:, 0], b)
+    costs: list[float] = []
+    for _ in range(int(num_iterations)):
+        J, gradient = value_and_grad(theta)
+        costs.append(float(J))
+        if print_cost:
+            print(f"Cost after Newton step {len(costs) - 1}: {float(J):f}")
+        if np.linalg.norm(gradient) <= tolerance:
+            break
+        if float(J) < 1e-9:
+            raise DataError(
+                "optimize_newton: the cost fell to "
+                f"{float(J):.2g} with ‖∇J‖ = {np.linalg.norm(gradient):.2g}: the classes are "
+                "separable, so the unpenalised cost has no minimum (‖w‖ grows without bound); "
+                "stop early with gradient descent, or separate them by hand"
+            )
+        theta = theta - _damped_solve(curvature(theta), gradient)
+    else:
+        J, gradient = value_and_grad(theta)
+    params = {"w": theta[:n].reshape(n, 1), "b": float(theta[n])}
+    return params, {"dw": gradient[:n].reshape(n, 1), "db": float(gradient[n])}, costs
+
+
+def _damped_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """H⁻¹g by Cholesky, damped by λI only as much as it takes to factor H."""
+    scale = max(float(np.trace(H)) / len(H), np.finfo(np.float64).tiny)
+    damping = 0.0
+    while True:
+        try:
+            L = np.linalg.cholesky(H + damping * np.eye(len(H)))
+            solution: np.ndarray = np.linalg.solve(L.T, np.linalg.solve(L, g))
+            return solution
+        except np.linalg.LinAlgError:
+            damping = max(damping * 10, 1e-12 * scale)
+
+
 # -- training, shared by optimize and the estimator ------------------------------------------
 
 
@@ -249,10 +398,14 @@ def _cost(w: Node, b: Node, X: Node, Y: Node) -> Node:
     return J
 
 
-def _step(w: np.ndarray, b: float, X: Node, Y: Node) -> tuple[Grads, float]:
+def _step(
+    w: np.ndarray, b: float, X: Node, Y: Node, flow: Any = None, iteration: int = 0
+) -> tuple[Grads, float]:
     w_node, b_node = Node(w, name="w"), Node(b, name="b")
     J = _cost(w_node, b_node, X, Y)
     J.backward()
+    if flow is not None:
+        flow.record(iteration, {"w": w_node, "b": b_node}, root=J)
     # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
     return {"dw": np.array(w_node.grad), "db": float(b_node.grad)}, float(J.value)
 
@@ -268,6 +421,7 @@ def _descend(
     print_every: int,
     record_every: int,
     progress: bool,
+    gradient_flow: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
     X_node, Y_node = _data_nodes(X, Y)
@@ -275,14 +429,19 @@ def _descend(
     costs: list[float] = []
     try:
         for i in range(num_iterations):
-            grads, cost = _step(w, b, X_node, Y_node)
+            grads, cost = _step(w, b, X_node, Y_node, gradient_flow, i)
             # New arrays, never -=: the first w may be the caller's.
             w = w - learning_rate * grads["dw"]
             b = b - learning_rate * grads["db"]
             if i % record_every == 0:
                 costs.append(cost)
             if print_every and i % print_every == 0:
-                print(f"Cost after iteration {i}: {cost:f}")
+                line = f"Cost after iteration {i}: {cost:f}"
+                # tqdm.write lifts the bar off the screen first; print would land after it.
+                if bar is None:
+                    print(line)
+                else:
+                    bar.write(line)
             if bar is not None:
                 bar.update()
                 if i % record_every == 0:
@@ -301,7 +460,8 @@ def _probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
 
 def _progress_bar(total: int) -> Any:
     try:
-        from tqdm import tqdm
+        # The auto bar is Jupyter's widget in a notebook and the text bar elsewhere.
+        from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "progress=True needs the optional package tqdm: pip install tqdm "
@@ -411,44 +571,54 @@ def _check_schedule(
 
 
 def plot_costs(
-    costs: Sequence[float],
+    costs: Sequence[float] | Mapping[str, Sequence[float]],
     path: str | Path | None = None,
     learning_rate: float | None = None,
     every: int = 100,
+    *,
+    ax: Any = None,
+    log_scale: bool = False,
 ) -> Any:
     """Plot the cost against the iteration, as the lesson does; save it when given a path.
 
-    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). With ``path`` the
-    figure is drawn off-screen by the Agg renderer and saved (the format follows the
-    suffix: .png, .svg, .pdf), leaving pyplot's state alone; without it the figure comes
-    from pyplot, so ``plt.show()`` or a notebook displays it.
+    One run is a list of costs; several runs, to compare learning rates as the lesson does,
+    are a dict from each run's label to its costs (one curve each, with a legend). A run
+    whose cost diverged (became inf or NaN, or ended higher than it started) is marked
+    "(diverged)" in the legend and on the plot, and a ``RuntimeWarning`` says so.
+
+    Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). Given ``ax``, the
+    curves are drawn into those axes. Otherwise, with ``path``, the figure is drawn
+    off-screen by the Agg renderer (pyplot's state is left alone); without either it comes
+    from pyplot, so ``plt.show()`` or a notebook displays it. With ``path`` the figure is
+    saved too (the format follows the suffix: .png, .svg, .pdf).
 
     Args:
-        costs: the recorded costs, e.g. the list ``optimize`` returns.
+        costs: the recorded costs (e.g. the list ``optimize`` returns), or a dict from
+            label to such a list.
         path: where to save the picture, or None.
         learning_rate: shown in the title when given.
         every: iterations between recorded costs (100 for ``optimize``'s default).
+        ax: matplotlib ``Axes`` to draw into, or None for a new figure.
+        log_scale: a logarithmic cost axis, which shows slow late progress.
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure`` (``ax``'s figure when ``ax`` is given).
 
     Raises:
         ImportError: matplotlib is not installed.
-        ValueError: ``costs`` is empty, not 1-D, or ``every`` is not a positive integer.
+        ValueError: no costs, a run that is empty or not 1-D, or ``every`` is not a
+            positive integer.
 
     Example:
         >>> import tempfile, pathlib
         >>> from compgraph.logistic import plot_costs
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "costs.png"
-        >>> figure = plot_costs([0.69, 0.41, 0.33], path, learning_rate=0.5)
-        >>> path.stat().st_size > 0
-        True
+        >>> runs = {"α = 0.5": [0.69, 0.41, 0.33], "α = 0.05": [0.69, 0.62, 0.57]}
+        >>> figure = plot_costs(runs, path, log_scale=True)
+        >>> path.stat().st_size > 0, len(figure.axes[0].lines)
+        (True, 2)
     """
-    values = np.asarray(costs, dtype=np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            f"plot_costs: costs must be a non-empty 1-D sequence, got shape {values.shape}"
-        )
+    runs = _cost_runs(costs)
     _check_positive_int(every, "every", "plot_costs")
     try:
         from matplotlib.figure import Figure
@@ -457,40 +627,107 @@ def plot_costs(
             "plot_costs needs the optional package matplotlib: pip install matplotlib "
             "(or pip install 'compgraph[examples]')"
         ) from None
-    if path is None:
+    if ax is not None:
+        axes = ax
+    elif path is None:
         import matplotlib.pyplot as plt
 
-        figure = plt.figure()
+        axes = plt.figure().add_subplot()
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         figure = Figure()
         FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.plot(np.arange(values.size) * every, values, marker="." if values.size < 30 else None)
+        axes = figure.add_subplot()
+    diverged = []
+    for label, values in runs.items():
+        problem = _divergence(values, every)
+        if problem is not None:
+            diverged.append(label or "")
+            warnings.warn(
+                f"plot_costs: {'the run' if label is None else f'run {label!r}'} diverged: "
+                f"{problem}; try a smaller learning rate",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        name = label if problem is None else f"{label or ''} (diverged)".lstrip()
+        line = axes.plot(
+            np.arange(values.size) * every,
+            values,
+            marker="." if values.size < 30 else None,
+            label=name if label is not None or problem is not None else None,
+        )[0]
+        last_finite = np.flatnonzero(np.isfinite(values))
+        if problem is not None and last_finite.size:
+            # Matplotlib leaves inf and NaN out: mark where the curve stops being drawn.
+            i = last_finite[-1]
+            axes.plot([i * every], [values[i]], "x", color=line.get_color(), markersize=9)
+    if diverged:
+        axes.text(
+            0.98, 0.95, "diverged: " + ", ".join(d or "the cost" for d in diverged),
+            transform=axes.transAxes, ha="right", va="top", color="tab:red",
+        )  # fmt: skip
     axes.set_xlabel("iteration")
     axes.set_ylabel("cost J")
+    if log_scale:
+        axes.set_yscale("log")
     rate = "" if learning_rate is None else f", learning rate = {learning_rate:g}"
     axes.set_title(f"Cost during gradient descent{rate}")
     axes.grid(alpha=0.3)
+    if len(runs) > 1 or None not in runs:
+        axes.legend()
     if path is not None:
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-    return figure
+        axes.figure.savefig(path, dpi=100, bbox_inches="tight")
+    return axes.figure
+
+
+def _cost_runs(costs: Any) -> dict[str | None, np.ndarray]:
+    """Label -> costs as a float array; a single run is labelled None."""
+    runs = dict(costs) if isinstance(costs, Mapping) else {None: costs}
+    if not runs:
+        raise ValueError("plot_costs: costs must be a non-empty 1-D sequence or a dict of them")
+    checked = {}
+    for label, values in runs.items():
+        array = np.asarray(values, dtype=np.float64)
+        if array.ndim != 1 or array.size == 0:
+            run = "costs" if label is None else f"the costs of run {label!r}"
+            raise ValueError(
+                f"plot_costs: {run} must be a non-empty 1-D sequence, got shape {array.shape}"
+            )
+        checked[None if label is None else str(label)] = array
+    return checked
+
+
+def _divergence(values: np.ndarray, every: int) -> str | None:
+    """Why this cost curve counts as diverged, or None: non-finite, or ended above its start."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        return f"the cost is {values[bad[0]]:g} at iteration {bad[0] * every}"
+    if values[-1] > values[0]:
+        return f"the cost grew from {values[0]:g} to {values[-1]:g}"
+    return None
 
 
 # -- the estimator ---------------------------------------------------------------------------
 
 
-class LogisticRegression:
+class LogisticRegression(BinaryClassifier):
     """Binary logistic regression by gradient descent on the engine, in scikit-learn's style.
 
     Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
-    (n_samples,) with labels 0 and 1), as scikit-learn expects; the model is the lesson's,
-    trained from w = 0, b = 0 with ``optimize``'s updates, without regularisation.
+    (n_samples,) holding any two labels), as scikit-learn expects; the model is the
+    lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), trained from w = 0, b = 0 with
+    ``optimize``'s updates, without regularisation. It is a scikit-learn estimator
+    (``clone``, pipelines, ``cross_val_score``, ``GridSearchCV``) through
+    ``compgraph.estimators.BinaryClassifier``, without needing scikit-learn installed.
 
     Args:
         learning_rate: the gradient-descent step α (> 0).
-        num_iterations: the number of steps ``fit`` takes.
+        num_iterations: the number of steps ``fit`` takes (with ``solver="newton"``, the
+            most Newton steps; it stops when the gradient vanishes).
+        solver: ``"gradient_descent"`` (the lesson's, the default) or ``"newton"``
+            (``optimize_newton``: the unpenalised optimum in a handful of steps; an error
+            for separable classes, whose optimum is at infinity).
         print_cost: print the cost every ``print_every`` iterations while fitting.
         print_every: how often to print, in iterations.
         progress: show a progress bar while fitting (needs ``tqdm``).
@@ -500,20 +737,19 @@ class LogisticRegression:
         intercept_: the bias b, shape (1,).
         cost_history_: the cost before every step, a list of ``num_iterations`` floats.
         n_iter_: the number of steps taken.
-        classes_: ``array([0, 1])``.
+        classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
         n_features_in_: the number of features seen by ``fit``.
+        feature_names_in_: the column names, when ``fit`` was given a DataFrame.
 
     Example:
         >>> import numpy as np
         >>> from compgraph.logistic import LogisticRegression
         >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
-        >>> y = np.array([0, 0, 1, 1])
+        >>> y = np.array(["non-cat", "non-cat", "cat", "cat"])
         >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
-        >>> model.predict(X).tolist(), model.score(X, y)
-        ([0, 0, 1, 1], 1.0)
+        >>> model.classes_.tolist(), model.predict(X).tolist(), model.score(X, y)
+        (['cat', 'non-cat'], ['non-cat', 'non-cat', 'cat', 'cat'], 1.0)
     """
-
-    _PARAMETERS = ("learning_rate", "num_iterations", "print_cost", "print_every", "progress")
 
     def __init__(
         self,
@@ -522,57 +758,42 @@ class LogisticRegression:
         print_cost: bool = False,
         print_every: int = 100,
         progress: bool = False,
+        solver: str = "gradient_descent",
     ) -> None:
         self.learning_rate = learning_rate
         self.num_iterations = num_iterations
         self.print_cost = print_cost
         self.print_every = print_every
         self.progress = progress
+        self.solver = solver
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's arguments, as scikit-learn's ``clone`` and grid search read them."""
-        return {name: getattr(self, name) for name in self._PARAMETERS}
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
+        X = self._check_fitted_samples(X, "decision_function")
+        return X @ self.coef_[0] + self.intercept_[0]
 
-    def set_params(self, **params: Any) -> LogisticRegression:
-        """Change constructor arguments (e.g. ``set_params(learning_rate=0.1)``); returns self."""
-        for name, value in params.items():
-            if name not in self._PARAMETERS:
-                raise ValueError(
-                    f"LogisticRegression has no parameter {name!r}; "
-                    f"valid ones: {', '.join(self._PARAMETERS)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = LogisticRegression()
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name in self._PARAMETERS
-            if getattr(self, name) != getattr(defaults, name)
-        ]
-        return f"LogisticRegression({', '.join(changed)})"
-
-    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
-        """Learn w and b from samples ``X`` (n_samples, n_features) and labels ``y`` in {0, 1}.
-
-        Raises:
-            ShapeError: ``X`` is not 2-D, or ``y`` is not 1-D with one label per row of X.
-            DataError: NaN or inf in ``X``, or a label that is not 0 or 1.
-            ValueError: a constructor argument out of range.
-        """
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
-        X = self._check_samples(X, where)
-        y = _real_array(y, "y", where)
-        if y.shape != (X.shape[0],):
-            fix = "; flatten it with y.ravel()" if y.size == X.shape[0] else ""
-            raise ShapeError(
-                f"{where}: y has shape {y.shape} but X has shape {X.shape}, so y must have "
-                f"shape (n_samples,) = ({X.shape[0]},){fix}"
-            )
-        _check_binary(y, "y", where)
         _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
         w, b = initialize_with_zeros(X.shape[1])
+        if self.solver == "newton":
+            params, _, costs = optimize_newton(
+                w,
+                b,
+                X.T,
+                y.reshape(1, -1),
+                int(self.num_iterations),
+                print_cost=bool(self.print_cost),
+            )
+            self.coef_ = params["w"].T
+            self.intercept_ = np.array([params["b"]])
+            self.cost_history_ = costs
+            self.n_iter_ = len(costs)
+            return
+        if self.solver != "gradient_descent":
+            raise ValueError(
+                f"{where}: solver must be 'gradient_descent' or 'newton', not {self.solver!r}"
+            )
         params, _, costs = _descend(
             w, b, X.T, y.reshape(1, -1), int(self.num_iterations), float(self.learning_rate),
             print_every=int(self.print_every) if self.print_cost else 0,
@@ -583,56 +804,6 @@ class LogisticRegression:
         self.intercept_ = np.array([params["b"]])
         self.cost_history_ = costs
         self.n_iter_ = int(self.num_iterations)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = X.shape[1]
-        return self
 
-    def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """The logits z = Xw + b, shape (n_samples,): positive means class 1 is predicted."""
-        X = self._check_fitted_samples(X, "LogisticRegression.decision_function")
-        return X @ self.coef_[0] + self.intercept_[0]
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Probabilities [P(y=0), P(y=1)] per sample, shape (n_samples, 2)."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict_proba")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return np.stack([1 - p, p], axis=1)
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels 0 or 1, shape (n_samples,): 1 where P(y=1) > 0.5."""
-        X = self._check_fitted_samples(X, "LogisticRegression.predict")
-        p = _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]
-        return (p > 0.5).astype(np.int64)
-
-    def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
-        predicted = self.predict(X)
-        y = _real_array(y, "y", "LogisticRegression.score")
-        if y.shape != predicted.shape:
-            raise ShapeError(
-                f"LogisticRegression.score: y has shape {y.shape} but X has "
-                f"{predicted.shape[0]} samples; y must have shape {predicted.shape}"
-            )
-        return float(np.mean(predicted == y))
-
-    @staticmethod
-    def _check_samples(X: Any, where: str) -> np.ndarray:
-        X = _real_array(X, "X", where)
-        if X.ndim != 2 or X.size == 0:
-            fix = "; reshape a single sample with X.reshape(1, -1)" if X.ndim == 1 else ""
-            raise ShapeError(
-                f"{where}: X must be a non-empty 2-D array (n_samples, n_features), got shape "
-                f"{X.shape}{fix}"
-            )
-        return X
-
-    def _check_fitted_samples(self, X: Any, where: str) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(f"{where}: this LogisticRegression is not fitted; call fit first")
-        X = self._check_samples(X, where)
-        if X.shape[1] != self.n_features_in_:
-            raise ShapeError(
-                f"{where}: X has {X.shape[1]} features per sample but the model was fitted on "
-                f"{self.n_features_in_}; X must have shape (n_samples, {self.n_features_in_})"
-            )
-        return X
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0]

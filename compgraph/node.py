@@ -20,7 +20,7 @@ import math
 import operator
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -156,8 +156,9 @@ class Node(Recorded):
             whose vjp (or gradient bookkeeping) made it; unset otherwise.
 
     Nodes behave like NumPy arrays where that cannot go wrong: ``+ - * / ** @``, ``x.T``,
-    ``x[i]``, ``np.exp(x)``, ``x.sum(axis=0)``; comparisons (``x > 0``, ``x == 1``) compare
-    the values and return plain boolean arrays, and ``bool(x)`` is ``bool(x.value)``.
+    ``x[i]``, ``np.exp(x)``, ``x.sum(axis=0)``, and ``bool(x)`` is ``bool(x.value)``.
+    Comparison operators (``x == 1``, ``x > 0``) raise a TypeError: compare ``x.value``, or
+    nodes with ``is``; ``np.greater(x, 0)`` compares the values, as data.
 
     Example:
         >>> import compgraph as cg
@@ -379,27 +380,28 @@ class Node(Recorded):
     def __abs__(self) -> Node:
         return apply(ops.Abs, self)
 
-    # Comparisons compare values, as NumPy's do, and are data: not recorded, not
-    # differentiated. Hashing stays by identity, so nodes still key dicts and sets.
+    # Comparison operators refuse: `loss == 0` or `node in [a, b]` would otherwise compare
+    # values where identity was meant (or the reverse), without a word. NumPy's comparison
+    # functions (np.greater(x, 0)) compute on the values, as data. Hashing is by identity.
     __hash__ = Recorded.__hash__
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        return self.value == _value(other)
+    def __eq__(self, other: object) -> Any:
+        raise _comparison_error(self, "==")
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        return self.value != _value(other)
+    def __ne__(self, other: object) -> Any:
+        raise _comparison_error(self, "!=")
 
     def __lt__(self, other: Any) -> Any:
-        return self.value < _value(other)
+        raise _comparison_error(self, "<")
 
     def __le__(self, other: Any) -> Any:
-        return self.value <= _value(other)
+        raise _comparison_error(self, "<=")
 
     def __gt__(self, other: Any) -> Any:
-        return self.value > _value(other)
+        raise _comparison_error(self, ">")
 
     def __ge__(self, other: Any) -> Any:
-        return self.value >= _value(other)
+        raise _comparison_error(self, ">=")
 
     # -- NumPy's methods, where compgraph has the op ----------------------------------------
     # The rule: a Node has an ndarray method exactly when a compgraph function of that name
@@ -413,11 +415,12 @@ class Node(Recorded):
 
     def transpose(self, *axes: Any) -> Node:
         """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as NumPy."""
+        permutation: Any = axes
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = axes[0]
+            permutation = axes[0]
         if len(axes) == 0:
-            axes = None  # x.transpose() reverses the axes, as x.T does
-        return apply(ops.Transpose, self, axes=as_axes(axes))
+            permutation = None  # x.transpose() reverses the axes, as x.T does
+        return apply(ops.Transpose, self, axes=as_axes(permutation))
 
     def reshape(self, *shape: Any) -> Node:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy accepts both."""
@@ -429,19 +432,19 @@ class Node(Recorded):
         return apply(ops.GetItem, self, index=normalize_index(index))
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.sum(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.sum(self, axis=axis, keepdims=keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.mean(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.mean(self, axis=axis, keepdims=keepdims))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.max(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.max(self, axis=axis, keepdims=keepdims))
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return np.min(self, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+        return cast(Node, np.min(self, axis=axis, keepdims=keepdims))
 
     def clip(self, min: Any = None, max: Any = None) -> Node:  # noqa: A002 - NumPy's names
-        return np.clip(self, min, max)  # type: ignore[no-any-return]
+        return cast(Node, np.clip(self, min, max))
 
     def astype(self, dtype: Any) -> Node:
         """The node converted to float32 or float64, recorded (gradients convert back)."""
@@ -479,6 +482,13 @@ _IN_PLACE_MESSAGE = (
     "{} cannot write into an existing array: compgraph records each result as a new node "
     "(and a graph holds every value it used); assign the result instead: y = np.exp(x)"
 )
+
+
+def _comparison_error(node: Node, operator: str) -> TypeError:
+    return TypeError(
+        f"{node.describe()} {operator} ...: comparing Nodes is ambiguous (their values, or "
+        f"which node?); compare values with node.value {operator} ..., and nodes with `is`"
+    )
 
 
 def _value(x: Any) -> Any:
@@ -632,9 +642,9 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
                 ) from None
             array.flags.writeable = False
     else:
+        # No finiteness pass here: data the size of X would pay for one on every use. A
+        # non-finite constant is blamed by name when an op's output turns non-finite.
         array = as_float_array(value)
-        if not numerics.all_finite(array):
-            numerics.report(f"a constant operand {preview(value)} is not finite")
     node = _new_node(Node)
     node._init_leaf(array, None, False)
     return node
@@ -654,7 +664,7 @@ def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
 
 
 def _shape_error(
-    op: type[ops.Op], nodes: tuple[Node, ...], attrs: dict, error: Exception
+    op: type[ops.Op], nodes: tuple[Node, ...], attrs: dict[str, Any], error: Exception
 ) -> ShapeError:
     operands = ", ".join(node.describe() for node in nodes)
     settings = ", ".join(f"{key}={value!r}" for key, value in attrs.items())

@@ -93,10 +93,18 @@ def all_finite(array: np.ndarray) -> bool:
     if array.ndim == 0:
         return math.isfinite(array)
     flat = array.ravel(order="K")
-    # x·x is one BLAS pass with no temporary, several times cheaper than isfinite().all();
-    # it is inf/NaN whenever an element is, and a finite array that merely overflows the
-    # sum of squares is settled by the exact test.
-    return math.isfinite(np.dot(flat, flat)) or bool(np.isfinite(flat).all())
+    if flat.size <= _EXACT_BELOW:
+        return bool(np.isfinite(flat).all())
+    # x·x is one BLAS pass with no temporary, several times cheaper than isfinite().all()
+    # on large arrays; it is inf/NaN whenever an element is, and a finite array whose sum
+    # of squares merely overflows (1e200) is settled by the exact test, without a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        square = np.dot(flat, flat)
+    return math.isfinite(square) or bool(np.isfinite(flat).all())
+
+
+#: Below this many elements the exact test is as cheap as the dot product and its errstate.
+_EXACT_BELOW = 4096
 
 
 def describe_nonfinite(array: np.ndarray) -> str:
@@ -119,10 +127,13 @@ def report(message: str, stacklevel: int = 3) -> None:
 def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, ...]) -> None:
     """Report the non-finite ``node`` (made by ``op`` from ``inputs``) where it first appears.
 
-    Every op output, leaf and constant is checked when it is created, so a non-finite input
-    that an op produced was reported already; reporting it again at every op downstream
-    would bury the first report. Leaves are reported each time they are used, since their
-    values may have been changed in place since their creation.
+    Every op output and every ``Node(...)`` is checked when it is created, so a non-finite
+    input that an op produced was reported already; reporting it again at every op
+    downstream would bury the first report. Constants (numbers and arrays passed as
+    operands) are not checked when wrapped, which would cost a pass over data the size of
+    X at every use: a non-finite one is blamed here, by name, at the first op whose output
+    it makes non-finite. Leaves are reported each time they are used, since their values
+    may have been changed in place since their creation.
     """
     if _policy.nonfinite == "ignore":
         return

@@ -17,7 +17,9 @@ functions (``g * out``, ``np.sum``, ``np.where``) and with op classes called lik
 plain NumPy; with ``backward(create_graph=True)`` it hands it Nodes, and the same lines
 record the gradient's own graph (NumPy functions reach compgraph through NumPy's
 ``__array_function__``/``__array_ufunc__`` protocols), so the gradient can be differentiated
-again. Comparisons (``x > 0``) give plain boolean arrays either way: data, not differentiated.
+again. Comparisons are written as NumPy functions (``np.greater(x, 0)``), which give plain
+boolean arrays on arrays and Nodes alike: data, not differentiated (the comparison
+operators refuse Nodes, so that ``node == 1.0`` cannot be mistaken for a test of identity).
 A vjp must therefore never read ``.value`` or call ``np.asarray`` on its arguments. This
 module never imports ``Node``: nodes announce themselves by subclassing
 ``compgraph.values.Recorded``.
@@ -26,7 +28,7 @@ module never imports ``Node``: nodes announce themselves by subclassing
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -47,7 +49,7 @@ class OpType(type):
             )
         for x in inputs:
             if isinstance(x, Recorded):
-                return x.record(cls, inputs, attrs)  # type: ignore[arg-type]
+                return x.record(cls, inputs, attrs)
         return cls.forward(*inputs, **attrs)  # type: ignore[attr-defined]
 
 
@@ -111,6 +113,11 @@ class Op(metaclass=OpType):
         cls.vjp_needs_grad = "needs_grad" in inspect.signature(cls.vjp).parameters
         if cls.__module__ == __name__:
             _builtin_ops.append(cls)
+
+    if TYPE_CHECKING:
+        # Calls go through OpType.__call__ (computed or recorded): this only tells the type
+        # checker what an op class accepts.
+        def __new__(cls, *inputs: Any, **attrs: Any) -> Any: ...
 
     @staticmethod
     def forward(*inputs: Any, **attrs: Any) -> Any:
@@ -281,11 +288,11 @@ class Pow(Op):
         # swapped for 1 there, so no inf is formed and reported only to be masked away.
         g_x = g_y = None
         if needs_grad[0]:
-            g_x = g * y * np.where((x == 0) & (y == 0), 1.0, x) ** (y - 1)
+            g_x = g * y * np.where(np.equal(x, 0) & np.equal(y, 0), 1.0, x) ** (y - 1)
         # d(x^y)/dy = x^y ln x, which tends to 0 as x -> 0+; PyTorch and JAX also give 0 at
         # x = 0 (0⁰ included). For x < 0 it is undefined (NaN): computed only when asked for.
         if needs_grad[1]:
-            zero = x == 0
+            zero = np.equal(x, 0)
             g_y = np.where(zero, 0.0, g * out * np.log(np.where(zero, 1.0, x)))
         return g_x, g_y
 
@@ -363,7 +370,7 @@ class Maximum(Op):
 
     @staticmethod
     def vjp(g, out, x, y):
-        share = (x > y) + 0.5 * (x == y)
+        share = np.greater(x, y) + 0.5 * np.equal(x, y)
         return g * share, g * (1 - share)
 
 
@@ -379,7 +386,7 @@ class Minimum(Op):
 
     @staticmethod
     def vjp(g, out, x, y):
-        share = (x < y) + 0.5 * (x == y)
+        share = np.less(x, y) + 0.5 * np.equal(x, y)
         return g * share, g * (1 - share)
 
 
@@ -409,9 +416,9 @@ class Clip(Op):
     def vjp(g, out, x, low, high):
         inside = np.ones(out.shape, dtype=bool)
         if low is not None:
-            inside &= x >= low
+            inside &= np.greater_equal(x, low)
         if high is not None:
-            inside &= x <= high
+            inside &= np.less_equal(x, high)
         return (g * inside,)
 
 
@@ -476,7 +483,7 @@ class Relu(Op):
 
     @staticmethod
     def vjp(g, out, x):
-        return (g * (x > 0),)
+        return (g * np.greater(x, 0),)
 
 
 class LeakyRelu(Op):
@@ -492,7 +499,7 @@ class LeakyRelu(Op):
 
     @staticmethod
     def vjp(g, out, x, slope=0.01):
-        return (g * np.where(x > 0, 1.0, slope),)
+        return (g * np.where(np.greater(x, 0), 1.0, slope),)
 
 
 # -- losses -------------------------------------------------------------------------------------
@@ -618,6 +625,13 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def forward(z, y, axis=0):
+        if np.ndim(z) == 0 or np.ndim(y) != np.ndim(z) or z.shape[axis] != np.shape(y)[axis]:
+            # Broadcast along the class axis, or with fewer axes, the labels' classes would
+            # not be the logits' classes.
+            raise ValueError(
+                "the logits need a class axis, and the labels the logits' number of axes "
+                "and of classes (other axes may broadcast)"
+            )
         # 0 - Σ rather than -Σ, so that a loss of exactly 0 is +0, not -0.
         return 0.0 - np.sum(y * LogSoftmax.forward(z, axis), axis=axis)
 
@@ -627,12 +641,13 @@ class SoftmaxCrossEntropy(Op):
         g_z = g_y = None
         # z and y broadcast before the class axis is summed away, so their shares are
         # summed back here: the output alone does not show how far they were broadcast.
+        full = np.broadcast_shapes(z.shape, y.shape)
         if needs_grad[0]:
-            labels = np.broadcast_to(y, np.broadcast_shapes(z.shape, y.shape))
+            labels = np.broadcast_to(y, full)
             g_z = g * (Softmax(z, axis=axis) * np.sum(labels, axis=axis, keepdims=True) - y)
-            g_z = unbroadcast(g_z, z.shape)
+            g_z = unbroadcast(np.broadcast_to(g_z, full), z.shape)
         if needs_grad[1]:
-            g_y = unbroadcast(-g * LogSoftmax(z, axis=axis), y.shape)
+            g_y = unbroadcast(np.broadcast_to(-g * LogSoftmax(z, axis=axis), full), y.shape)
         return g_z, g_y
 
 
@@ -740,7 +755,7 @@ class Min(Op):
 def _share_among_ties(g, out, x, axis):
     """g sent to the elements of x equal to the extreme ``out``, split equally among ties."""
     kept = kept_shape(x.shape, axis)
-    ties = x == np.reshape(out, kept)
+    ties = np.equal(x, np.reshape(out, kept))
     return np.reshape(g, kept) * (ties / np.sum(ties, axis=axis, keepdims=True))
 
 
@@ -822,9 +837,10 @@ class Concatenate(Op):
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
         ends = [int(end) for end in np.cumsum([x.shape[axis] for x in xs])]
-        return tuple(
-            g[(*before, slice(end - x.shape[axis], end))] for x, end in zip(xs, ends, strict=True)
-        )
+        slices = [
+            (*before, slice(end - x.shape[axis], end)) for x, end in zip(xs, ends, strict=True)
+        ]
+        return tuple(g[index] for index in slices)
 
 
 class Stack(Op):
@@ -839,7 +855,7 @@ class Stack(Op):
     @staticmethod
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
-        return tuple(g[(*before, i)] for i in range(len(xs)))
+        return tuple(g[index] for index in [(*before, i) for i in range(len(xs))])
 
 
 def _is_basic(index: Any) -> bool:

@@ -245,7 +245,8 @@ def hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
         direction = as_float_array(v, "hvp's vector v")
 
         def along_v(*a: Any) -> Node:
-            return (f_grad(*a, **kwargs) * direction).sum()
+            along: Node = (f_grad(*a, **kwargs) * direction).sum()
+            return along
 
         return grad(along_v, argnums)(*f_args)
 

@@ -39,6 +39,7 @@ class Recorded:
     """
 
     __slots__ = ()
+    value: Any  # the array, held by the subclass
 
     @classmethod
     def record(cls, op: Any, inputs: tuple[Any, ...], attrs: dict[str, Any]) -> Any:

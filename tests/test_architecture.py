@@ -30,7 +30,7 @@ LAYERS = {
     "transforms": 7,
     "gradcheck": 7,
     "viz": 7,
-    "export": 8,
+    "export": 7,  # the graph as plain data, read like viz reads it; flow and player use it
     "flow": 8,
     "player": 8,
     "testing": 8,

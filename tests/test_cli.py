@@ -15,6 +15,12 @@ from compgraph.viz import format_array
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.fixture(autouse=True)
+def scratch_directory(tmp_path, monkeypatch):
+    """Run in a scratch folder, so a broken -o - cannot leave a file named "-" behind."""
+    monkeypatch.chdir(tmp_path)
+
+
 def svg_texts(path):
     return [text.text for text in ET.parse(path).iter(SVG + "text")]
 
@@ -216,3 +222,203 @@ def test_results_beyond_the_element_limit_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"at most {MAX_ELEMENTS:,}" in err and "(1000, 1000, 1000)" in err
     assert not (tmp_path / "big.svg").exists()
+
+
+# -- conventions -------------------------------------------------------------------------------
+
+
+def test_dash_output_writes_only_the_picture_to_stdout(capsys):
+    assert main(["draw", "3*(a + b*c)", "a=5", "b=3", "c=2", "-o", "-"]) == 0
+    printed = capsys.readouterr()
+    tree = ET.fromstring(printed.out.encode("utf-8"))  # stdout is one SVG document
+    assert "grad: 9" in [text.text for text in tree.iter(SVG + "text")]
+    assert printed.err.splitlines() == ["f = 33", "df/da = 3", "df/db = 6", "df/dc = 9"]
+
+
+def test_python_dash_m_compgraph_draws_to_stdout():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compgraph",
+            "draw",
+            "a*b",
+            "a=2",
+            "b=3",
+            "-o",
+            "-",
+            "--format",
+            "png",
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"\x89PNG")
+    assert done.stderr.decode().splitlines() == ["f = 6", "df/da = 3", "df/db = 2"]
+    version = subprocess.run(
+        [sys.executable, "-m", "compgraph", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0 and version.stdout.startswith("compgraph ")
+
+
+def drawn_texts(capsys, *options):
+    argv = ["draw", "sum(x * w) - b", "x=[1, 2]", "w=[3, 4]", "b=0.5", "-o", "-", *options]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    return [text.text for text in ET.fromstring(out.encode("utf-8")).iter(SVG + "text")]
+
+
+def test_draw_exposes_the_librarys_drawing_options(capsys):
+    everything = drawn_texts(capsys)
+    assert "x" in everything and "(2,) float64" in everything
+    assert any(t.startswith("value:") for t in everything)
+    assert any(t.startswith("grad:") for t in everything)
+    assert everything[0] == "sum(x * w) - b"  # the formula is the default title
+    assert not any(t.startswith("value:") for t in drawn_texts(capsys, "--no-value"))
+    assert not any(t.startswith("grad:") for t in drawn_texts(capsys, "--no-grad"))
+    assert "x" not in drawn_texts(capsys, "--no-name")
+    assert "(2,) float64" not in drawn_texts(capsys, "--no-shape")
+    assert "×" not in drawn_texts(capsys, "--no-op")
+    assert drawn_texts(capsys, "--title", "my model")[0] == "my model"
+    assert "gradient (RMS), log scale" in drawn_texts(capsys, "--color-by", "grad")
+    capped = drawn_texts(capsys, "--max-nodes", "3")
+    assert any("more nodes not drawn (max_nodes=3" in t for t in capped)
+
+
+def test_draw_rankdir(capsys):
+    for direction in ("TB", "LR"):
+        argv = ["draw", "a*b", "a=2", "b=3", "-o", "-", "--format", "dot", "--rankdir", direction]
+        assert main(argv) == 0
+        assert f"rankdir={direction}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "100000", "many"])
+def test_max_nodes_must_be_a_sensible_number(capsys, value):
+    assert main(["draw", "a", "a=1", "-o", "-", "--max-nodes", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--max-nodes" in err
+
+
+def test_a_mistyped_command_suggests_the_closest(capsys):
+    assert main(["drwa", "a", "a=1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'drwa'" in err and "did you mean 'draw'?" in err
+    assert err.count("\n") == 1
+
+
+# -- robustness --------------------------------------------------------------------------------
+
+ROBUSTLY_REFUSED = [
+    # an integer argument given as a float, here one too large for C
+    ("sum(a, axis=(1e20,))", ["a=[1, 2]"], "sum(): axis must be an int or a tuple of ints"),
+    ("sum(a, axis=0.5)", ["a=[1, 2]"], "axis must be an int or a tuple of ints, not 0.5"),
+    ("sum(a, axis=(10**30,))", ["a=[1, 2]"], "at column 1 (sum(a, axis=(10**30,)))"),
+    ("mean(a, keepdims=0.5)", ["a=[1, 2]"], "keepdims must be an int"),
+    # operands passed by keyword get the element cap too
+    (
+        "sum(add(x=reshape(a, (3000, 1)), y=a))",
+        ["a=" + str(list(range(3000)))],
+        "shape (3000, 3000) (9,000,000 elements)",
+    ),
+    (
+        "sum(mul(y=a, x=reshape(a, (3000, 1))))",
+        ["a=" + str(list(range(3000)))],
+        "at most 1,000,000",
+    ),
+    # getitem with repeated integer indices: the result is the index's size times a row
+    (
+        "sum(getitem(reshape(x, (1, 50000)), [" + "0," * 399 + "0]))",
+        ["x=" + str([0] * 50000)],
+        "shape (400, 50000) (20,000,000 elements)",
+    ),
+    ("sum(a, axis=2**100)", ["a=[1, 2]"], "axis must be an int or a tuple of ints, not a Node"),
+]
+
+
+@pytest.mark.parametrize(("formula", "variables", "message"), ROBUSTLY_REFUSED)
+def test_more_bad_formulas_exit_2_with_one_line(tmp_path, capsys, formula, variables, message):
+    out = tmp_path / "g.svg"
+    assert main(["draw", "-o", str(out), "--", formula, *variables]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.count("\n") == 1, printed.err
+    assert printed.err.startswith("compgraph draw: error")
+    assert message in printed.err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("sum(sum(x, axis=1+0) * [1, 10])", "f = 156"),  # rows: 6 and 15
+        ("sum(sum(reshape(x, (2**1, 3 * 1)), axis=-1+1) * [1, 10, 100])", "f = 975"),
+        ("sum(sum(transpose(x, axes=(0+1, 1-1)), axis=2-1) * [1, 10, 100])", "f = 975"),
+    ],
+)
+def test_integer_arithmetic_works_where_an_integer_is_expected(tmp_path, capsys, formula, expected):
+    argv = ["draw", formula, "x=[[1, 2, 3], [4, 5, 6]]", "-o", str(tmp_path / "g.svg")]
+    status = main(argv)
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert printed.out.splitlines()[0] == expected
+
+
+def test_integer_arithmetic_keeps_numbers_in_the_graph_exact(capsys):
+    assert main(["draw", "a * (2**3 - 1)", "a=2", "-o", "-", "--format", "dot"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err.splitlines()[:2] == ["f = 14", "df/da = 7"]
+
+
+def test_non_finite_assignments_warn_on_one_line(tmp_path, capsys):
+    assert main(["draw", "a * 2", "a=nan", "-o", str(tmp_path / "g.svg")]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[0] == "f = nan"
+    lines = printed.err.splitlines()
+    assert lines and all(line.startswith("compgraph draw: warning: ") for line in lines), lines
+    assert ".py" not in printed.err  # no file path and source line, as Python's warnings show
+
+
+def test_a_long_chain_of_powers_is_drawn_capped(tmp_path, capsys):
+    out = tmp_path / "g.svg"
+    formula = "a**" * 300 + "a"  # 901 characters: 301 values, every pow uses a
+    assert main(["draw", formula, "a=1", "-o", str(out), "--engine", "graphviz-pure"]) == 0
+    assert any("more nodes not drawn" in text for text in svg_texts(out))
+
+
+def test_a_failed_draw_keeps_the_old_file(tmp_path, capsys):
+    out = tmp_path / "g.pdf"
+    out.write_bytes(b"old picture")
+    argv = ["draw", "a", "a=1", "-o", str(out), "--engine", "graphviz-pure"]  # no pdf there
+    assert main(argv) == 1
+    assert "cannot draw" in capsys.readouterr().err
+    assert out.read_bytes() == b"old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.pdf"]
+
+
+def test_a_slow_layout_names_the_commands_own_options(tmp_path, monkeypatch, capsys):
+    from compgraph import viz
+
+    program = tmp_path / "slow-dot"
+    program.write_text("#!/bin/sh\nsleep 5\n", encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setattr(viz, "layout_program", lambda engine=None: str(program))
+    argv = ["draw", "a*b", "a=1", "b=2", "-o", str(tmp_path / "g.svg"), "--timeout", "0.2"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "more than 0.2 s" in err
+    assert "--max-nodes N, --no-value, --timeout, --memory-limit" in err
+
+
+@pytest.mark.parametrize(("option", "value"), [("--timeout", "0"), ("--memory-limit", "-1")])
+def test_limits_must_be_positive(capsys, option, value):
+    assert main(["draw", "a", "a=1", "-o", "-", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err
+
+
+def test_the_memory_limit_reaches_the_layout_program(capsys):
+    argv = ["draw", "a*b", "a=1", "b=2", "-o", "-", "--engine", "graphviz-pure"]
+    assert main([*argv, "--memory-limit", "1"]) == 1  # 1 MiB: not even enough to start
+    assert "compgraph draw: cannot draw standard output" in capsys.readouterr().err
+    assert main([*argv, "--memory-limit", "512"]) == 0

@@ -126,12 +126,15 @@ def test_the_site_builds_strictly_and_documents_every_public_name(tmp_path):
     assert result.returncode == 0, result.stderr[-5000:]
     assert "WARNING" not in result.stderr, result.stderr[-5000:]
 
+    import compgraph.datasets
     import compgraph.logistic
+    import compgraph.networks
     import compgraph.testing
 
     pages = (site / "reference").rglob("index.html")
     ids = {i for page in pages for i in re.findall(r'id="([\w.]+)"', page.read_text("utf-8"))}
-    for module in (cg, cg.ops, compgraph.logistic, compgraph.testing):
+    networks = (compgraph.networks, compgraph.datasets)
+    for module in (cg, cg.ops, compgraph.logistic, *networks, compgraph.testing):
         missing = []
         for name in module.__all__:
             value = getattr(module, name)

@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.gradcheck import relative_difference
+from compgraph.gradcheck import numerical_gradient, relative_difference
 from compgraph.testing import OP_CASES, float_arrays
 
 CASES = {case.op.name: case for case in OP_CASES}
@@ -158,8 +158,8 @@ def test_check_graph_skips_constant_inputs_and_promotes_float32():
     e = cg.exp(x)
     out = cg.sum(e * np.float32(2))
     report = cg.check_graph(out)
-    # float32 cannot resolve a step of 1e-6 (its spacing near 4 is 4.8e-7): this passes only
-    # because the check runs in float64.
+    # A step of 1e-6·|x| is only about 8 float32 spacings (1.2e-7·|x|), too few for float32
+    # differences to be accurate to 1e-5: this passes only because the check runs in float64.
     assert report.passed
     mul = report.checks[1]
     assert mul.op == "mul"
@@ -242,7 +242,10 @@ def test_bad_inputs_get_clear_errors():
         cg.gradcheck(lambda: cg.Node(1.0))
     with pytest.raises(TypeError, match="returned str"):
         cg.gradcheck(lambda x: "loss", x)
-    with pytest.raises(cg.NonFiniteError, match=r"element \(0,\) ± eps=1e-06.*domain"):
+    with pytest.raises(
+        cg.NonFiniteError,
+        match=r"element \(0,\) ± its step eps·max\(1, \|x\|\) \(eps=1e-06\).*domain",
+    ):
         with cg.errstate(nonfinite="ignore"):
             cg.gradcheck(lambda x: cg.sum(cg.log(x)), np.array([5e-7, 1.0]))
 
@@ -279,8 +282,211 @@ def test_check_graph_walks_a_long_chain_without_recursion():
     assert report.passed and len(report.checks) == 6000
 
 
-def test_options_are_validated():
-    with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got 0"):
-        cg.gradcheck(lambda x: cg.sum(x), np.ones(2), eps=0)
-    with pytest.raises(ValueError, match="check_graph: max_elements must be at least 1"):
-        cg.check_graph(cg.sum(cg.Node(np.ones(2))), max_elements=0)
+def _call_with(check, **options):
+    """Run ``check`` (a name) on a correct function with ``options``."""
+    x = np.array([0.5, 2.0])
+    if check == "check_graph":
+        return cg.check_graph(cg.sum(cg.log(cg.Node(x)) * 3.0), **options)
+    return getattr(cg, check)(lambda x: cg.sum(cg.log(x) ** 2), x, **options)
+
+
+OPTIONS_REFUSED = [
+    ({"eps": "a"}, TypeError, r"eps must be a real number, not str 'a'"),
+    ({"eps": True}, TypeError, r"eps must be a real number, not bool True"),
+    ({"eps": 0}, ValueError, r"eps must be a positive relative step .*, got 0"),
+    ({"eps": -1e-6}, ValueError, r"eps must be a positive relative step .*, got -1e-06"),
+    ({"eps": float("nan")}, ValueError, r"eps must be finite, got nan"),
+    ({"eps": 1e-17}, ValueError, r"eps=1e-17 is too small for float64: .*rounds back to x"),
+    ({"eps": 1.0}, ValueError, r"eps must be below 1 \(.*\), got 1.0; use the default"),
+    ({"rtol": -1}, ValueError, r"rtol must be a finite number >= 0 \(.*\), got -1"),
+    ({"rtol": float("inf")}, ValueError, r"rtol must be a finite number >= 0 .*, got inf"),
+    ({"rtol": [1e-5]}, TypeError, r"rtol must be a real number, not list \[1e-05\]"),
+    ({"atol": float("nan")}, ValueError, r"atol must be a finite number >= 0 .*, got nan"),
+    ({"atol": None}, TypeError, r"atol must be a real number, not NoneType None"),
+    ({"max_elements": 0}, ValueError, r"max_elements must be at least 1 \(or None .*got 0"),
+    ({"max_elements": 2.5}, TypeError, r"max_elements must be an integer .*not float 2.5"),
+    ({"max_elements": True}, TypeError, r"max_elements must be an integer .*not bool True"),
+    ({"seed": "s"}, TypeError, r"seed must be a non-negative integer, not str 's'"),
+    ({"seed": 1.5}, TypeError, r"seed must be a non-negative integer, not float 1.5"),
+    ({"seed": -1}, ValueError, r"seed must be a non-negative integer, got -1"),
+    ({"raise_on_failure": "no"}, TypeError, r"raise_on_failure must be True or False, not str"),
+]
+
+
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck", "check_graph"])
+@pytest.mark.parametrize(("options", "error", "message"), OPTIONS_REFUSED)
+def test_options_are_validated_naming_the_function_and_the_argument(check, options, error, message):
+    with pytest.raises(error, match=f"^{check}: {message}"):
+        _call_with(check, **options)
+
+
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck", "check_graph"])
+def test_valid_options_of_every_kind_are_accepted(check):
+    options = {"eps": 1e-5, "rtol": np.float64(1e-4), "atol": 0, "max_elements": np.int64(1)}
+    assert _call_with(check, seed=np.uint8(3), **options).passed
+
+
+def test_numerical_gradient_validates_its_step_too():
+    with pytest.raises(ValueError, match="^numerical_gradient: eps must be a positive"):
+        numerical_gradient(lambda x: float(x.sum()), np.ones(2), eps=-1.0)
+
+
+def test_check_graph_takes_the_root_node():
+    for wrong in (3.0, np.ones(2)):
+        with pytest.raises(
+            TypeError, match=r"^check_graph takes the root Node .*, not (float|ndarray)"
+        ):
+            cg.check_graph(wrong)
+    with pytest.raises(TypeError, match=r"gradcheck\(f, \*inputs\)"):
+        cg.check_graph(lambda x: cg.sum(x))
+
+
+# -- large inputs: the step is relative to |x| ---------------------------------------------------
+
+#: Where the absolute step 1e-6 is below the float64 spacing (about 2e-6 at 1e10).
+LARGE = np.array([1e10, 3e10, 2.5e10])
+CORRECT_AT_LARGE_VALUES = {
+    "x * x": lambda x: cg.sum(x * x),
+    "x + x": lambda x: cg.sum(x + x),
+    "sum": lambda x: cg.sum(x),
+    "log": lambda x: cg.sum(cg.log(x)),
+    "1 / x": lambda x: cg.sum(1 / x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_AT_LARGE_VALUES))
+def test_a_correct_op_at_1e10_passes_and_check_graph_blames_nothing(name):
+    f = CORRECT_AT_LARGE_VALUES[name]
+    report = cg.gradcheck(f, LARGE)
+    # Not just within atol (|∂ log x| = 1e-10 is): the numbers themselves agree.
+    assert report.inputs[0].max_rel_error < 1e-8
+    graph = cg.check_graph(f(cg.Node(LARGE, name="x")))
+    assert graph.passed and graph.node is None
+    assert all(check.max_rel_error < 1e-8 for node in graph.checks for check in node.inputs)
+
+
+def test_the_step_is_relative_and_the_quotient_uses_the_step_actually_taken():
+    # x ± eps·max(1, |x|) rounds, and dividing by the rounded distance makes a linear
+    # function's difference quotient exact at every magnitude.
+    for value in (0.1, -7.3, 1e10, -4e300):
+        assert numerical_gradient(lambda x: float(x[0]), np.array([value])).tolist() == [1.0]
+    assert "steps eps=1e-06·max(1, |x|)" in str(cg.gradcheck(lambda x: cg.sum(x * x), LARGE))
+
+
+# -- the caller's gradients are the caller's ---------------------------------------------------
+
+
+def _trained_model():
+    """Parameters with the gradients of the model's own cost, and a closed-over intermediate."""
+    w = cg.Node(np.array([1.0, -2.0]), name="w")
+    b = cg.Node(0.5, name="b")
+    cg.sum((w * 3.0 + b) ** 2).backward()
+    hidden = w * 2.0  # recorded before the check, never backpropagated
+    return w, b, hidden
+
+
+@pytest.mark.parametrize("check", [cg.gradcheck, cg.gradgradcheck])
+def test_the_gradients_of_closed_over_nodes_are_left_as_they_were(check):
+    w, b, hidden = _trained_model()
+    before = {node: node.grad for node in (w, b, hidden)}
+    w_grad = w.grad.copy()
+
+    def f(x):
+        return cg.sum(cg.sigmoid(x * w + b) * hidden)
+
+    report = check(f, np.array([0.3, 0.7]))
+    assert report.passed
+    assert all(node.grad is grad for node, grad in before.items())
+    assert hidden.grad is None and np.array_equal(w.grad, w_grad)
+    # The check's own graph keeps its gradients, so report.root can be drawn with them.
+    assert report.root.grad is not None
+
+
+@pytest.mark.parametrize("check", [cg.gradcheck, cg.gradgradcheck])
+def test_closed_over_gradients_survive_a_failing_check(check):
+    w, b, _ = _trained_model()
+    before = {w: w.grad, b: b.grad}
+
+    def f(x):
+        return cg.sum(cg.exp(cg.apply(SlightlyWrongMul, x, w)) * b)
+
+    with pytest.raises(cg.GradientCheckError):
+        check(f, np.array([0.3, 0.7]))
+    assert all(node.grad is grad for node, grad in before.items())
+
+
+# -- gradgradcheck: second derivatives, reported like first ---------------------------------
+
+
+class ZeroSlopeIdentity(cg.Op):
+    """x ; vjp: 0 (wrong: the identity's slope is 1)"""
+
+    name = "zero_slope_identity"
+
+    @staticmethod
+    def forward(x):
+        return x
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * 0.0,)
+
+
+class CubeWithWrongSecondDerivative(cg.Op):
+    """x³ ; vjp: 3x²·g, with x² taken through an op whose own vjp is wrong"""
+
+    name = "cube_with_wrong_second_derivative"
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (3 * ZeroSlopeIdentity(x * x) * g,)
+
+
+def cube_sum(x):
+    return cg.sum(cg.apply(CubeWithWrongSecondDerivative, x))
+
+
+def test_the_gradgradcheck_report_reads_like_gradcheck_s():
+    report = cg.gradgradcheck(lambda a, b: cg.sum(cg.tanh(a * b) ** 2), X, Y)
+    lines = str(report).splitlines()
+    assert lines[0].startswith("gradgradcheck passed: S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩ = ")
+    assert "relative difference" in lines[0] and "steps eps=1e-06·max(1, |x|)" in lines[0]
+    assert lines[1].split()[:3] == ["input", "shape", "checked"]
+    assert lines[2].startswith("x0") and "6/6" in lines[2] and "ok (great)" in lines[2]
+    assert lines[3].startswith("x1") and "3/3" in lines[3]
+    assert report.passed and report.check == "gradgradcheck"
+    assert str(cg.gradcheck(lambda a: cg.sum(a), X)).startswith("gradcheck passed: f = ")
+
+
+def test_gradgradcheck_reports_a_wrong_second_derivative_and_the_op_inside_the_vjp():
+    x = np.array([0.7, -1.2])
+    assert cg.gradcheck(cube_sum, x).passed  # first order cannot see it
+    with pytest.raises(cg.GradientCheckError) as info:
+        cg.gradgradcheck(cube_sum, x)
+    report = info.value.report
+    assert not report.passed and report.verdict == "wrong"
+    (check,) = report.inputs
+    # S = Σ u·3x²; its slope is 6x·u, of which the zero-slope op lets through nothing.
+    assert check.analytic == 0.0 and check.numeric != pytest.approx(0.0)
+    assert report.localization.node.op is ZeroSlopeIdentity
+    message = str(info.value)
+    assert message.startswith("gradgradcheck FAILED: S = Σᵢ⟨uᵢ, ∂f/∂xᵢ⟩")
+    assert "Localized by check_graph: first wrong vjp" in message
+    assert "zero_slope_identity" in message
+    # raise_on_failure=False returns the same report (its graph, and so its node ids, anew).
+    returned = cg.gradgradcheck(cube_sum, x, raise_on_failure=False)
+    assert str(returned).splitlines()[:3] == message.splitlines()[:3]
+    assert returned.localization.node.op is ZeroSlopeIdentity
+
+
+def test_gradgradcheck_errors_name_gradgradcheck_and_f():
+    with pytest.raises(cg.ShapeError, match=r"^gradgradcheck: .*returned .*shape \(2,\)"):
+        cg.gradgradcheck(lambda x: x * 2, np.ones(2))
+    with pytest.raises(TypeError, match=r"^gradgradcheck: .*returned str"):
+        cg.gradgradcheck(lambda x: "loss", np.ones(2))
+    with pytest.raises(cg.NonFiniteError, match=r"^gradgradcheck input #0 'x0'.*not finite"):
+        cg.gradgradcheck(lambda x: cg.sum(x), np.array([1.0, np.inf]))

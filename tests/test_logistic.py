@@ -1,12 +1,15 @@
 """Logistic regression on the engine: gradients against the closed forms, the lesson's numbers,
 numerically sound training, the estimator, input checks and the optional extras."""
 
+import io
 import math
+import re
 import sys
+import types
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import compgraph as cg
@@ -94,16 +97,20 @@ def problems(draw):
 
 
 @given(problems())
+@example((np.zeros((1, 1)), 1.0, np.full((1, 2), 5e-324), np.zeros((1, 2))))
 def test_engine_gradients_equal_the_analytic_ones(problem):
     w, b, X, Y = problem
     grads, cost = propagate(w, b, X, Y)
     expected = analytic_gradients(w, b, X, Y)
     # 1e-10 relative to the size of the terms each gradient sums (Σ|x||A-y|/m), the scale of
     # any rounding: elementwise relative error is meaningless where those terms cancel.
+    # That scale underflows for subnormal X (5e-324 times anything rounds to 0 or 5e-324,
+    # depending on the order of the operations), hence the floor at the smallest normal float.
     residual = np.abs(cg.ops.Sigmoid.forward(w.T @ X + b) - Y)
-    m = X.shape[1]
-    assert np.all(np.abs(grads["dw"] - expected["dw"]) <= 1e-10 * (np.abs(X) @ residual.T / m))
-    assert abs(grads["db"] - expected["db"]) <= 1e-10 * np.mean(residual)
+    m, tiny = X.shape[1], np.finfo(np.float64).tiny
+    dw_scale = np.abs(X) @ residual.T / m
+    assert np.all(np.abs(grads["dw"] - expected["dw"]) <= np.maximum(1e-10 * dw_scale, tiny))
+    assert abs(grads["db"] - expected["db"]) <= max(1e-10 * np.mean(residual), tiny)
     assert cost == pytest.approx(exact_cost(w, b, X, Y), rel=1e-12)
 
 
@@ -215,8 +222,39 @@ def test_progress_bar(capsys):
     assert "gradient descent" in capsys.readouterr().err
 
 
+def test_cost_lines_and_the_progress_bar_never_share_a_line(monkeypatch):
+    # A terminal shows stdout and stderr on one screen: the bar redraws itself after "\r",
+    # so a cost printed while it is drawn would land after the bar's text.
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setattr(sys, "stderr", screen)
+    optimize(W, B, X, Y, num_iterations=9, print_cost=True, print_every=4, progress=True)
+    segments = re.split(r"[\r\n]", screen.getvalue())
+    costs = [s for s in segments if "Cost after iteration" in s]
+    assert [c.split(":")[0] for c in costs] == [f"Cost after iteration {i}" for i in (0, 4, 8)]
+    assert all(c.startswith("Cost after iteration") for c in costs), costs
+    assert any("gradient descent" in s for s in segments)
+
+
+def test_the_progress_bar_is_tqdms_auto_one(monkeypatch):
+    """tqdm.auto draws the notebook widget in Jupyter and the text bar elsewhere."""
+    import tqdm as real_tqdm
+
+    made = []
+
+    class Bar(real_tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
+    LogisticRegression(num_iterations=3, progress=True).fit(SAMPLES, [0, 1, 1])
+    assert made == [{"total": 3, "desc": "gradient descent", "unit": "it"}]
+
+
 def test_progress_bar_without_tqdm_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     with pytest.raises(ImportError, match=r"pip install tqdm"):
         optimize(W, B, X, Y, num_iterations=5, progress=True)
 
@@ -252,9 +290,66 @@ def test_plot_costs_without_matplotlib_says_what_to_install(monkeypatch, tmp_pat
         plot_costs([0.7], tmp_path / "costs.png")
 
 
-def test_plot_costs_rejects_empty_costs():
-    with pytest.raises(ValueError, match="non-empty 1-D"):
-        plot_costs([])
+@pytest.mark.parametrize("costs", [[], {}, {"a": []}, {"a": [[0.7, 0.5]]}])
+def test_plot_costs_rejects_empty_costs(costs):
+    with pytest.raises(ValueError, match=r"^plot_costs: .*non-empty 1-D"):
+        plot_costs(costs)
+
+
+def off_screen_axes():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def test_plot_costs_compares_runs_as_the_lesson_compares_learning_rates(tmp_path):
+    runs = {"α = 0.01": [0.69, 0.6, 0.55], "α = 0.001": [0.69, 0.68, 0.67, 0.66]}
+    figure = plot_costs(runs, tmp_path / "rates.png", every=50)
+    axes = figure.axes[0]
+    assert [line.get_label() for line in axes.lines] == list(runs)
+    assert axes.lines[1].get_xdata().tolist() == [0, 50, 100, 150]
+    assert axes.lines[1].get_ydata().tolist() == runs["α = 0.001"]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == list(runs)
+    assert (tmp_path / "rates.png").stat().st_size > 0
+
+
+def test_plot_costs_draws_into_the_axes_it_is_given():
+    import matplotlib.pyplot as plt
+
+    axes = off_screen_axes()
+    before = plt.get_fignums()
+    figure = plot_costs([0.7, 0.6], ax=axes, log_scale=True)
+    assert figure is axes.figure and plt.get_fignums() == before
+    assert axes.lines[0].get_ydata().tolist() == [0.7, 0.6]
+    assert axes.get_yscale() == "log"
+    assert plot_costs([0.7, 0.6], ax=off_screen_axes()).axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize(
+    ("costs", "says"),
+    [
+        ([0.7, 0.9, float("inf"), float("nan")], "diverged: the cost is inf at iteration 200"),
+        ([0.7, 0.8, 1.25], "diverged: the cost grew from 0.7 to 1.25"),
+    ],
+)
+def test_plot_costs_says_when_the_cost_diverged(costs, says):
+    axes = off_screen_axes()
+    with pytest.warns(RuntimeWarning, match=rf"^plot_costs: run 'α = 4' {says}; try a smaller"):
+        plot_costs({"α = 4": costs}, ax=axes)
+    assert axes.lines[0].get_label() == "α = 4 (diverged)"
+    finite = [c for c in costs if math.isfinite(c)]
+    assert axes.lines[0].get_ydata()[: len(finite)].tolist() == finite
+    assert any("diverged" in text.get_text() for text in axes.texts)
+
+
+def test_plot_costs_is_quiet_about_a_cost_that_falls_unevenly(recwarn):
+    axes = off_screen_axes()
+    plot_costs([0.7, 0.5, 0.55, 0.4], ax=axes)
+    assert not recwarn.list and not axes.texts
+    assert axes.lines[0].get_label() != "(diverged)"
 
 
 # -- the estimator ----------------------------------------------------------------------------
@@ -384,24 +479,24 @@ SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
             cg.ShapeError,
             r"y has shape \(3, 1\) .* \(3,\); flatten it with y\.ravel\(\)",
         ),
-        (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has shape \(3, 2\)"),
+        (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has 3 samples"),
         (
             SAMPLES[0],
             np.array([0]),
             cg.ShapeError,
-            r"X must be a non-empty 2-D array \(n_samples, n_features\), got shape \(2,\); reshape",
+            r"X must be a 2-D array \(n_samples, n_features\), got shape \(2,\)\. Reshape your data",
         ),
         (
             SAMPLES,
-            np.array([1, 2, 2]),
+            np.array([0, 1, 2]),
             cg.DataError,
-            r"y must hold the labels 0 and 1 only, found 2",
+            r"Only binary classification is supported, and y holds 3 classes \(0, 1, 2\)",
         ),
         (
             SAMPLES * np.nan,
             np.array([0, 1, 1]),
             cg.DataError,
-            r"X of shape \(3, 2\) is not finite \(6 nan",
+            r"X of shape \(3, 2\) contains 6 NaN and 0 inf value\(s\)",
         ),
     ],
 )
@@ -419,7 +514,7 @@ def test_a_fitted_model_checks_the_number_of_features():
     model = LogisticRegression(num_iterations=5).fit(SAMPLES, [0, 1, 1])
     for method in (model.predict, model.predict_proba, model.decision_function):
         with pytest.raises(
-            cg.ShapeError, match=r"X has 3 features per sample but the model was fitted on 2"
+            cg.ShapeError, match=r"X has 3 features, but LogisticRegression is expecting 2 features"
         ):
             method(np.ones((4, 3)))
     with pytest.raises(cg.ShapeError, match=r"y has shape \(2,\) but X has 3 samples"):
@@ -454,3 +549,72 @@ def test_callers_arrays_are_never_modified():
 def test_returned_gradients_are_fresh_writable_arrays():
     grads, _ = propagate(W, B, X, Y)
     grads["dw"][0, 0] = 0.0  # the engine's .grad arrays are read-only; these must not be
+
+
+# -- second order: the Hessian and Newton's method ------------------------------------------
+
+
+def _two_overlapping_classes(m=400, n=5, seed=0):
+    """Labels drawn from a logistic model; feature 0 varies 10x less than the others, as
+    unscaled data often does, which is what makes gradient descent slow."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, m))
+    X[0] *= 0.1
+    Y = (rng.random((1, m)) < 1 / (1 + np.exp(-(10 * X[0] - 0.5 * X[1] + 0.3)))).astype(float)
+    return X, Y
+
+
+def test_the_engine_hessian_equals_the_analytic_one():
+    from compgraph.logistic import analytic_hessian, hessian
+
+    X, Y = _two_overlapping_classes(m=50, n=4)
+    w, b = np.random.default_rng(1).normal(size=(4, 1)), -0.2
+    H = hessian(w, b, X, Y)
+    assert H.shape == (5, 5)
+    np.testing.assert_allclose(H, analytic_hessian(w, b, X, Y), rtol=1e-12, atol=1e-15)
+
+
+def test_newton_reaches_the_optimum_in_a_handful_of_steps_where_descent_needs_thousands():
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    from compgraph.logistic import initialize_with_zeros, optimize, optimize_newton
+
+    X, Y = _two_overlapping_classes()
+    params, grads, costs = optimize_newton(*initialize_with_zeros(5), X, Y)
+    assert len(costs) <= 10 and np.linalg.norm(grads["dw"]) < 1e-10
+    reference = SklearnLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X.T, Y[0])
+    np.testing.assert_allclose(params["w"][:, 0], reference.coef_[0], rtol=1e-6)
+    assert params["b"] == pytest.approx(reference.intercept_[0], rel=1e-6)
+    descent, _, descent_costs = optimize(
+        *initialize_with_zeros(5), X, Y, num_iterations=2000, learning_rate=0.5
+    )
+    assert descent_costs[-1] > costs[-1]  # 2000 steps of descent are still short of it
+    assert np.abs(descent["w"] - params["w"]).max() > 1e-6
+
+
+def test_newton_on_separable_classes_says_the_optimum_is_at_infinity():
+    from compgraph.logistic import initialize_with_zeros, optimize_newton
+
+    X = np.array([[0.0, 1.0, 2.0, 3.0]])
+    Y = np.array([[0.0, 0.0, 1.0, 1.0]])
+    with pytest.raises(cg.DataError, match="separable"):
+        optimize_newton(*initialize_with_zeros(1), X, Y, num_iterations=100)
+
+
+def test_newton_damps_a_singular_hessian():
+    from compgraph.logistic import initialize_with_zeros, optimize_newton
+
+    X, Y = _two_overlapping_classes(m=60, n=2)
+    X = np.vstack([X, X[:1]])  # a repeated feature: H is singular
+    params, grads, _ = optimize_newton(*initialize_with_zeros(3), X, Y)
+    assert np.linalg.norm(grads["dw"]) < 1e-8 and np.isfinite(params["w"]).all()
+
+
+def test_the_estimator_solves_by_newton_when_asked():
+    X, Y = _two_overlapping_classes()
+    newton = cg.logistic.LogisticRegression(solver="newton").fit(X.T, Y[0])
+    assert newton.n_iter_ <= 10
+    descent = cg.logistic.LogisticRegression(learning_rate=0.5, num_iterations=50).fit(X.T, Y[0])
+    assert newton.cost_history_[-1] < descent.cost_history_[-1]
+    with pytest.raises(ValueError, match="solver must be"):
+        cg.logistic.LogisticRegression(solver="lbfgs").fit(X.T, Y[0])

@@ -1,6 +1,5 @@
 """Gradients of gradients: create_graph, grad of grad, hessian, hvp, jacobian, gradgradcheck."""
 
-
 import numpy as np
 import pytest
 
@@ -191,3 +190,15 @@ def test_gradgradcheck_catches_a_wrong_second_derivative_that_first_order_misses
     assert not report.passed
     with pytest.raises(cg.GradientCheckError):
         cg.gradgradcheck(h, x)
+
+
+def test_the_picture_of_a_gradient_marks_what_the_backward_pass_made():
+    a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
+    J = 3 * (a + b * c)
+    J.name = "J"
+    J.backward(create_graph=True)
+    source = cg.to_dot(b.grad).source  # dJ/db = 3·c: c from the forward graph, the rest made
+    assert "from vjp of mul J" in source and "#7c3aed" in source
+    (c_line,) = [line for line in source.splitlines() if "<b>c</b>" in line]
+    assert "from vjp" not in c_line and "#1d4ed8" in c_line  # c is still a parameter
+    assert "from vjp" not in cg.to_dot(J).source  # the forward picture is unchanged

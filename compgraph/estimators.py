@@ -1,0 +1,480 @@
+"""The scikit-learn estimator protocol for compgraph's two-class classifiers.
+
+``BinaryClassifier`` holds everything a two-class estimator shares, whatever its model:
+``get_params``/``set_params`` (so ``clone``, pipelines and grid search work), ``__repr__``,
+``__sklearn_tags__``, checks of ``X`` and ``y``, the encoding of any two labels to {0, 1}
+with ``classes_``, ``predict`` mapping back to those labels, ``predict_proba``, ``score``
+and the fitted checks. scikit-learn is never imported here except inside
+``__sklearn_tags__``, which only scikit-learn calls: compgraph works without it.
+
+A subclass (``compgraph.logistic.LogisticRegression``) writes three things:
+
+- ``__init__`` taking every hyper-parameter as a keyword with a default and storing it
+  unchanged under the same name (scikit-learn's rule: no checks or conversions there; they
+  belong in the fit hook, so ``set_params`` and ``clone`` see exactly what was given);
+- ``_fit_encoded(self, X, y)``: learn from checked samples ``X`` (float64, shape
+  (n_samples, n_features), finite) and labels ``y`` (float64, shape (n_samples,), 0.0 for
+  ``classes_[0]`` and 1.0 for ``classes_[1]``); check the hyper-parameters first; set the
+  learned attributes (names ending in ``_``) and return nothing;
+- ``_positive_probability(self, X)``: P(y = classes_[1] | x) for checked samples of a
+  fitted model, a float64 array of shape (n_samples,).
+
+Anything else is optional: more methods (``decision_function``), or a
+``__sklearn_tags__`` that calls ``super().__sklearn_tags__()`` and changes a tag (say
+``non_deterministic`` for a model with random initialisation and no seed).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+
+__all__ = ["BinaryClassifier", "check_samples"]
+
+
+def check_samples(X: Any, where: str) -> np.ndarray:
+    """``X`` as a finite float64 array of shape (n_samples, n_features), or a clear error.
+
+    Lists, integers, booleans and object arrays of numbers are converted (without a copy
+    when ``X`` already is float64). Masked arrays and sparse matrices are refused rather
+    than silently read without their mask or densified.
+
+    Args:
+        X: the samples, one per row.
+        where: the caller's name, for the messages (e.g. ``"LogisticRegression.fit"``).
+
+    Returns:
+        The samples as a float64 NumPy array.
+
+    Raises:
+        DTypeError: sparse or masked input, or entries that are not real numbers.
+        DataError: NaN, inf or complex entries.
+        ShapeError: ``X`` is not 2-D, or has no sample or no feature.
+
+    Example:
+        >>> from compgraph.estimators import check_samples
+        >>> check_samples([[1, 2], [3, 4]], "fit").dtype
+        dtype('float64')
+    """
+    X = _real_array(X, "X", where)
+    if X.ndim != 2:
+        fix = (
+            ". Reshape your data with X.reshape(-1, 1) if it has a single feature, or "
+            "X.reshape(1, -1) if it is a single sample"
+            if X.ndim <= 1
+            else ""
+        )
+        raise ShapeError(
+            f"{where}: X must be a 2-D array (n_samples, n_features), got shape {X.shape}{fix}"
+        )
+    if X.shape[0] == 0:
+        raise ShapeError(
+            f"{where}: X has 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
+    if X.shape[1] == 0:
+        raise ShapeError(
+            f"{where}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
+    return X
+
+
+def _real_array(value: Any, name: str, where: str) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise DTypeError(
+            f"{where}: {name} is a NumPy masked array, and its mask would be ignored; fill "
+            f"the masked entries ({name}.filled(value)) or drop those samples first"
+        )
+    if _is_sparse(value):
+        raise DTypeError(
+            f"{where}: {name} is a sparse matrix ({type(value).__name__}), and sparse input "
+            f"is not supported; call {name}.toarray() to pass a dense array"
+        )
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise DTypeError(
+            f"{where}: {name} is not a rectangular array; give every row the same length"
+        ) from None
+    if array.dtype.kind == "c":
+        raise DataError(
+            f"{where}: {name} holds complex numbers. Complex data not supported; pass the "
+            f"real part ({name}.real) or the modulus (abs({name})) if that is what you mean"
+        )
+    if array.dtype.kind == "O":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise DTypeError(
+                f"{where}: {name} has dtype object and an entry that is not a number ({error})"
+            ) from None
+    elif array.dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        raise DataError(
+            f"{where}: {name} of shape {array.shape} contains {nan} NaN and {inf} inf "
+            f"value(s); drop or fill in the missing values first"
+        )
+    return array
+
+
+def _is_sparse(value: Any) -> bool:
+    # By its module rather than scipy.sparse.issparse: importing scipy only to say no would
+    # make every fit pay for it.
+    return type(value).__module__.startswith("scipy.sparse")
+
+
+def _encode_labels(y: Any, n_samples: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(classes_, y as 0.0/1.0): the two distinct labels sorted, and each label's index."""
+    if y is None:
+        raise DataError(
+            f"{where}: requires y to be passed, but the target y is None; give one label per sample"
+        )
+    if isinstance(y, np.ma.MaskedArray):
+        raise DTypeError(
+            f"{where}: y is a NumPy masked array, and its mask would be ignored; drop the "
+            f"samples whose label is masked first"
+        )
+    if _is_sparse(y):
+        raise DTypeError(f"{where}: y is a sparse matrix; pass a 1-D array of labels")
+    labels = np.asarray(y)
+    if labels.shape != (n_samples,):
+        fix = "; flatten it with y.ravel()" if labels.size == n_samples else ""
+        raise ShapeError(
+            f"{where}: y has shape {labels.shape} but X has {n_samples} samples, so y must "
+            f"have shape (n_samples,) = ({n_samples},){fix}"
+        )
+    if labels.dtype.kind == "c":
+        raise DataError(f"{where}: y holds complex numbers, which are not class labels")
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all():
+            kind = "NaN" if np.isnan(labels).any() else "infinity"
+            raise DataError(f"{where}: Input y contains {kind}; every sample needs a class label")
+        if (labels != np.round(labels)).any():
+            example = labels[labels != np.round(labels)][0]
+            raise DataError(
+                f"{where}: Unknown label type: y holds continuous values (e.g. {example:g}); "
+                f"a classifier needs class labels, such as 0 and 1 or two strings"
+            )
+    try:
+        classes, encoded = np.unique(labels, return_inverse=True)
+    except TypeError:
+        raise DTypeError(
+            f"{where}: the labels in y cannot be sorted (mixed types such as numbers and "
+            f"strings?); use labels of one type"
+        ) from None
+    if classes.size < 2:
+        raise DataError(
+            f"{where}: y holds only one class ({classes.tolist()[0]!r}); a classifier needs "
+            f"samples of two classes to learn from"
+        )
+    if classes.size > 2:
+        shown = ", ".join(repr(c) for c in classes[:5].tolist())
+        raise DataError(
+            f"{where}: Only binary classification is supported, and y holds {classes.size} "
+            f"classes ({shown}{', ...' if classes.size > 5 else ''}); map them to two first"
+        )
+    return classes, encoded.reshape(n_samples).astype(np.float64)
+
+
+class BinaryClassifier:
+    """Base class of compgraph's two-class classifiers, in scikit-learn's estimator protocol.
+
+    ``y`` may hold any two labels (``{"cat", "non-cat"}``, ``{-1, 1}``, booleans):
+    ``classes_`` holds them sorted, the model learns P(y = ``classes_[1]``), and ``predict``
+    returns the labels themselves. One class, more than two, or continuous values are
+    errors. The subclass contract (``__init__``, ``_fit_encoded``,
+    ``_positive_probability``) is in this module's docstring.
+
+    Attributes (after ``fit``):
+        classes_: the two labels, sorted.
+        n_features_in_: the number of features seen by ``fit``.
+        feature_names_in_: the column names of a DataFrame given to ``fit`` (then
+            ``predict`` and the others insist on the same columns in the same order).
+
+    Example:
+        A classifier that predicts the class whose mean is nearer, written to the contract:
+
+        >>> import numpy as np
+        >>> from compgraph.estimators import BinaryClassifier
+        >>> class NearestMean(BinaryClassifier):
+        ...     def __init__(self, sharpness=1.0):
+        ...         self.sharpness = sharpness
+        ...     def _fit_encoded(self, X, y):
+        ...         self.means_ = np.stack([X[y == 0].mean(axis=0), X[y == 1].mean(axis=0)])
+        ...     def _positive_probability(self, X):
+        ...         d = ((X[:, None, :] - self.means_) ** 2).sum(axis=2)
+        ...         return 1 / (1 + np.exp(self.sharpness * (d[:, 1] - d[:, 0])))
+        >>> model = NearestMean(sharpness=2.0).fit([[0.0], [1.0], [9.0]], ["lo", "lo", "hi"])
+        >>> model, model.classes_.tolist(), model.predict([[0.5], [8.0]]).tolist()
+        (NearestMean(sharpness=2.0), ['hi', 'lo'], ['lo', 'hi'])
+    """
+
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _fit_encoded")
+
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _positive_probability")
+
+    # -- hyper-parameters ---------------------------------------------------------------------
+
+    @classmethod
+    def _parameter_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for parameter in list(signature.parameters.values())[1:]:
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise TypeError(
+                    f"{cls.__name__}.__init__ takes *args or **kwargs; an estimator must name "
+                    f"every hyper-parameter so get_params and clone can find it"
+                )
+            names.append(parameter.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments by name, as ``clone`` and grid search read them.
+
+        Args:
+            deep: also list the parameters of arguments that are estimators themselves,
+                as ``name__parameter`` (scikit-learn's convention).
+
+        Returns:
+            A dict from each ``__init__`` argument's name to its current value.
+        """
+        params = {}
+        for name in self._parameter_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                params.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            params[name] = value
+        return params
+
+    def set_params(self, **params: Any) -> BinaryClassifier:
+        """Change constructor arguments, e.g. ``set_params(learning_rate=0.1)``; returns self.
+
+        Raises:
+            ValueError: a name that is not an argument of the constructor.
+        """
+        valid = self._parameter_names()
+        # Every name is checked before any is set, so a typo changes nothing.
+        for name in params:
+            outer = name.partition("__")[0]
+            if outer not in valid:
+                raise ValueError(
+                    f"{type(self).__name__}.set_params: {type(self).__name__} has no "
+                    f"parameter {outer!r}; valid ones: {', '.join(valid)}"
+                )
+        for name, value in params.items():
+            outer, _, inner = name.partition("__")
+            if inner:
+                getattr(self, outer).set_params(**{inner: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params(deep=False).items()
+            if not _same(value, defaults.get(name, inspect.Parameter.empty))
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's description of this estimator (only scikit-learn calls this)."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False),
+            input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False),
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "classes_")
+
+    # -- fitting and predicting -----------------------------------------------------------
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> BinaryClassifier:
+        """Learn from samples ``X`` (n_samples, n_features) and their labels ``y`` (n_samples,).
+
+        Raises:
+            ShapeError: ``X`` is not 2-D or is empty, or ``y`` is not one label per row.
+            DataError: NaN or inf in ``X`` or ``y``; ``y`` with one class, more than two,
+                or continuous values.
+            DTypeError: sparse, masked or non-numeric ``X``.
+            ValueError: a hyper-parameter out of range.
+        """
+        where = f"{type(self).__name__}.fit"
+        names = _feature_names(X, where)
+        X = check_samples(X, where)
+        classes, encoded = _encode_labels(y, X.shape[0], where)
+        self._fit_encoded(X, encoded)
+        self.classes_ = classes
+        self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # from an earlier fit on a DataFrame
+        return self
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Probabilities of ``classes_[0]`` and ``classes_[1]`` per sample, shape (n_samples, 2)."""
+        p = self._positive_probability(self._check_fitted_samples(X, "predict_proba"))
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The predicted label of each sample, shape (n_samples,).
+
+        ``classes_[1]`` where its probability is above 0.5, else ``classes_[0]``.
+        """
+        p = self._positive_probability(self._check_fitted_samples(X, "predict"))
+        return self.classes_[(p > 0.5).astype(np.intp)]
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``.
+
+        Raises:
+            ShapeError: ``y`` (or ``sample_weight``) is not one value per sample of ``X``.
+        """
+        predicted = self.predict(X)
+        where = f"{type(self).__name__}.score"
+        truth = np.asarray(y)
+        if truth.shape != predicted.shape:
+            raise ShapeError(
+                f"{where}: y has shape {truth.shape} but X has {predicted.shape[0]} samples; "
+                f"y must have shape {predicted.shape}"
+            )
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if weights is not None and weights.shape != predicted.shape:
+            raise ShapeError(
+                f"{where}: sample_weight has shape {weights.shape}; it must have shape "
+                f"{predicted.shape}, one weight per sample"
+            )
+        return float(np.average(predicted == truth, weights=weights))
+
+    def _check_fitted_samples(self, X: Any, method: str) -> np.ndarray:
+        where = f"{type(self).__name__}.{method}"
+        if not self.__sklearn_is_fitted__():
+            raise _not_fitted_error_type()(
+                f"{where}: this {type(self).__name__} is not fitted; call fit first"
+            )
+        self._check_feature_names(_feature_names(X, where), where)
+        X = check_samples(X, where)
+        if X.shape[1] != self.n_features_in_:
+            raise ShapeError(
+                f"{where}: X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input; X must have shape "
+                f"(n_samples, {self.n_features_in_}), like the X given to fit"
+            )
+        return X
+
+    def _check_feature_names(self, names: np.ndarray | None, where: str) -> None:
+        """Columns must come by the names and in the order ``fit`` saw: NumPy would
+        silently multiply a reordered DataFrame's columns by the wrong weights."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is None or names is None:
+            if (fitted is None) != (names is None):
+                had, has = ("", "no ") if names is None else ("no ", "")
+                warnings.warn(
+                    f"{where}: X has {has}feature names, but {type(self).__name__} was "
+                    f"fitted with {had}feature names; columns are taken by position",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return
+        if names.shape == fitted.shape and (names == fitted).all():
+            return
+        unseen = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        message = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            message += "Feature names unseen at fit time:\n" + _name_list(unseen)
+        if missing:
+            message += "Feature names seen at fit time, yet now missing:\n" + _name_list(missing)
+        if not unseen and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ShapeError(f"{where}: {message}Select them in that order: X[model.feature_names_in_]")
+
+
+def _feature_names(X: Any, where: str) -> np.ndarray | None:
+    """A DataFrame's column names as an object array, or None without string names."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(name, str) for name in names]
+    if all(strings) and names.size:
+        return names
+    if any(strings):
+        kinds = sorted({type(name).__name__ for name in names})
+        raise DTypeError(
+            f"{where}: X's column names mix strings with other types ({', '.join(kinds)}); "
+            f"feature names must all be strings: X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def _name_list(names: list[str], shown: int = 5) -> str:
+    lines = [f"- {name}\n" for name in names[:shown]]
+    return "".join(lines) + ("- ...\n" if len(names) > shown else "")
+
+
+@functools.cache
+def _scikit_learn_not_fitted_error(scikit_learns: type) -> type[NotFittedError]:
+    return type(
+        "NotFittedError",
+        (NotFittedError, scikit_learns),
+        {
+            "__module__": __name__,
+            "__doc__": "compgraph's NotFittedError, scikit-learn's too.",
+            # Made at run time, so pickle (joblib's workers) cannot find it by name.
+            "__reduce__": lambda self: (_not_fitted_error, self.args),
+        },
+    )
+
+
+def _not_fitted_error(*args: Any) -> NotFittedError:
+    return _not_fitted_error_type()(*args)
+
+
+def _not_fitted_error_type() -> type[NotFittedError]:
+    """compgraph's NotFittedError, and scikit-learn's as well once scikit-learn is in use.
+
+    Code that catches ``sklearn.exceptions.NotFittedError`` (scikit-learn's checks and
+    tools do) has imported that module, so looking in ``sys.modules`` decides exactly when
+    the second base matters, without importing scikit-learn for everyone else.
+    """
+    exceptions = sys.modules.get("sklearn.exceptions")
+    if exceptions is None:
+        return NotFittedError
+    return _scikit_learn_not_fitted_error(exceptions.NotFittedError)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a parameter still holds its default, for ``__repr__`` (arrays compare False)."""
+    if value is default:
+        return True
+    if type(value) is not type(default) or not isinstance(
+        value, numbers.Number | str | tuple | type(None)
+    ):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,969 @@
+"""Neural networks with hidden layers, in the course's notation, trained through the engine.
+
+Examples are the columns of ``X`` (n_x, m); labels ``Y`` are (1, m) in {0, 1}. A network is
+given by ``layer_dims = [n_x, n_1, …, n_L]`` and its parameters
+``{"W1": (n_1, n_x), "b1": (n_1, 1), …, "WL": (n_L, n_{L-1}), "bL": (n_L, 1)}``. Forward:
+
+    A[0] = X,   Z[l] = W[l] A[l-1] + b[l],   A[l] = g(Z[l]) for l < L,   A[L] = σ(Z[L])
+
+with the hidden activation g = tanh or ReLU, and the cost J = -(1/m) Σ (Y ln A[L] +
+(1-Y) ln(1-A[L])), taken from the logit Z[L] so that it never forms ln 0. ``forward`` and
+``compute_cost`` record that graph and ``J.backward()`` fills every parameter's ``.grad``;
+``backward_analytic`` is the course's hand-written backpropagation in plain NumPy, which
+the engine's gradients are checked against:
+
+    dZ[L] = A[L] - Y,   dW[l] = dZ[l] A[l-1]ᵀ / m,   db[l] = mean of dZ[l] over examples,
+    dA[l-1] = W[l]ᵀ dZ[l],   dZ[l] = dA[l] ⊙ g′(Z[l])
+
+``NetworkClassifier`` wraps the same functions in scikit-learn's conventions (samples as rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+import compgraph as cg
+from compgraph.errors import DataError, DTypeError, ShapeError
+from compgraph.estimators import BinaryClassifier
+from compgraph.node import Node
+
+__all__ = [
+    "COST_EVERY",
+    "HIDDEN_ACTIVATIONS",
+    "GradientRecorder",
+    "NetworkClassifier",
+    "backward_analytic",
+    "compute_cost",
+    "forward",
+    "initialize_parameters",
+    "plot_decision_boundary",
+    "predict",
+    "propagate",
+    "train",
+    "update_parameters",
+]
+
+HIDDEN_ACTIVATIONS = ("relu", "tanh")
+"""The hidden activations ``forward`` knows: ReLU max(z, 0) and tanh."""
+
+COST_EVERY = 100
+"""How often, in iterations, ``train`` records the cost (the course's 100)."""
+
+Parameters = dict[str, np.ndarray]
+Grads = dict[str, np.ndarray]
+
+
+class GradientRecorder(Protocol):
+    """What ``train(gradient_flow=...)`` accepts: anything with this ``record`` method.
+
+    ``record`` is called once per iteration, after ``J.backward()`` and before the update,
+    with the parameter Nodes (their ``.grad`` filled) and the cost node J.
+    """
+
+    def record(self, iteration: int, parameters: dict[str, Node], root: Node) -> Any: ...
+
+
+# -- the course's functions ------------------------------------------------------------------
+
+
+def initialize_parameters(
+    layer_dims: Sequence[int], seed: int = 1, scale: float | str = 0.01
+) -> Parameters:
+    """Random weights and zero biases, drawn exactly as the course draws them.
+
+    A legacy generator ``np.random.RandomState(seed)`` (the stream of ``np.random.seed(seed)``
+    then ``np.random.randn``) draws one ``randn(n_l, n_{l-1})`` per layer, in order, and each
+    is multiplied by ``scale`` (the course's 0.01) or, with ``scale="sqrt"``, divided by
+    √n_{l-1} (the course's deep model). Biases are zeros. NumPy's global random state is
+    never touched.
+
+    Args:
+        layer_dims: ``[n_x, n_1, …, n_L]``, the size of the input and of every layer.
+        seed: the generator's seed (a non-negative integer).
+        scale: a non-negative number, or ``"sqrt"`` for W[l] = randn / √n_{l-1}.
+
+    Returns:
+        ``{"W1": (n_1, n_x), "b1": (n_1, 1), …}``, float64 arrays.
+
+    Raises:
+        ValueError: ``layer_dims`` is not a list of at least two positive integers, or
+            ``seed`` or ``scale`` is out of range.
+
+    Example:
+        >>> from compgraph.networks import initialize_parameters
+        >>> parameters = initialize_parameters([2, 4, 1], seed=2)
+        >>> {name: value.shape for name, value in parameters.items()}
+        {'W1': (4, 2), 'b1': (4, 1), 'W2': (1, 4), 'b2': (1, 1)}
+        >>> parameters["W1"][0].round(8).tolist()
+        [-0.00416758, -0.00056267]
+    """
+    where = "initialize_parameters"
+    dims = _check_layer_dims(layer_dims, where)
+    _check_seed(seed, where)
+    _check_scale(scale, where)
+    generator = np.random.RandomState(int(seed))
+    parameters: Parameters = {}
+    for l in range(1, len(dims)):  # noqa: E741 - l is the course's layer index
+        draw = generator.randn(dims[l], dims[l - 1])
+        parameters[f"W{l}"] = draw / np.sqrt(dims[l - 1]) if scale == "sqrt" else draw * scale
+        parameters[f"b{l}"] = np.zeros((dims[l], 1))
+    return parameters
+
+
+def forward(X: ArrayLike | Node, parameters: Mapping[str, Any], hidden: str = "relu") -> Node:
+    """Record the forward pass and return the output node A[L] = σ(Z[L]).
+
+    The graph's nodes are named as the course writes them: ``X``, ``W1``, ``b1``, ``Z1``,
+    ``A1``, …, ``ZL``, ``AL``. Parameters given as Nodes are used as they are, so after
+    ``compute_cost(AL, Y).backward()`` their ``.grad`` holds dJ/dW[l] and dJ/db[l]; arrays
+    become new parameter Nodes.
+
+    Args:
+        X: the examples as columns, (n_x, m): an array, or a Node (used as it is).
+        parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes.
+        hidden: the hidden layers' activation, ``"relu"`` or ``"tanh"``.
+
+    Returns:
+        The node A[L] of shape (n_L, m), the sigmoid of its parent Z[L].
+
+    Raises:
+        ShapeError: the parameters do not chain (the message names the first that does not),
+            or X does not have n_x rows.
+        DataError: a value is NaN or inf.
+        DTypeError: a value does not hold real numbers.
+        ValueError: an unknown ``hidden`` activation, or parameters missing or extra.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.networks import forward, initialize_parameters
+        >>> AL = forward(np.ones((2, 3)), initialize_parameters([2, 4, 1]), hidden="tanh")
+        >>> AL.name, AL.shape, AL.parents[0].name
+        ('A2', (1, 3), 'Z2')
+    """
+    where = "forward"
+    activation = _activation(hidden, where)
+    nodes = {
+        name: value if isinstance(value, Node) else Node(value, name=name)
+        for name, value in _checked_parameters(parameters, where).items()
+    }
+    X_node = _data_node(X, "X", where)
+    _check_examples(X_node.value, _dims_of(nodes), where)
+    return _forward(X_node, nodes, activation)
+
+
+def compute_cost(AL: Node, Y: ArrayLike) -> Node:
+    """The cross-entropy cost J = -(1/m) Σ (Y ln A[L] + (1-Y) ln(1-A[L])), as a node.
+
+    J is computed from A[L]'s logit Z[L] (``AL.parents[0]``) by the fused
+    ``cg.sigmoid_cross_entropy``, which equals the formula above but never forms ln 0: it
+    stays finite and exact where σ(Z[L]) rounds to 0 or 1. Its gradient in Z[L] is
+    (A[L] - Y)/m, the course's dZ[L] averaged.
+
+    Args:
+        AL: the output node of ``forward``, shape (1, m): it must be a sigmoid's output.
+        Y: the labels in {0, 1}, shape (1, m).
+
+    Returns:
+        The scalar node J (named ``J``; its parent, the loss of each example, is ``L``).
+
+    Raises:
+        TypeError: ``AL`` is not a Node made by ``cg.sigmoid``.
+        ShapeError: ``AL`` is not (1, m), or ``Y`` is not (1, m).
+        DataError: ``Y`` holds a value other than 0 and 1.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.networks import compute_cost, forward, initialize_parameters
+        >>> parameters = initialize_parameters([2, 1], scale=0.0)
+        >>> J = compute_cost(forward(np.ones((2, 4)), parameters), [[1, 0, 1, 0]])
+        >>> J.name, round(J.item(), 6)
+        ('J', 0.693147)
+    """
+    where = "compute_cost"
+    if not isinstance(AL, Node) or AL.op is not cg.ops.Sigmoid:
+        made_by = (
+            f"a {type(AL).__name__}"
+            if not isinstance(AL, Node)
+            else ("a leaf Node" if AL.op is None else f"a Node made by {AL.op.name}")
+        )
+        raise TypeError(
+            f"compute_cost: AL must be the sigmoid output node that forward returns (the cost "
+            f"is taken from its logit Z[L] = AL.parents[0]), got {made_by}; pass "
+            "forward(X, parameters) itself"
+        )
+    if AL.ndim != 2 or AL.shape[0] != 1:
+        raise ShapeError(
+            f"compute_cost: AL has shape {AL.shape}; a binary classifier's output must have "
+            "shape (1, m): make the last layer a single unit (layer_dims ending in 1)"
+        )
+    Y_array = _labels(Y, AL.shape[1], where)
+    return _cost(AL, Node(Y_array, name="Y", requires_grad=False))
+
+
+def backward_analytic(
+    X: ArrayLike, Y: ArrayLike, parameters: Mapping[str, Any], hidden: str = "relu"
+) -> Grads:
+    """The course's hand-written backpropagation, in plain NumPy (no graph).
+
+    Forward in NumPy, then from the output back:
+    dZ[L] = A[L] - Y; for l = L, …, 1: dW[l] = dZ[l] A[l-1]ᵀ / m, db[l] = mean of dZ[l]
+    over the examples, dA[l-1] = W[l]ᵀ dZ[l] and dZ[l-1] = dA[l-1] ⊙ g′(Z[l-1]), with
+    tanh′(z) = 1 - tanh²(z) and ReLU′(z) = 1 where z > 0, else 0.
+
+    Args:
+        X, Y: the examples as columns (n_x, m) and the labels in {0, 1} (1, m).
+        parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes (their values are used).
+        hidden: ``"relu"`` or ``"tanh"``.
+
+    Returns:
+        ``{"dW1": …, "db1": …, …}``, each shaped like its parameter.
+
+    Raises:
+        ShapeError, DataError, DTypeError, ValueError: as for ``forward`` and
+            ``compute_cost``.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.networks import backward_analytic, initialize_parameters
+        >>> parameters = initialize_parameters([1, 1], scale=0)
+        >>> grads = backward_analytic([[1.0, -1.0]], [[1, 0]], parameters)
+        >>> grads["dW1"].tolist(), grads["db1"].tolist()
+        ([[-0.5]], [[0.0]])
+    """
+    where = "backward_analytic"
+    _activation(hidden, where)
+    weights = {
+        name: np.asarray(_value(v)) for name, v in _checked_parameters(parameters, where).items()
+    }
+    dims = _dims_of(weights)
+    X_array = _real_array(_value(X), "X", where)
+    _check_examples(X_array, dims, where)
+    _check_output(dims, where)
+    m = X_array.shape[1]
+    Y_array = _labels(Y, m, where)
+    L = len(dims) - 1
+
+    activations, logits = [X_array], [None]
+    for l in range(1, L + 1):  # noqa: E741
+        Z = weights[f"W{l}"] @ activations[-1] + weights[f"b{l}"]
+        logits.append(Z)
+        if l == L:
+            activations.append(cg.ops.Sigmoid.forward(Z))
+        elif hidden == "tanh":
+            activations.append(np.tanh(Z))
+        else:
+            activations.append(np.maximum(Z, 0.0))
+
+    grads: Grads = {}
+    dZ = activations[L] - Y_array
+    for l in range(L, 0, -1):  # noqa: E741
+        grads[f"dW{l}"] = dZ @ activations[l - 1].T / m
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        if l > 1:
+            dA = weights[f"W{l}"].T @ dZ
+            if hidden == "tanh":
+                dZ = dA * (1 - activations[l - 1] ** 2)
+            else:
+                dZ = dA * (logits[l - 1] > 0)
+    return {name: grads[name] for name in sorted(grads, key=_layer_order)}
+
+
+def propagate(
+    X: ArrayLike, Y: ArrayLike, parameters: Mapping[str, Any], hidden: str = "relu"
+) -> tuple[Grads, float]:
+    """The cost J and its gradients, found by backpropagating through the engine's graph.
+
+    Args:
+        X, Y, parameters, hidden: as for ``backward_analytic``.
+
+    Returns:
+        ``(grads, cost)``: ``{"dW1": …, "db1": …, …}`` (new arrays, each shaped like its
+        parameter) and J as a float.
+
+    Raises:
+        ShapeError, DataError, DTypeError, ValueError: as for ``backward_analytic``.
+
+    Example:
+        >>> from compgraph.networks import initialize_parameters, propagate
+        >>> grads, cost = propagate([[1.0, -1.0]], [[1, 0]], initialize_parameters([1, 1], scale=0))
+        >>> grads["dW1"].tolist(), grads["db1"].tolist(), round(cost, 6)
+        ([[-0.5]], [[0.0]], 0.693147)
+    """
+    where = "propagate"
+    activation = _activation(hidden, where)
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
+    nodes = {name: Node(value, name=name) for name, value in arrays.items()}
+    X_node = _data_node(_value(X), "X", where)
+    dims = _dims_of(nodes)
+    _check_examples(X_node.value, dims, where)
+    _check_output(dims, where)
+    Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
+    J = _cost(_forward(X_node, nodes, activation), Y_node)
+    J.backward()
+    return _gradients_of(nodes), J.item()
+
+
+def update_parameters(
+    parameters: Mapping[str, Any], grads: Mapping[str, ArrayLike], learning_rate: float
+) -> Parameters:
+    """One gradient-descent step: W[l] ← W[l] - α dW[l], b[l] ← b[l] - α db[l].
+
+    Args:
+        parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes; never modified.
+        grads: ``{"dW1": …, "db1": …, …}``, one gradient per parameter, shaped like it.
+        learning_rate: the step size α (> 0).
+
+    Returns:
+        The new parameters, as new arrays.
+
+    Raises:
+        ValueError: a gradient is missing, or ``learning_rate`` is not positive.
+        ShapeError: a gradient's shape differs from its parameter's.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.networks import update_parameters
+        >>> new = update_parameters({"W1": np.ones((1, 2)), "b1": np.zeros((1, 1))},
+        ...                         {"dW1": np.ones((1, 2)), "db1": np.ones((1, 1))}, 0.5)
+        >>> new["W1"].tolist(), new["b1"].tolist()
+        ([[0.5, 0.5]], [[-0.5]])
+    """
+    where = "update_parameters"
+    _check_learning_rate(learning_rate, where)
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
+    missing = [f"d{name}" for name in arrays if f"d{name}" not in grads]
+    if missing:
+        raise ValueError(
+            f"update_parameters: grads has no {', '.join(missing)}; it needs one gradient "
+            f"d<name> per parameter ({', '.join('d' + name for name in arrays)})"
+        )
+    new: Parameters = {}
+    for name, value in arrays.items():
+        grad = _real_array(grads[f"d{name}"], f"d{name}", where)
+        if grad.shape != value.shape:
+            raise ShapeError(
+                f"update_parameters: d{name} has shape {grad.shape} but {name} has shape "
+                f"{value.shape}; each gradient must have its parameter's shape"
+            )
+        new[name] = value - learning_rate * grad
+    return new
+
+
+def train(
+    X: ArrayLike,
+    Y: ArrayLike,
+    layer_dims: Sequence[int],
+    learning_rate: float = 0.0075,
+    num_iterations: int = 3000,
+    hidden: str = "relu",
+    print_cost: bool = False,
+    seed: int = 1,
+    scale: float | str = 0.01,
+    gradient_flow: GradientRecorder | None = None,
+    *,
+    print_every: int = COST_EVERY,
+) -> tuple[Parameters, list[float]]:
+    """Gradient descent on a network initialised by ``initialize_parameters``.
+
+    Every iteration builds the graph on fresh parameter Nodes (so no graph grows across
+    iterations), backpropagates J and takes the step of ``update_parameters``.
+
+    Args:
+        X: the examples as columns, (n_x, m), with n_x = ``layer_dims[0]``.
+        Y: the labels in {0, 1}, (1, m).
+        layer_dims: ``[n_x, n_1, …, 1]``: one output unit.
+        learning_rate: the step size α (> 0).
+        num_iterations: how many steps to take (at least 1).
+        hidden: ``"relu"`` or ``"tanh"``.
+        print_cost: print ``Cost after iteration i: J`` every ``print_every`` iterations.
+        seed, scale: as for ``initialize_parameters``.
+        gradient_flow: an object whose ``record(iteration, parameters, root=J)`` is called
+            after each backward pass (e.g. a ``cg.GradientFlow``), or None.
+        print_every: how often to print, in iterations (the course prints every 100 for
+            deep models, every 1000 for week 3's).
+
+    Returns:
+        ``(parameters, costs)``: the trained parameters and the cost at iterations 0, 100,
+        200, … (before that iteration's step).
+
+    Raises:
+        ShapeError, DataError, DTypeError: as for ``forward`` and ``compute_cost``.
+        ValueError: a bad ``layer_dims``, ``hidden``, ``learning_rate``, ``num_iterations``,
+            ``seed``, ``scale`` or ``print_every``.
+        TypeError: ``gradient_flow`` has no ``record`` method.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.networks import predict, train
+        >>> X, Y = planar_flower()
+        >>> parameters, costs = train(X, Y, [2, 4, 1], 1.2, 1000, hidden="tanh", seed=2)
+        >>> len(costs), round(costs[0], 6), round(costs[-1], 6)
+        (10, 0.693048, 0.290478)
+        >>> float(np.mean(predict(parameters, X, hidden="tanh") == Y))
+        0.8925
+    """
+    where = "train"
+    activation = _activation(hidden, where)
+    dims = _check_layer_dims(layer_dims, where)
+    _check_output(dims, where)
+    _check_learning_rate(learning_rate, where)
+    _check_positive_int(num_iterations, "num_iterations", where)
+    _check_positive_int(print_every, "print_every", where)
+    _check_seed(seed, where)
+    _check_scale(scale, where)
+    if gradient_flow is not None and not callable(getattr(gradient_flow, "record", None)):
+        raise TypeError(
+            f"train: gradient_flow must have a record(iteration, parameters, root) method, "
+            f"got {type(gradient_flow).__name__}; pass e.g. cg.GradientFlow() or None"
+        )
+    X_node = _data_node(X, "X", where)
+    _check_examples(X_node.value, dims, where)
+    Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
+
+    parameters = initialize_parameters(dims, seed, scale)
+    return _descend(
+        X_node, Y_node, parameters, activation, float(learning_rate), int(num_iterations),
+        print_every=int(print_every) if print_cost else 0,
+        gradient_flow=gradient_flow,
+    )  # fmt: skip
+
+
+def predict(parameters: Mapping[str, Any], X: ArrayLike, hidden: str = "relu") -> np.ndarray:
+    """Predicted labels: 1.0 where A[L] > 0.5, else 0.0 (computed without recording a graph).
+
+    Args:
+        parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes, one output unit.
+        X: the examples as columns, (n_x, m).
+        hidden: ``"relu"`` or ``"tanh"``: the activation the network was trained with.
+
+    Returns:
+        A float array of shape (1, m) holding 0.0 and 1.0.
+
+    Raises:
+        ShapeError, DataError, DTypeError, ValueError: as for ``forward``.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.networks import predict
+        >>> parameters = {"W1": np.array([[2.0]]), "b1": np.array([[-1.0]])}
+        >>> predict(parameters, [[0.0, 1.0]]).tolist()
+        [[0.0, 1.0]]
+    """
+    return (_probabilities(parameters, X, hidden, where="predict") > 0.5).astype(np.float64)
+
+
+def _probabilities(
+    parameters: Mapping[str, Any],
+    X: ArrayLike,
+    hidden: str = "relu",
+    *,
+    where: str = "predict_proba",
+) -> np.ndarray:
+    """A[L], the predicted probability that y = 1 for each column of X, as an array (1, m)."""
+    activation = _activation(hidden, where)
+    arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
+    dims = _dims_of(arrays)
+    _check_output(dims, where)
+    with cg.no_grad():
+        X_node = _data_node(_value(X), "X", where)
+        _check_examples(X_node.value, dims, where)
+        nodes = {
+            name: Node(value, name=name, requires_grad=False) for name, value in arrays.items()
+        }
+        return _forward(X_node, nodes, activation).value
+
+
+def plot_decision_boundary(
+    parameters: Mapping[str, Any],
+    X: ArrayLike,
+    Y: ArrayLike,
+    hidden: str = "relu",
+    path: str | Path | None = None,
+    *,
+    resolution: int = 300,
+    title: str | None = None,
+) -> Any:
+    """Draw the plane coloured by the network's prediction, with the examples on top.
+
+    For two-feature data such as ``planar_flower``'s: every point of a grid covering the
+    examples is classified by ``predict``, the two regions are shaded, and the examples are
+    drawn in their true class's colour. Needs matplotlib (optional:
+    ``pip install 'compgraph[examples]'``). With ``path`` the figure is drawn off-screen
+    and saved atomically (the format follows the suffix); without it the figure comes from
+    pyplot, for ``plt.show()`` or a notebook.
+
+    Args:
+        parameters: the trained ``{"W1": …, "b1": …, …}``, with n_x = 2.
+        X, Y: the examples as columns (2, m) and their labels (1, m).
+        hidden: the activation the network was trained with.
+        path: where to save the picture, or None.
+        resolution: grid points along each axis.
+        title: the figure's title (default: the accuracy on X).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ShapeError, DataError, DTypeError, ValueError: as for ``predict``; X must have two
+            rows.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.networks import plot_decision_boundary, train
+        >>> X, Y = planar_flower()
+        >>> parameters, _ = train(X, Y, [2, 4, 1], 1.2, 100, hidden="tanh", seed=2)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "boundary.png"
+        >>> figure = plot_decision_boundary(parameters, X, Y, "tanh", path)
+        >>> path.stat().st_size > 0
+        True
+    """
+    where = "plot_decision_boundary"
+    X_array = _real_array(_value(X), "X", where)
+    if X_array.ndim != 2 or X_array.shape[0] != 2 or X_array.shape[1] == 0:
+        raise ShapeError(
+            f"{where}: X has shape {X_array.shape}; a picture in the plane needs two features, "
+            "X of shape (2, m) with one example per column"
+        )
+    Y_array = _labels(Y, X_array.shape[1], where)
+    _check_positive_int(resolution, "resolution", where)
+    accuracy = float(np.mean(predict(parameters, X_array, hidden) == Y_array))
+    try:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "plot_decision_boundary needs the optional package matplotlib: pip install "
+            "matplotlib (or pip install 'compgraph[examples]')"
+        ) from None
+
+    low, high = X_array.min(axis=1) - 1.0, X_array.max(axis=1) + 1.0
+    u, v = np.meshgrid(
+        np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    )
+    grid = np.stack([u.ravel(), v.ravel()])
+    regions = predict(parameters, grid, hidden).reshape(u.shape)
+
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure()
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        figure = Figure()
+        FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    colours = ["#d62728", "#1f77b4"]  # class 0 red, class 1 blue, as the course draws them
+    axes.contourf(u, v, regions, levels=[-0.5, 0.5, 1.5], cmap=ListedColormap(colours), alpha=0.3)
+    axes.scatter(
+        X_array[0],
+        X_array[1],
+        c=Y_array[0],
+        cmap=ListedColormap(colours),
+        s=12,
+        edgecolors="k",
+        linewidths=0.3,
+    )
+    axes.set_xlabel("$x_1$")
+    axes.set_ylabel("$x_2$")
+    axes.set_title(
+        title
+        if title is not None
+        else f"Decision boundary ({100 * accuracy:.1f} % of the examples right)"
+    )
+    axes.set_aspect("equal")
+    if path is not None:
+        _save_atomically(figure, Path(path))
+    return figure
+
+
+def _save_atomically(figure: Any, path: Path) -> None:
+    """Save into a temporary file beside ``path``, then rename: never a half-written picture."""
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )
+    os.close(handle)
+    try:
+        figure.savefig(temporary, dpi=100, bbox_inches="tight")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+
+
+# -- the estimator -----------------------------------------------------------------------------
+
+
+class NetworkClassifier(BinaryClassifier):
+    """A network with hidden layers and a sigmoid output, in scikit-learn's style.
+
+    Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
+    (n_samples,) holding any two labels), as scikit-learn expects; inside, the model is
+    ``train``'s network with ``layer_dims = [n_features, *hidden_layer_sizes, 1]``, learning
+    P(y = ``classes_[1]``). The defaults are the course's week-3 model: one hidden layer of
+    4 tanh units, learning rate 1.2, 10 000 iterations, weights randn × 0.01 with seed 2.
+    It is a scikit-learn estimator (``clone``, pipelines, ``cross_val_score``,
+    ``GridSearchCV``) through ``compgraph.estimators.BinaryClassifier``, without needing
+    scikit-learn installed.
+
+    Args:
+        hidden_layer_sizes: the units of each hidden layer, e.g. ``(20, 7, 5)``; a single
+            number means one hidden layer, ``()`` none (logistic regression).
+        activation: the hidden layers' activation, ``"tanh"`` or ``"relu"``.
+        learning_rate: the gradient-descent step α (> 0).
+        num_iterations: the number of steps ``fit`` takes.
+        seed: the seed of the weights' initialisation (see ``initialize_parameters``).
+        scale: the initial weights' scale: a number, or ``"sqrt"`` for randn / √n_{l-1}.
+        print_cost: print the cost every ``print_every`` iterations while fitting.
+        print_every: how often to print, in iterations.
+
+    Attributes (after ``fit``):
+        parameters_: the trained ``{"W1": (n_1, n_features), "b1": (n_1, 1), …}``.
+        layer_dims_: ``[n_features, *hidden_layer_sizes, 1]``.
+        costs_: the cost at iterations 0, 100, 200, … of training.
+        n_iter_: the number of steps taken.
+        classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
+        n_features_in_: the number of features seen by ``fit``.
+
+    Example:
+        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.networks import NetworkClassifier
+        >>> X, Y = planar_flower()
+        >>> model = NetworkClassifier(num_iterations=1000).fit(X.T, Y[0])
+        >>> model.layer_dims_, model.score(X.T, Y[0])
+        ([2, 4, 1], 0.8925)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (4,),
+        activation: str = "tanh",
+        learning_rate: float = 1.2,
+        num_iterations: int = 10_000,
+        seed: int = 2,
+        scale: float | str = 0.01,
+        print_cost: bool = False,
+        print_every: int = 1000,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.num_iterations = num_iterations
+        self.seed = seed
+        self.scale = scale
+        self.print_cost = print_cost
+        self.print_every = print_every
+
+    def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
+        where = "NetworkClassifier.fit"
+        activation = _activation(self.activation, where, name="activation")
+        dims = [X.shape[1], *_hidden_sizes(self.hidden_layer_sizes, where), 1]
+        _check_learning_rate(self.learning_rate, where)
+        _check_positive_int(self.num_iterations, "num_iterations", where)
+        _check_positive_int(self.print_every, "print_every", where)
+        _check_seed(self.seed, where)
+        _check_scale(self.scale, where)
+        parameters, costs = _descend(
+            Node(X.T, name="X", requires_grad=False),
+            Node(y.reshape(1, -1), name="Y", requires_grad=False),
+            initialize_parameters(dims, self.seed, self.scale),
+            activation, float(self.learning_rate), int(self.num_iterations),
+            print_every=int(self.print_every) if self.print_cost else 0,
+            gradient_flow=None,
+        )  # fmt: skip
+        self.parameters_ = parameters
+        self.layer_dims_ = dims
+        self.costs_ = costs
+        self.n_iter_ = int(self.num_iterations)
+
+    def _positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return _probabilities(self.parameters_, X.T, self.activation)[0]
+
+
+def _hidden_sizes(sizes: Any, where: str) -> list[int]:
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = [sizes]
+    message = (
+        f"{where}: hidden_layer_sizes must be a positive integer or a sequence of them "
+        f"(the units of each hidden layer, e.g. (20, 7, 5)), got {sizes!r}"
+    )
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
+        raise ValueError(message)
+    if not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in sizes
+    ):
+        raise ValueError(message)
+    return [int(n) for n in sizes]
+
+
+# -- the graph ---------------------------------------------------------------------------------
+
+
+def _descend(
+    X: Node,
+    Y: Node,
+    parameters: Parameters,
+    activation: Any,
+    learning_rate: float,
+    num_iterations: int,
+    *,
+    print_every: int,
+    gradient_flow: GradientRecorder | None,
+) -> tuple[Parameters, list[float]]:
+    """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
+    costs: list[float] = []
+    for i in range(num_iterations):
+        # Fresh leaves every step: the graph is rebuilt, never grown, and the caller's
+        # arrays are never modified.
+        nodes = {name: Node(value, name=name) for name, value in parameters.items()}
+        J = _cost(_forward(X, nodes, activation), Y)
+        J.backward()
+        if gradient_flow is not None:
+            gradient_flow.record(i, nodes, root=J)
+        cost = J.item()
+        if i % COST_EVERY == 0:
+            costs.append(cost)
+        if print_every and i % print_every == 0:
+            print(f"Cost after iteration {i}: {cost:f}")
+        parameters = {
+            name: value - learning_rate * nodes[name].grad for name, value in parameters.items()
+        }
+    return parameters, costs
+
+
+def _forward(X: Node, parameters: Mapping[str, Node], activation: Any) -> Node:
+    L = len(parameters) // 2
+    A = X
+    for l in range(1, L + 1):  # noqa: E741
+        Z = parameters[f"W{l}"] @ A + parameters[f"b{l}"]
+        Z.name = f"Z{l}"
+        A = cg.sigmoid(Z) if l == L else activation(Z)
+        A.name = f"A{l}"
+    return A
+
+
+def _cost(AL: Node, Y: Node) -> Node:
+    loss = cg.sigmoid_cross_entropy(AL.parents[0], Y)
+    loss.name = "L"
+    J = cg.mean(loss)
+    J.name = "J"
+    return J
+
+
+def _gradients_of(nodes: Mapping[str, Node]) -> Grads:
+    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
+    return {f"d{name}": np.array(node.grad, dtype=np.float64) for name, node in nodes.items()}
+
+
+def _activation(hidden: Any, where: str, name: str = "hidden") -> Any:
+    if isinstance(hidden, str) and hidden == "relu":
+        return cg.relu
+    if isinstance(hidden, str) and hidden == "tanh":
+        return cg.tanh
+    raise ValueError(
+        f"{where}: {name} must be one of {', '.join(map(repr, HIDDEN_ACTIVATIONS))}, got {hidden!r}"
+    )
+
+
+def _layer_order(name: str) -> tuple[int, int]:
+    """``W1, b1, W2, b2, …`` (and ``dW1, db1, …``): by layer, then weight before bias."""
+    stripped = name.removeprefix("d")
+    return int(stripped[1:]), 0 if stripped[0] == "W" else 1
+
+
+# -- checking inputs ----------------------------------------------------------------------------
+
+
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, Node) else value
+
+
+def _real_array(value: Any, name: str, where: str) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers (not copied when it already is one)."""
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise DTypeError(
+            f"{where}: {name} is not a rectangular array; give every row the same length"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise DataError(
+            f"{where}: {name} of shape {array.shape} has {bad} NaN or inf value(s); drop or "
+            "fill in missing values first"
+        )
+    return array
+
+
+def _data_node(X: Any, name: str, where: str) -> Node:
+    if isinstance(X, Node):
+        _real_array(X.value, name, where)
+        return X
+    return Node(_real_array(X, name, where), name=name, requires_grad=False)
+
+
+def _checked_parameters(parameters: Any, where: str) -> dict[str, Any]:
+    """The parameters in layer order, checked to be W1, b1, …, WL, bL with chaining shapes.
+
+    Nodes are kept as they are (``forward`` records on them); anything else becomes a float64
+    array.
+    """
+    if not isinstance(parameters, Mapping):
+        raise TypeError(
+            f"{where}: parameters must be a dict like {{'W1': …, 'b1': …}}, got "
+            f"{type(parameters).__name__}"
+        )
+    L = len(parameters) // 2
+    expected = [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]  # noqa: E741
+    if L == 0 or sorted(parameters, key=str) != sorted(expected):
+        found = ", ".join(map(str, parameters)) or "nothing"
+        raise ValueError(
+            f"{where}: parameters must hold W1, b1, …, WL, bL for layers 1 to L, found "
+            f"{found}; make them with initialize_parameters(layer_dims)"
+        )
+    ordered: dict[str, Any] = {}
+    previous_units: int | None = None
+    for l in range(1, L + 1):  # noqa: E741
+        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        W_array = _real_array(_value(W), f"W{l}", where)
+        b_array = _real_array(_value(b), f"b{l}", where)
+        if W_array.ndim != 2:
+            raise ShapeError(
+                f"{where}: W{l} must be 2-D (n_{l}, n_{l - 1}), got shape {W_array.shape}"
+            )
+        if previous_units is not None and W_array.shape[1] != previous_units:
+            raise ShapeError(
+                f"{where}: W{l} has shape {W_array.shape} but layer {l - 1} has "
+                f"{previous_units} units (W{l - 1} is {ordered[f'W{l - 1}'].shape}), so W{l} "
+                f"must have {previous_units} columns"
+            )
+        if b_array.shape != (W_array.shape[0], 1):
+            raise ShapeError(
+                f"{where}: b{l} has shape {b_array.shape} but W{l} has shape {W_array.shape}, "
+                f"so b{l} must have shape ({W_array.shape[0]}, 1)"
+            )
+        ordered[f"W{l}"] = W if isinstance(W, Node) else W_array
+        ordered[f"b{l}"] = b if isinstance(b, Node) else b_array
+        previous_units = W_array.shape[0]
+    return ordered
+
+
+def _dims_of(parameters: Mapping[str, Any]) -> list[int]:
+    """``[n_x, n_1, …, n_L]`` read off checked parameters."""
+    L = len(parameters) // 2
+    first = np.shape(_value(parameters["W1"]))
+    return [first[1]] + [np.shape(_value(parameters[f"W{l}"]))[0] for l in range(1, L + 1)]  # noqa: E741
+
+
+def _check_examples(X: np.ndarray, dims: Sequence[int], where: str) -> None:
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise ShapeError(
+            f"{where}: X must be a 2-D array (n_x, m) with one example per column, got shape "
+            f"{X.shape}"
+        )
+    if X.shape[0] != dims[0]:
+        fix = (
+            "; X holds one example per column: pass X.T if your examples are rows"
+            if X.shape[1] == dims[0]
+            else ""
+        )
+        raise ShapeError(
+            f"{where}: X has shape {X.shape} but the network's first layer takes n_x = "
+            f"{dims[0]} features (layer_dims[0]), so X must have shape ({dims[0]}, m){fix}"
+        )
+
+
+def _check_output(dims: Sequence[int], where: str) -> None:
+    if dims[-1] != 1:
+        raise ValueError(
+            f"{where}: the output layer has {dims[-1]} units; a binary classifier has one "
+            f"(layer_dims = {list(dims)} must end in 1)"
+        )
+
+
+def _labels(Y: Any, m: int, where: str) -> np.ndarray:
+    Y_array = _real_array(_value(Y), "Y", where)
+    if Y_array.shape != (1, m):
+        fix = "; reshape it with Y.reshape(1, -1)" if Y_array.size == m else ""
+        raise ShapeError(
+            f"{where}: Y has shape {Y_array.shape} but there are m = {m} examples, so Y must "
+            f"have shape (1, {m}){fix}"
+        )
+    wrong = Y_array[(Y_array != 0) & (Y_array != 1)]
+    if wrong.size:
+        found = ", ".join(f"{v:g}" for v in np.unique(wrong)[:5])
+        raise DataError(
+            f"{where}: Y must hold the labels 0 and 1 only, found {found}; map the two "
+            "classes to 1 (positive) and 0 first, e.g. Y == positive_class"
+        )
+    return Y_array
+
+
+def _check_positive_int(value: Any, name: str, where: str) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+
+
+def _check_layer_dims(layer_dims: Any, where: str) -> list[int]:
+    message = (
+        f"{where}: layer_dims must be a list [n_x, n_1, …, n_L] of at least two positive "
+        f"integers, got {layer_dims!r}"
+    )
+    if isinstance(layer_dims, (str, bytes)) or not isinstance(layer_dims, Sequence):
+        raise ValueError(message)
+    dims = list(layer_dims)
+    if len(dims) < 2 or not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in dims
+    ):
+        raise ValueError(message)
+    return [int(n) for n in dims]
+
+
+def _check_seed(seed: Any, where: str) -> None:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")
+
+
+def _check_scale(scale: Any, where: str) -> None:
+    if scale == "sqrt" and isinstance(scale, str):
+        return
+    if (
+        isinstance(scale, str)
+        or not isinstance(scale, numbers.Real)
+        or isinstance(scale, bool)
+        or not math.isfinite(scale)
+        or scale < 0
+    ):
+        raise ValueError(
+            f"{where}: scale must be a non-negative number (the course's 0.01) or 'sqrt' "
+            f"(W[l] divided by √n_(l-1)), got {scale!r}"
+        )
+
+
+def _check_learning_rate(learning_rate: Any, where: str) -> None:
+    if (
+        not isinstance(learning_rate, numbers.Real)
+        or isinstance(learning_rate, bool)
+        or not math.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(
+            f"{where}: learning_rate must be a positive finite number, got {learning_rate!r}"
+        )

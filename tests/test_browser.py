@@ -1,0 +1,298 @@
+"""The player page in a real browser: headless Chromium driven by Playwright.
+
+Skipped with a reason where Chromium (or the playwright package) is missing; mandatory in CI
+(COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1). Playwright drives the system's /usr/bin/chromium: its
+own browser download (``playwright install``) is never used.
+"""
+
+import numpy as np
+import pytest
+from conftest import REQUIRE_SYSTEM_TOOLS, require_program
+
+import compgraph as cg
+
+#: Flags for a quiet, offline, sandbox-free headless browser in a container.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = require_program("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        message = "needs the playwright package (pip install -e '.[dev]')"
+        if REQUIRE_SYSTEM_TOOLS:
+            pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A player page opened from a file, with every console error and request it made."""
+
+    def __init__(self, browser, path, player_on_top=True):
+        self.problems = []
+        self.requests = []
+        self.page = browser.new_page(viewport={"width": 1100, "height": 800})
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.url = path.as_uri()
+        self.page.goto(self.url)
+        if player_on_top:
+            self.page.wait_for_function("window.compgraphPlayer !== undefined")
+
+    def _console(self, message):
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def text(self, selector):
+        return self.page.inner_text(selector)
+
+    def frame(self):
+        return self.page.evaluate("window.compgraphPlayer.frame()")
+
+    def classes(self, title):
+        """The classes of the SVG groups whose <title> is ``title`` (a DOT id or edge)."""
+        return self.page.evaluate(
+            """(title) => Array.from(document.querySelectorAll("#cg-graph g"))
+                .filter((g) => g.querySelector(":scope > title")?.textContent === title)
+                .map((g) => g.getAttribute("class"))""",
+            title,
+        )
+
+    def close(self):
+        self.page.close()
+
+
+@pytest.fixture
+def open_page(browser, tmp_path):
+    opened = []
+
+    def open_(root, name="player.html", **options):
+        path = cg.animate(root, tmp_path / name, **options)
+        page = Page(browser, path)
+        opened.append(page)
+        return page
+
+    yield open_
+    for page in opened:
+        page.close()
+
+
+def lecture_graph():
+    a, b, c = cg.Node(5.0, name="a"), cg.Node(3.0, name="b"), cg.Node(2.0, name="c")
+    u = b * c
+    v = a + u
+    J = 3 * v
+    u.name, v.name, J.name = "u", "v", "J"
+    return J
+
+
+def test_stepping_through_every_frame_of_the_lecture_graph(open_page):
+    player = cg.animate(lecture_graph())
+    page = open_page(lecture_graph())
+    count = len(player.frames)
+    assert page.text("#cg-counter") == f"frame 1 / {count}"
+    seen = []
+    for index in range(count):
+        assert page.frame() == index
+        assert page.text("#cg-counter") == f"frame {index + 1} / {count}"
+        seen.append((page.text("#cg-title"), page.text("#cg-lines"), page.text("#cg-grads")))
+        assert seen[-1][:2] == (
+            player.frames[index]["title"],
+            "\n".join(player.frames[index]["lines"]),
+        )
+        page.page.keyboard.press("ArrowRight")
+    assert page.frame() == count - 1  # the last frame stays the last
+    lines = [shown_lines for _, shown_lines, _ in seen]
+    for value_line in ["u = 3 × 2 = 6", "v = 5 + 6 = 11", "J = 3 × 11 = 33"]:
+        assert value_line in lines
+    assert (
+        lines.index("u = 3 × 2 = 6")
+        < lines.index("v = 5 + 6 = 11")
+        < lines.index("J = 3 × 11 = 33")
+    )
+    last_gradients = seen[-1][2].split("\n")
+    assert {"dJ/da = 3", "dJ/db = 6", "dJ/dc = 9", "dJ/du = 3", "dJ/dv = 3"} <= set(last_gradients)
+    assert "dJ/dv · ∂v/∂a = 3 · 1 = 3" in seen[-2][1]
+    assert "dJ/db = dJ/du · ∂u/∂b = 3 · 2 = 6" in seen[-1][1]
+    assert page.problems == []
+    assert page.requests == [page.url]  # nothing fetched but the page itself
+
+
+def test_the_picture_highlights_what_each_frame_computes(open_page):
+    page = open_page(lecture_graph())
+    for _ in range(5):  # start, a, b, c, then u = b × c
+        page.page.keyboard.press("ArrowRight")
+    assert page.text("#cg-title") == "v = a + u"
+    assert "cg-current" in page.classes("v4")[0] and "cg-current" in page.classes("op4")[0]
+    assert "cg-flow-forward" in page.classes("v0->op4")[0]
+    assert "cg-pending" in page.classes("v6")[0]  # J is not computed yet
+    assert "cg-pending" not in (page.classes("v3")[0] or "")
+    page.page.keyboard.press("End")
+    assert page.text("#cg-title") == "u = b × c  ←  dJ/du = 3"
+    assert "cg-flow-backward" in page.classes("v1->op3")[0]
+    assert "cg-flow-backward" in page.classes("v2->op3")[0]
+    assert "cg-flow-backward" not in (page.classes("v0->op4")[0] or "")
+    badges = page.page.evaluate(
+        "Array.from(document.querySelectorAll('.cg-badge')).filter((g) => g.style.display !== 'none')"
+        ".map((g) => g.textContent)"
+    )
+    assert sorted(badges) == sorted(
+        ["grad: 1", "grad: 3", "grad: 3", "grad: 3", "grad: 6", "grad: 9"]
+    )
+    assert page.problems == []
+
+
+def test_keyboard_and_buttons_control_the_player(open_page):
+    page = open_page(lecture_graph())
+    keyboard = page.page.keyboard
+    keyboard.press("End")
+    last = page.frame()
+    keyboard.press("ArrowLeft")
+    assert page.frame() == last - 1
+    keyboard.press("Home")
+    assert page.frame() == 0
+    keyboard.press("ArrowLeft")
+    assert page.frame() == 0
+    page.page.click("#cg-forward")
+    page.page.click("#cg-forward")
+    assert page.frame() == 2
+    page.page.click("#cg-back")
+    assert page.frame() == 1
+    # Space on a focused button toggles once, not twice (the key and the button's click).
+    page.page.focus("#cg-forward")
+    page.page.select_option("#cg-speed", "4")
+    page.page.focus("#cg-forward")
+    keyboard.press("Space")
+    assert page.page.get_attribute("#cg-play", "aria-label") == "pause"
+    page.page.wait_for_function("window.compgraphPlayer.frame() >= 3")
+    keyboard.press("Space")
+    assert page.page.get_attribute("#cg-play", "aria-label") == "play"
+    paused_at = page.frame()  # at least 3, so there is a frame before it
+    keyboard.press("ArrowLeft")
+    assert page.frame() == paused_at - 1
+    page.page.click("#cg-last")
+    assert page.frame() == last
+    page.page.click("#cg-first")
+    assert page.frame() == 0
+    # The slider jumps to any frame.
+    page.page.eval_on_selector(
+        "#cg-slider", "(s) => { s.value = '7'; s.dispatchEvent(new Event('input')); }"
+    )
+    assert page.frame() == 7 and page.text("#cg-counter").startswith("frame 8 /")
+    assert page.problems == []
+
+
+def test_play_runs_to_the_end_and_stops(open_page):
+    page = open_page(lecture_graph())
+    page.page.select_option("#cg-speed", "4")
+    page.page.click("#cg-play")
+    page.page.wait_for_function(
+        "document.getElementById('cg-play').getAttribute('aria-label') === 'play'", timeout=20_000
+    )
+    assert page.frame() == int(page.page.get_attribute("#cg-slider", "max"))
+    page.page.click("#cg-play")  # at the end, play starts again from the beginning
+    assert page.frame() == 0
+    page.page.click("#cg-play")
+    assert page.problems == []
+
+
+def test_names_that_look_like_markup_stay_text(open_page):
+    names = [
+        "<img src=x onerror=window.pwned=1>",
+        "a & b",
+        'q"uote',
+        "two\nlines",
+        "</script><script>window.pwned=2</script>",
+    ]
+    nodes = [cg.Node(float(i + 1), name=name) for i, name in enumerate(names)]
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = total + node
+    page = open_page(total, title="<i>title</i>")
+    assert page.page.evaluate("window.pwned") is None
+    assert page.page.evaluate("document.querySelectorAll('img, i').length") == 0
+    assert page.text("#cg-heading") == "<i>title</i>"
+    page.page.keyboard.press("ArrowRight")
+    assert page.text("#cg-title") == f"{names[0]}, a parameter"
+    page.page.keyboard.press("End")
+    gradients = page.text("#cg-grads").split("\n")
+    assert "dJ/d</script><script>window.pwned=2</script> = 1" in gradients
+    assert page.problems == []
+
+
+def test_a_200_node_graph_loads_and_reaches_the_engines_gradients(open_page):
+    rng = np.random.default_rng(1)
+    x = cg.Node(rng.normal(size=3), name="x")
+    h = x
+    for _ in range(49):  # 4 nodes a step: a constant, a product, a sigmoid, and the chain
+        h = cg.sigmoid(h * rng.normal(size=3)) + x
+    J = cg.sum(h)
+    J.name = "J"
+    assert len(cg.graph.topological_order(J)) == 198
+    page = open_page(J, name="big.html")
+    page.page.keyboard.press("End")
+    J.backward()
+    shown = dict(item.split(" = ", 1) for item in page.text("#cg-grads").split("\n"))
+    assert shown["dJ/dx"] == cg.viz.format_array(x.grad)
+    assert page.problems == []
+
+
+def test_drawn_copies_of_a_shared_value_light_up_with_its_edges(open_page):
+    """A value feeding many ops is drawn once plus dotted copies (v0_in3): they are its edges."""
+    x = cg.Node(1.5, name="x")
+    y = x
+    for _ in range(6):
+        y = y * x
+    y.name = "y"
+    page = open_page(y)
+    copies = page.page.evaluate(
+        "Array.from(document.querySelectorAll('#cg-graph g.node > title'))"
+        ".map((t) => t.textContent).filter((t) => t.includes('_in'))"
+    )
+    assert copies, "the picture draws no copies: the test needs a value shared by more ops"
+    page.page.keyboard.press("End")  # the first product, y1 = x × x: x's first use
+    page.page.keyboard.press("ArrowLeft")  # the second, y2 = y1 × x, reads x from a copy
+    assert page.text("#cg-title").startswith("mul#2 = mul#1 × x")
+    lit = page.page.evaluate(
+        "Array.from(document.querySelectorAll('#cg-graph .cg-flow-backward > title'))"
+        ".map((t) => t.textContent)"
+    )
+    copy = next(title for title in copies if title.endswith("_in2"))
+    assert sorted(lit) == sorted(["v1->op2", f"{copy}->op2", copy, "op2->v2"])
+    page.page.keyboard.press("Home")
+    assert "cg-pending" in page.classes(copy)[0] and "cg-pending" in page.classes(f"{copy}->op2")[0]
+    assert page.problems == []
+
+
+def test_the_notebook_display_is_a_working_player(browser, tmp_path):
+    """What Jupyter shows (Player._repr_html_): the whole page in an iframe's srcdoc."""
+    host = tmp_path / "notebook.html"
+    host.write_text(
+        f"<!DOCTYPE html><html><body>{cg.animate(lecture_graph())._repr_html_()}</body></html>"
+    )
+    page = Page(browser, host, player_on_top=False)
+    try:
+        player = page.page.frame_locator("iframe")
+        player.locator("#cg-last").click()
+        gradients = player.locator("#cg-grads").inner_text().split("\n")
+        assert {"dJ/da = 3", "dJ/db = 6", "dJ/dc = 9"} <= set(gradients)
+        assert player.locator("#cg-heading").inner_text() == "backprop through J"
+        assert page.problems == []
+    finally:
+        page.close()
