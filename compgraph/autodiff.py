@@ -21,6 +21,7 @@ This module sits below ``compgraph.node``: it reads nodes only through their pub
 from __future__ import annotations
 
 import operator
+import threading
 from math import isfinite
 from typing import Any
 
@@ -38,6 +39,9 @@ __all__ = ["backward", "fit_gradient", "no_vjp_error"]
 FLOAT64 = np.dtype(np.float64)
 _value_of = operator.attrgetter("value")
 _requires_grad_of = operator.attrgetter("requires_grad")
+#: One backward pass at a time: two threads backpropagating through a shared graph would
+#: otherwise interleave their resets and sums of the same ``.grad`` attributes.
+_one_pass_at_a_time = threading.RLock()
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``).
 _scalar_or_view = operator.itemgetter(())
 
@@ -48,6 +52,11 @@ def backward(root: Any, grad: ArrayLike | None = None, create_graph: bool = Fals
     Gradients are computed afresh on every call and replace earlier ones. See
     ``Node.backward`` for the arguments and errors.
     """
+    with _one_pass_at_a_time:
+        _backward(root, grad, create_graph)
+
+
+def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
     if not root.requires_grad:
         raise BackwardError(
             f"{root.describe()} does not depend on any node that requires a gradient (it was "

@@ -197,7 +197,11 @@ class Node(Recorded):
             raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
         requires_grad = as_flag(requires_grad, "requires_grad")
         array = as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
-        self._init_leaf(np.array(array, copy=True), name, requires_grad)
+        value = np.array(array, copy=True)
+        # Read-only, so that w.value[0] = 10 cannot change a number a recorded graph used:
+        # update parameters with a new Node (see the README).
+        value.flags.writeable = False
+        self._init_leaf(value, name, requires_grad)
         if not numerics.all_finite(self.value):
             numerics.report_nonfinite_value(self, None, ())
 
@@ -592,6 +596,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         if out_type is not np.ndarray or out.dtype.kind != "f":
             out = _forward_result_as_array(op, out)
         finite = numerics.all_finite(out)
+        out.flags.writeable = False  # as leaves' values (0-d results skip it: hot, and scalar)
     node = _new_node(Node)
     node.value = out
     node.grad = None

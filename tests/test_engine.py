@@ -198,11 +198,15 @@ def test_nodes_stay_hashable_and_comparisons_cannot_be_mistaken():
         bool(x)
 
 
-def test_node_copies_its_input():
+def test_node_copies_its_input_and_keeps_it_read_only():
     array = np.zeros(3)
     node = cg.Node(array)
-    node.value += 1
-    assert array.sum() == 0
+    array += 1
+    assert node.value.sum() == 0  # a copy
+    y = node * 2.0
+    for value in (node.value, y.value):
+        with pytest.raises(ValueError, match="read-only"):
+            value[0] = 10  # would change numbers the graph used, without a word
 
 
 def test_integers_become_float64_and_float32_is_kept():
@@ -400,3 +404,26 @@ def test_first_order_graphs_hold_no_reference_cycles():
         assert all(ref() is None for ref in refs)
     finally:
         gc.enable()
+
+
+def test_concurrent_backward_passes_on_one_graph_do_not_interleave():
+    import threading
+
+    w = cg.Node(np.arange(1.0, 4.0), name="w")
+    J = cg.sum(cg.stack([cg.sum(w * k) for k in range(2000)]))  # dJ/dw = Σk = 1999000
+    failures = []
+
+    def backpropagate():
+        try:
+            for _ in range(5):
+                J.backward()
+        except Exception as error:  # pragma: no cover - the bug this guards against
+            failures.append(error)
+
+    threads = [threading.Thread(target=backpropagate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert w.grad.tolist() == [1999000.0] * 3

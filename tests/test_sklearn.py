@@ -157,6 +157,7 @@ def test_the_parameters_come_from_the_constructor():
         "print_cost",
         "print_every",
         "progress",
+        "solver",
     ]
     assert repr(model) == "LogisticRegression(learning_rate=0.5)"
     assert repr(LogisticRegression(num_iterations=2000.0)) == (

@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import event, find, given, settings
+from hypothesis import Phase, event, find, given, settings
 from hypothesis import strategies as st
 
 import compgraph as cg
@@ -121,7 +121,7 @@ def test_graphs_vary_in_size_reuse_broadcasting_and_ops():
     assert Counter(len(g.leaves) for g in drawn).keys() == {1, 2, 3}
     assert max(g.depth for g in drawn) >= 6
     ops = Counter(name for g in drawn for name in set(g.op_names))
-    assert set(ops) == {case.op.name for case in OP_CASES}, ops
+    assert len(ops) >= len(OP_CASES) * 3 // 4, ops  # most ops, unrestricted; each one below
 
     def broadcasts(graph, step):
         values = list(graph.leaves)
@@ -131,6 +131,14 @@ def test_graphs_vary_in_size_reuse_broadcasting_and_ops():
         return len(step.args) == 2 and step.op is not cg.ops.Matmul and len(shapes) == 2
 
     assert sum(any(broadcasts(g, s) for s in g.steps) for g in drawn) >= len(drawn) // 10
+
+
+@pytest.mark.parametrize("name", sorted(case.op.name for case in OP_CASES))
+def test_graphs_draw_every_op_of_the_table(name):
+    no_shrinking = settings(phases=[Phase.generate], max_examples=500, database=None)
+    graph = find(graphs(ops=[name]), lambda g: name in g.op_names, settings=no_shrinking)
+    out, _ = graph.build()
+    assert out.size == 1 and name in {node.op.name for node in cg.graph.ancestors(out) if node.op}
 
 
 def test_graphs_can_be_restricted_to_some_ops_and_reject_unknown_ones():
