@@ -1,14 +1,17 @@
-"""compgraph against hand-written NumPy (and autograd, MyGrad, PyTorch when installed).
+"""Every peer against hand-written NumPy in one run: compgraph, autograd, MyGrad, micrograd, torch.
 
-A plain script rather than pytest-benchmark or asv: every workload needs the NumPy baseline
-and each library timed *interleaved in the same process* (round-robin repeats), so that a
-noisy neighbour or a CPU-frequency change hits all of them alike, and the result is a ratio.
-Medians of the repeats are reported. The deep chain runs in a fresh subprocess per library,
-so its peak memory (max RSS above the process's own baseline) is measured cleanly.
+A plain script rather than pytest-benchmark or asv: every workload needs its NumPy baseline,
+and each library is timed *interleaved with it in the same process* (alternating repeats),
+so that a noisy neighbour or a CPU-frequency change hits both alike and the result is a
+ratio. Medians of the repeats are reported. Every library's numbers are checked against
+NumPy's before anything is timed, so a fast wrong answer cannot enter the table. The deep
+chain runs in a fresh subprocess per library, so its peak memory is its own. Peers that are
+not installed are left out (their cells read "–").
 
-    python benchmarks/run.py            # full run (a few minutes)
+    python benchmarks/run.py            # full run (several minutes)
     python benchmarks/run.py --quick    # under a minute
-    python benchmarks/run.py --write    # also rewrite the table in benchmarks/README.md
+    python benchmarks/run.py --write    # also rewrite the tables in benchmarks/README.md
+    python benchmarks/run.py --profile  # where compgraph's time goes, then stop
 """
 
 from __future__ import annotations
@@ -22,24 +25,54 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+# One thread per library unless the environment says otherwise (set these variables to
+# measure another count; the header reports it). On a shared 2-core machine, a BLAS thread
+# that must wait for a core turns a 3 µs np.dot into milliseconds, at random: the ratios
+# would then measure the scheduler, not the code. Set before NumPy and torch are imported.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+for _variable in THREAD_VARIABLES:
+    os.environ.setdefault(_variable, "1")
 # PyTorch's OpenMP threads otherwise spin for a while after each op, taking the second
 # core from whatever is timed next.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
+import numpy as np  # noqa: E402 - after the thread settings, which NumPy reads on import
 
-import compgraph as cg
+import compgraph as cg  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-PEERS = ("autograd", "mygrad", "torch")
-Step = Callable[[], object]
+README = HERE / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+#: The module each optional implementation needs; the rest need only NumPy and compgraph.
+NEEDS = {
+    "autograd": "autograd",
+    "mygrad": "mygrad",
+    "micrograd": "micrograd",
+    "torch": "torch",
+    "torch fused": "torch",
+}
+
+#: Agreement with NumPy required before timing. Sums of 10⁶ terms in another order differ
+#: in the last ~10 digits; a wrong vjp differs in the first.
+RTOL, ATOL = 1e-7, 1e-12
+
+Run = Callable[[], tuple]
 
 
-# -- the logistic-regression step: cost J and dJ/dw, dJ/db ----------------------------------
+def installed(name: str) -> bool:
+    """Whether implementation ``name`` can run here (its optional peer is importable)."""
+    module = NEEDS.get(name)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+# -- one logistic-regression step: the cost J and dJ/dw, dJ/db -----------------------------
 
 
 def logistic_data(n: int, m: int, seed: int = 0):
@@ -50,8 +83,9 @@ def logistic_data(n: int, m: int, seed: int = 0):
     return w, 0.1, X, Y
 
 
-def numpy_step(w, b, X, Y) -> Step:
-    # The lesson's vectorized implementation, np.dot and all.
+def numpy_step(w, b, X, Y) -> Run:
+    """The lesson's vectorized NumPy, np.dot and the simplification dZ = A - Y included."""
+
     def step():
         m = X.shape[1]
         A = 1 / (1 + np.exp(-(np.dot(w.T, X) + b)))
@@ -62,12 +96,39 @@ def numpy_step(w, b, X, Y) -> Step:
     return step
 
 
-def compgraph_step(w, b, X, Y) -> Step:
-    Xn = cg.Node(X, requires_grad=False)
+def chain_rule_step(w, b, X, Y) -> Run:
+    """What a reverse-mode engine computes for the lesson's graph, written out in NumPy.
+
+    Every intermediate's vjp in reverse order, with no algebraic simplification: d/dA of
+    the two logs, σ'(z) = A(1 - A), and the matmul's vjp for w only (X is a constant). The
+    floor for an engine that does not simplify, and the baseline of the lesson-graph target.
+    """
+
+    def step():
+        m = X.shape[1]
+        Z = w.T @ X + b
+        A = 1 / (1 + np.exp(-Z))
+        one_minus_A = 1 - A
+        one_minus_Y = 1 - Y
+        total = Y * np.log(A) + one_minus_Y * np.log(one_minus_A)
+        cost = -np.mean(total)
+        g_total = np.full_like(total, -1 / m)  # mean's vjp, then neg's
+        g_A = (g_total * Y) / A  # log's vjp on the first term
+        g_A = g_A - (g_total * one_minus_Y) / one_minus_A  # log(1 - A): log's vjp, then sub's
+        g_Z = g_A * A * (1 - A)  # sigmoid's vjp from its output
+        g_w = (g_Z @ X.T).T  # matmul's vjp for wᵀ, then transpose's
+        g_b = np.sum(g_Z)  # b was broadcast over the m columns
+        return cost, g_w, g_b
+
+    return step
+
+
+def compgraph_step(w, b, X, Y) -> Run:
+    """The lesson's graph, σ then two logs, with X and Y plain arrays as the README teaches."""
     wn, bn = cg.Node(w), cg.Node(b)
 
     def step():
-        A = cg.sigmoid(wn.T @ Xn + bn)
+        A = cg.sigmoid(wn.T @ X + bn)
         J = -cg.mean(Y * cg.log(A) + (1 - Y) * cg.log(1 - A))
         J.backward()
         return J.value, wn.grad, bn.grad
@@ -75,9 +136,20 @@ def compgraph_step(w, b, X, Y) -> Step:
     return step
 
 
-def compgraph_fused_step(w, b, X, Y) -> Step | None:
-    if not hasattr(cg, "sigmoid_cross_entropy"):
-        return None
+def compgraph_fused_step(w, b, X, Y) -> Run:
+    """compgraph's fused loss, ``sigmoid_cross_entropy``, with X and Y plain arrays."""
+    wn, bn = cg.Node(w), cg.Node(b)
+
+    def step():
+        J = cg.mean(cg.sigmoid_cross_entropy(wn.T @ X + bn, Y))
+        J.backward()
+        return J.value, wn.grad, bn.grad
+
+    return step
+
+
+def compgraph_fused_node_step(w, b, X, Y) -> Run:
+    """The fused loss with X wrapped in a constant Node (what the README's sketch does)."""
     Xn = cg.Node(X, requires_grad=False)
     wn, bn = cg.Node(w), cg.Node(b)
 
@@ -89,7 +161,7 @@ def compgraph_fused_step(w, b, X, Y) -> Step | None:
     return step
 
 
-def autograd_step(w, b, X, Y) -> Step:
+def autograd_step(w, b, X, Y) -> Run:
     import autograd.numpy as anp
     from autograd import value_and_grad
 
@@ -97,11 +169,16 @@ def autograd_step(w, b, X, Y) -> Step:
         A = 1 / (1 + anp.exp(-(anp.dot(w.T, X) + b)))
         return -anp.mean(Y * anp.log(A) + (1 - Y) * anp.log(1 - A))
 
-    f = value_and_grad(cost, argnum=(0, 1))
-    return lambda: f(w, b)
+    cost_and_grads = value_and_grad(cost, argnum=(0, 1))
+
+    def step():
+        J, (dw, db) = cost_and_grads(w, b)
+        return J, dw, db
+
+    return step
 
 
-def mygrad_step(w, b, X, Y) -> Step:
+def mygrad_step(w, b, X, Y) -> Run:
     import mygrad as mg
 
     wt, bt = mg.tensor(w), mg.tensor(b)
@@ -115,12 +192,16 @@ def mygrad_step(w, b, X, Y) -> Step:
     return step
 
 
-def torch_step(w, b, X, Y) -> Step:
+def _torch_parameters(w, b, X, Y):
     import torch
 
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     wt = torch.tensor(w, requires_grad=True)
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    return torch, wt, bt, torch.from_numpy(X), torch.from_numpy(Y)
+
+
+def torch_step(w, b, X, Y) -> Run:
+    torch, wt, bt, Xt, Yt = _torch_parameters(w, b, X, Y)
 
     def step():
         wt.grad = bt.grad = None
@@ -132,153 +213,336 @@ def torch_step(w, b, X, Y) -> Step:
     return step
 
 
-STEP_BUILDERS = {
+def torch_fused_step(w, b, X, Y) -> Run:
+    """PyTorch's own fused loss, ``binary_cross_entropy_with_logits`` (mean reduction)."""
+    torch, wt, bt, Xt, Yt = _torch_parameters(w, b, X, Y)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def step():
+        wt.grad = bt.grad = None
+        J = loss(wt.T @ Xt + bt, Yt)
+        J.backward()
+        return J.item(), wt.grad, bt.grad
+
+    return step
+
+
+#: Row label -> builder(w, b, X, Y) of one step, in the order of the table.
+STEP_BUILDERS: dict[str, Callable[..., Run]] = {
     "numpy": numpy_step,
+    "chain rule by hand": chain_rule_step,
     "compgraph": compgraph_step,
     "compgraph fused": compgraph_fused_step,
+    "compgraph fused, X as Node": compgraph_fused_node_step,
     "autograd": autograd_step,
     "mygrad": mygrad_step,
     "torch": torch_step,
+    "torch fused": torch_fused_step,
 }
 
-
-def check_agreement(steps: dict[str, Step]) -> None:
-    """Every library must compute the same cost and gradients as the NumPy baseline."""
-    cost, dw, db = (np.asarray(v, dtype=np.float64) for v in steps["numpy"]())
-    for name, step in steps.items():
-        got = step()
-        if name == "autograd":
-            got = (got[0], *got[1])
-        got_cost, got_dw, got_db = (as_float64(v) for v in got)
-        agrees = (
-            np.allclose(got_cost, cost, rtol=1e-9)
-            and np.allclose(got_dw, dw, rtol=1e-7, atol=1e-12)
-            and np.allclose(got_db, db, rtol=1e-7, atol=1e-12)
-        )
-        if not agrees:
-            raise AssertionError(f"{name} disagrees with the NumPy baseline")
+#: The pair timed against the chain rule by hand rather than NumPy (the lesson-graph target).
+VERSUS_CHAIN_RULE = "compgraph ÷ chain rule by hand"
 
 
-def as_float64(value) -> np.ndarray:
-    """A result of any library as a NumPy array (torch tensors are detached first)."""
-    if hasattr(value, "detach"):
-        value = value.detach()
-    return np.asarray(value, dtype=np.float64)
-
-
-def gradient_descent(builder_name: str, w, b, X, Y, iterations: int, lr: float = 0.005) -> Step:
-    if builder_name == "numpy":
+def gradient_descent(name: str, w, b, X, Y, iterations: int, lr: float = 0.005) -> Run:
+    """``iterations`` steps of w ← w - α dw, b ← b - α db; returns the final w and b."""
+    if name == "numpy":
 
         def run():
             wv, bv = w.copy(), b
             m = X.shape[1]
             for _ in range(iterations):
                 A = 1 / (1 + np.exp(-(np.dot(wv.T, X) + bv)))
-                -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))  # the cost, as propagate gives
+                -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))  # the cost, as an engine has
                 dZ = A - Y
                 wv -= lr * (np.dot(X, dZ.T) / m)
                 bv -= lr * np.mean(dZ)
-            return wv
+            return wv, bv
 
         return run
 
-    fused = builder_name == "compgraph fused"
+    fused = {"compgraph": False, "compgraph fused": True}[name]
 
     def run():
-        Xn = cg.Node(X, requires_grad=False)
-        wn, bn = cg.Node(w), cg.Node(b)
+        wv, bv = w, b
         for _ in range(iterations):
-            Z = wn.T @ Xn + bn
+            # Fresh leaves each step use only the public API, however the engine stores values.
+            wn, bn = cg.Node(wv), cg.Node(bv)
+            Z = wn.T @ X + bn
             if fused:
                 J = cg.mean(cg.sigmoid_cross_entropy(Z, Y))
             else:
                 A = cg.sigmoid(Z)
                 J = -cg.mean(Y * cg.log(A) + (1 - Y) * cg.log(1 - A))
             J.backward()
-            wn.value -= lr * wn.grad
-            bn.value -= lr * bn.grad
-        return wn.value
+            wv, bv = wn.value - lr * wn.grad, bn.value - lr * bn.grad
+        return wv, bv
 
     return run
 
 
-# -- scalar graphs --------------------------------------------------------------------------
+# -- graphs of scalars -----------------------------------------------------------------------
+
+A_FACTOR, START = 1.0000001, 0.5
 
 
-def scalar_chain(length: int) -> Step:
-    def run():
-        a = cg.Node(1.0000001)
-        y = cg.Node(0.5)
-        for _ in range(length):
-            y = y * a
-        y.backward()
-
-    return run
-
-
-def numpy_scalar_chain(length: int) -> Step:
-    """The same chain by hand on 0-d arrays: forward products, then the reverse sweep."""
+def numpy_scalar_chain(length: int) -> Run:
+    """``y = y * a`` by hand on 0-d arrays: the forward products, then the reverse sweep."""
 
     def run():
-        a = np.array(1.0000001)
-        values = [np.array(0.5)]
+        a = np.array(A_FACTOR)
+        values = [np.array(START)]
         for _ in range(length):
             values.append(values[-1] * a)
         g, da = np.array(1.0), np.array(0.0)
         for value in reversed(values[:-1]):
             da = da + g * value
             g = g * a
-        return da
+        return values[-1], da
 
     return run
 
 
-def reused_value(terms: int) -> Step:
+def compgraph_scalar_chain(length: int) -> Run:
+    def run():
+        a, y = cg.Node(A_FACTOR), cg.Node(START)
+        for _ in range(length):
+            y = y * a
+        y.backward()
+        return y.value, a.grad
+
+    return run
+
+
+def micrograd_scalar_chain(length: int) -> Run:
+    from micrograd.engine import Value
+
+    def run():
+        a, y = Value(A_FACTOR), Value(START)
+        for _ in range(length):
+            y = y * a
+        with recursion_limit(length):
+            y.backward()
+        return y.data, a.grad
+
+    return run
+
+
+def torch_scalar_chain(length: int) -> Run:
+    import torch
+
+    def run():
+        a = torch.tensor(A_FACTOR, dtype=torch.float64, requires_grad=True)
+        y = torch.tensor(START, dtype=torch.float64)
+        for _ in range(length):
+            y = y * a
+        y.backward()
+        return y.item(), a.grad.item()
+
+    return run
+
+
+def numpy_reused_value(terms: int) -> Run:
+    """``total = total + x * k`` by hand on 0-d arrays: products and sums, then the sweep."""
+
+    def run():
+        x = np.array(1.5)
+        constants = [np.array(float(k)) for k in range(1, terms)]
+        total = x * np.array(1.0)
+        for k in constants:
+            total = total + x * k
+        # Reverse sweep: each + hands g = 1 to both sides; each x * k adds g * k to dx.
+        g, dx = np.array(1.0), np.array(0.0)
+        for k in reversed(constants):
+            dx = dx + g * k
+        dx = dx + g * np.array(1.0)
+        return total, dx
+
+    return run
+
+
+def compgraph_reused_value(terms: int) -> Run:
     def run():
         x = cg.Node(1.5)
         total = x * 1.0
-        for i in range(1, terms):
-            total = total + x * float(i)
+        for k in range(1, terms):
+            total = total + x * float(k)
         total.backward()
+        return total.value, x.grad
 
     return run
 
 
-# -- measurement ----------------------------------------------------------------------------
+def micrograd_reused_value(terms: int) -> Run:
+    from micrograd.engine import Value
+
+    def run():
+        x = Value(1.5)
+        total = x * 1.0
+        for k in range(1, terms):
+            total = total + x * float(k)
+        with recursion_limit(3 * terms):
+            total.backward()
+        return total.data, x.grad
+
+    return run
 
 
-def interleaved(steps: dict[str, Step], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each step, timed round-robin."""
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for step in steps.values():
-        step()  # warm-up: imports, caches, first allocation
+def torch_reused_value(terms: int) -> Run:
+    import torch
+
+    def run():
+        x = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+        total = x * 1.0
+        for k in range(1, terms):
+            total = total + x * float(k)
+        total.backward()
+        return total.item(), x.grad.item()
+
+    return run
+
+
+class recursion_limit:  # noqa: N801 - used like a function, as contextlib's helpers are
+    """Room for micrograd's backward, which builds its topological order recursively.
+
+    One Python frame per node on the longest path, so a chain of 10,000 needs a limit
+    above CPython's default of 1000 (CPython ≥ 3.11 keeps those frames off the C stack).
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth + 1000
+
+    def __enter__(self) -> None:
+        self.saved = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.saved, self.depth))
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setrecursionlimit(self.saved)
+
+
+SCALAR_BUILDERS: dict[str, dict[str, Callable[[int], Run]]] = {
+    "chain": {
+        "numpy": numpy_scalar_chain,
+        "compgraph": compgraph_scalar_chain,
+        "micrograd": micrograd_scalar_chain,
+        "torch": torch_scalar_chain,
+    },
+    "reused": {
+        "numpy": numpy_reused_value,
+        "compgraph": compgraph_reused_value,
+        "micrograd": micrograd_reused_value,
+        "torch": torch_reused_value,
+    },
+}
+
+
+# -- checking and timing ---------------------------------------------------------------------
+
+
+def as_float64(value) -> np.ndarray:
+    """A result of any library as a float64 NumPy array (torch tensors are detached first)."""
+    if hasattr(value, "detach"):
+        value = value.detach()
+    return np.asarray(value, dtype=np.float64)
+
+
+def check_agreement(runs: dict[str, Run], reference: str = "numpy") -> None:
+    """Run each once and require every result to match ``reference``'s, element by element.
+
+    Raises:
+        AssertionError: naming the library, the output at fault and the largest difference.
+    """
+    expected = [as_float64(v) for v in runs[reference]()]
+    for name, run in runs.items():
+        got = [as_float64(v) for v in run()]
+        if len(got) != len(expected):
+            raise AssertionError(
+                f"check_agreement: {name} returned {len(got)} results, {reference} "
+                f"{len(expected)}; return the same outputs in the same order"
+            )
+        for index, (have, want) in enumerate(zip(got, expected, strict=True)):
+            if have.shape != want.shape or not np.allclose(have, want, rtol=RTOL, atol=ATOL):
+                difference = np.max(np.abs(have - want)) if have.shape == want.shape else "shape"
+                raise AssertionError(
+                    f"check_agreement: {name} disagrees with {reference} in output #{index} "
+                    f"(shape {have.shape} vs {want.shape}, largest difference {difference}); "
+                    "its time would not be of the same computation, so fix it before timing"
+                )
+
+
+#: The timer; a name of its own so that tests can drive the bookkeeping with a fake clock.
+clock = time.perf_counter
+
+
+def round_robin(
+    runs: dict[str, Run], repeats: int, times: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Seconds of every call of each run, timed round-robin (added to ``times`` if given)."""
+    times = {name: [] for name in runs} if times is None else times
+    names = list(runs)
     gc.collect()
-    names = list(steps)
     for round_ in range(repeats):
         # Rotate the order, so that no library always runs right after the same one (thread
         # pools that spin after their work would otherwise slow one neighbour every time).
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            steps[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            start = clock()
+            runs[name]()
+            times[name].append(clock() - start)
+    return times
 
 
-def ratios_to_numpy(steps: dict[str, Step], repeats: int) -> dict[str, float]:
-    """Each library's median time over NumPy's, each timed in a pair with NumPy alone.
+def interleaved(runs: dict[str, Run], repeats: int, warm_up: bool = True) -> dict[str, float]:
+    """Median seconds per call of each run, timed round-robin in this process."""
+    if warm_up:
+        for run in runs.values():
+            run()  # imports, caches, first allocations
+    return {name: statistics.median(ts) for name, ts in round_robin(runs, repeats).items()}
 
-    Pairs, not one round-robin of all libraries: with X larger than the caches, what ran
-    just before a step (and how it left the caches and the BLAS threads) shifts its time,
-    and in a round-robin of five that shift fell unevenly on NumPy and the rest.
+
+#: Each pair's repeats are spread over this many passes through all the pairs, so that a
+#: burst of someone else's work lasting seconds cannot fall on one pair's whole sample.
+PASSES = 3
+
+
+def ratios_in_pairs(
+    runs: dict[str, Run],
+    repeats: int,
+    baseline: str = "numpy",
+    warm_up: bool = True,
+    extra_pairs: Sequence[tuple[str, str]] = (),
+) -> dict[str, float]:
+    """Each run's median time over the baseline's, each timed in a pair with the baseline.
+
+    Pairs, not one round-robin of all: with X larger than the caches, what ran just before
+    a step (and how it left the caches and the BLAS threads) shifts its time, and in a
+    round-robin of five that shift fell unevenly on NumPy and the rest. The baseline's own
+    entry is its median seconds over all the pairs; an extra pair ``(a, b)`` gives the
+    entry ``"b ÷ a"``, b's time over a's, timed together.
     """
+    pairs = [(baseline, name) for name in runs if name != baseline] + list(extra_pairs)
+    if warm_up:
+        for run in runs.values():
+            run()  # imports, caches, first allocations
+    if not pairs:  # nothing to compare with: time the baseline alone
+        return {baseline: statistics.median(round_robin(runs, repeats)[baseline])}
+    samples: dict[tuple[str, str], dict[str, list[float]]] = {
+        (a, b): {a: [], b: []} for a, b in pairs
+    }
+    for _ in range(PASSES):
+        for a, b in pairs:
+            round_robin({a: runs[a], b: runs[b]}, -(-repeats // PASSES), samples[a, b])
     result: dict[str, float] = {}
-    for name, step in steps.items():
-        if name == "numpy":
-            continue
-        medians = interleaved({"numpy": steps["numpy"], name: step}, repeats)
-        result.setdefault("numpy", medians["numpy"])
-        result[name] = medians[name] / medians["numpy"]
+    baseline_medians = []
+    for (a, b), times in samples.items():
+        ratio = statistics.median(times[b]) / statistics.median(times[a])
+        if a == baseline and (a, b) not in extra_pairs:
+            result[b] = ratio
+            baseline_medians.append(statistics.median(times[a]))
+        else:
+            result[f"{b} ÷ {a}"] = ratio
+    if baseline_medians:
+        result[baseline] = statistics.median(baseline_medians)
     return result
 
 
@@ -295,13 +559,16 @@ def status(field):
 if library == 'compgraph':
     import compgraph as cg
     a, b, x = cg.Node(1.0000001), cg.Node(1e-7), cg.Node(0.5)
+    gradient = lambda: float(x.grad)
 elif library == 'mygrad':
     import mygrad as mg
     a, b, x = mg.tensor(1.0000001), mg.tensor(1e-7), mg.tensor(0.5)
+    gradient = lambda: float(x.grad)
 elif library == 'torch':
     import torch
     a, b = torch.tensor(1.0000001, dtype=torch.float64), torch.tensor(1e-7, dtype=torch.float64)
     x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    gradient = lambda: x.grad.item()
 base = status('VmRSS')
 start = time.perf_counter()
 y = x
@@ -309,21 +576,39 @@ for _ in range(levels):
     y = y * a + b
 y.backward()
 seconds = time.perf_counter() - start
-print(seconds, status('VmHWM') - base)
+print(seconds, status('VmHWM') - base, repr(gradient()))
 """
 
+#: Libraries the deep chain runs on. micrograd is not among them: its recursive backward
+#: would need two million Python frames and a set per node for a million levels.
+DEEP_CHAIN_LIBRARIES = ("compgraph", "torch", "mygrad")
 
-def deep_chain(library: str, levels: int) -> tuple[float, float] | None:
+
+def deep_chain(library: str, levels: int) -> tuple[float, float]:
+    """Seconds and peak bytes per node of ``y = y*a + b`` for ``levels`` levels, build + backward.
+
+    Raises:
+        AssertionError: the child failed, or its dy/dx is not aⁿ.
+    """
     result = subprocess.run(
         [sys.executable, "-c", DEEP_CHAIN_CHILD, library, str(levels)],
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=1800,
     )
     if result.returncode != 0:
-        return None
-    seconds, peak = (float(v) for v in result.stdout.split())
-    return seconds, peak / (2 * levels)
+        raise AssertionError(f"deep_chain: {library} at {levels} levels failed:\n{result.stderr}")
+    seconds, peak, gradient = (float(v) for v in result.stdout.split())
+    expected = 1.0000001**levels  # dy/dx of y = y*a + b, n times
+    if not np.isclose(gradient, expected, rtol=RTOL, atol=0):
+        raise AssertionError(
+            f"deep_chain: {library} gives dy/dx = {gradient!r} at {levels} levels, "
+            f"not aⁿ = {expected!r}"
+        )
+    return seconds, peak / (2 * levels)  # two ops, so two new nodes, per level
+
+
+# -- the machine and its load ----------------------------------------------------------------
 
 
 def machine() -> str:
@@ -333,17 +618,176 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, compgraph {cg.__version__}"
-    )
+    versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
+    versions.append(f"compgraph {cg.__version__}")
+    for module in ("autograd", "mygrad", "micrograd", "torch"):
+        if importlib.util.find_spec(module) is not None:
+            versions.append(f"{module} {package_version(module)}")
+    threads = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARIABLES)
+    return f"{cpu}, {os.cpu_count()} cores, " + ", ".join(versions) + f"; threads: {threads}"
+
+
+def package_version(module: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return "?"
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (/proc/stat), or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already in user).
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the deep-chain runs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@dataclass
+class LoadMeter:
+    """How busy the machine was with other work while the benchmark ran."""
+
+    start_wall: float = field(default_factory=time.perf_counter)
+    start_load: float = field(default_factory=lambda: os.getloadavg()[0])
+    start_busy: float | None = field(default_factory=busy_cpu_seconds)
+    start_own: float = field(default_factory=own_cpu_seconds)
+
+    def summary(self, note: str = "") -> str:
+        wall = time.perf_counter() - self.start_wall
+        end_load = os.getloadavg()[0]
+        text = (
+            f"1-minute load average {self.start_load:.2f} before the run and {end_load:.2f} "
+            f"after ({os.cpu_count()} cores)"
+        )
+        busy = busy_cpu_seconds()
+        if busy is not None and self.start_busy is not None:
+            others = max(0.0, busy - self.start_busy - (own_cpu_seconds() - self.start_own))
+            text += (
+                f"; other processes used {others:.0f} CPU-seconds during the {wall:.0f} s run "
+                f"({others / wall:.2f} cores on average)"
+            )
+        return text + (f"; {note}" if note else "")
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+SHAPES = [(12288, 209), (1000, 10000), (10, 1_000_000), (30, 569)]
+LARGE_SHAPES = SHAPES[:3]
+DESCENT_SHAPE = (12288, 209)
+SCALAR_LENGTH = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much of each workload a run does."""
+
+    repeats: int  # per pair; 20x as many at the small shapes, where a step takes ~0.1 ms
+    iterations: int  # of gradient descent
+    descent_repeats: int
+    levels: int  # of the deep chain
+    deep_repeats: int  # runs of the deep chain per library (MyGrad's: one)
+
+
+FULL = Settings(repeats=31, iterations=2000, descent_repeats=6, levels=1_000_000, deep_repeats=3)
+QUICK = Settings(repeats=5, iterations=200, descent_repeats=3, levels=50_000, deep_repeats=1)
+
+
+@dataclass
+class Results:
+    """Everything one run measured; the tables are rendered from it."""
+
+    machine: str
+    quick: bool
+    load: str = ""
+    #: shape label -> row label -> ratio to NumPy ("numpy": NumPy's median seconds).
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
+    iterations: int = 0
+    #: row label -> ratio to NumPy ("numpy": seconds) for gradient descent.
+    descent: dict[str, float] = field(default_factory=dict)
+    #: "chain" / "reused" -> library -> microseconds per op, from one round-robin.
+    scalars: dict[str, dict[str, float]] = field(default_factory=dict)
+    levels: int = 0
+    #: library -> (median seconds, peak bytes per node) of the deep chain.
+    deep: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def shape_label(n: int, m: int) -> str:
+    return f"{n}×10⁶" if m == 1_000_000 else f"{n}×{m}"
+
+
+def run_steps(results: Results, repeats: int, names: Sequence[str]) -> None:
+    for n, m in SHAPES:
+        data = logistic_data(n, m)
+        steps = {name: STEP_BUILDERS[name](*data) for name in names}
+        check_agreement(steps)
+        reps = repeats * (20 if n * m < 100_000 else 1)
+        row = ratios_in_pairs(
+            steps, reps, warm_up=False, extra_pairs=[("chain rule by hand", "compgraph")]
+        )
+        results.steps[shape_label(n, m)] = row
+        print(shape_label(n, m), {k: round(v, 4) for k, v in row.items()}, flush=True)
+
+
+DESCENT_ROWS = ("numpy", "compgraph", "compgraph fused")
+
+
+def run_descent(results: Results, iterations: int, repeats: int) -> None:
+    data = logistic_data(*DESCENT_SHAPE)
+    runs = {name: gradient_descent(name, *data, iterations) for name in DESCENT_ROWS}
+    check_agreement(runs)  # also the warm-up: each run takes seconds
+    results.iterations = iterations
+    results.descent = ratios_in_pairs(runs, repeats, warm_up=False)
+    print("gradient descent", results.descent, flush=True)
+
+
+def run_scalars(results: Results, repeats: int, use: Callable[[str], bool] = installed) -> None:
+    for workload, builders in SCALAR_BUILDERS.items():
+        runs = {name: build(SCALAR_LENGTH) for name, build in builders.items() if use(name)}
+        check_agreement(runs)
+        medians = interleaved(runs, repeats, warm_up=False)
+        ops = SCALAR_LENGTH * (1 if workload == "chain" else 2)
+        results.scalars[workload] = {name: 1e6 * s / ops for name, s in medians.items()}
+        print(workload, results.scalars[workload], flush=True)
+
+
+def run_deep_chain(
+    results: Results, levels: int, repeats: int, libraries: Sequence[str] = DEEP_CHAIN_LIBRARIES
+) -> None:
+    results.levels = levels
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in libraries}
+    for _ in range(repeats):
+        # compgraph and torch alternate, as the target compares them; MyGrad (~6x slower
+        # than either) runs once.
+        for name in libraries:
+            if name == "mygrad" and samples[name]:
+                continue
+            samples[name].append(deep_chain(name, levels))
+            print("deep chain", name, samples[name][-1], flush=True)
+    results.deep = {
+        name: (statistics.median(s for s, _ in runs), max(b for _, b in runs))
+        for name, runs in samples.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter chain")
     parser.add_argument("--write", action="store_true", help="rewrite benchmarks/README.md")
-    parser.add_argument("--no-peers", action="store_true", help="skip autograd, MyGrad, torch")
+    parser.add_argument("--no-peers", action="store_true", help="compgraph and NumPy only")
+    parser.add_argument(
+        "--load-note", default="", help="a sentence about the machine's load, for the header"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="print where compgraph's time goes, then stop"
     )
@@ -352,82 +796,24 @@ def main(argv: list[str] | None = None) -> None:
         profile()
         return
 
-    peers = [] if args.no_peers else [p for p in PEERS if importlib.util.find_spec(p)]
-    repeats = 5 if args.quick else 15
-    rows: list[dict] = []
+    def use(name: str) -> bool:
+        return installed(name) and not (args.no_peers and name in NEEDS)
 
-    shapes = [(1000, 10000), (12288, 209), (30, 569), (10, 1_000_000)]
-    for n, m in shapes:
-        data = logistic_data(n, m)
-        steps = {}
-        for name in ("numpy", "compgraph", "compgraph fused", *peers):
-            step = STEP_BUILDERS[name](*data)
-            if step is not None:
-                steps[name] = step
-        check_agreement(steps)
-        reps = repeats * (20 if n * m < 100_000 else 1)
-        rows.append(
-            {
-                "workload": f"one logistic-regression step, n×m = {n}×{m}",
-                "unit": "ratio",
-                **ratios_to_numpy(steps, reps),
-            }
-        )
-        print(rows[-1], flush=True)
+    meter = LoadMeter()
+    results = Results(machine=machine(), quick=args.quick)
+    settings = QUICK if args.quick else FULL
+    run_steps(results, settings.repeats, [name for name in STEP_BUILDERS if use(name)])
+    run_descent(results, settings.iterations, settings.descent_repeats)
+    run_scalars(results, settings.repeats, use)
+    # MyGrad takes ~6x as long as the others on the deep chain: --quick leaves it out.
+    deep = [n for n in DEEP_CHAIN_LIBRARIES if use(n) and not (args.quick and n == "mygrad")]
+    run_deep_chain(results, settings.levels, settings.deep_repeats, deep)
+    results.load = meter.summary(args.load_note)
 
-    iterations = 200 if args.quick else 2000
-    data = logistic_data(12288, 209)
-    runs = {name: gradient_descent(name, *data, iterations) for name in ("numpy", "compgraph")}
-    if hasattr(cg, "sigmoid_cross_entropy"):
-        runs["compgraph fused"] = gradient_descent("compgraph fused", *data, iterations)
-    rows.append(
-        {
-            "workload": f"{iterations} gradient-descent iterations at 12288×209",
-            "unit": "ratio",
-            **ratios_to_numpy(runs, 3),
-        }
-    )
-    print(rows[-1], flush=True)
-
-    length = 10_000
-    medians = interleaved(
-        {"numpy": numpy_scalar_chain(length), "compgraph": scalar_chain(length)}, repeats
-    )
-    rows.append(
-        {
-            "workload": "one scalar op, forward + backward (chain of 10,000)",
-            "unit": "µs/op",
-            "numpy": medians["numpy"] / length * 1e6,
-            "compgraph": medians["compgraph"] / length * 1e6,
-        }
-    )
-    print(rows[-1], flush=True)
-    medians = interleaved({"compgraph": reused_value(length)}, repeats)
-    rows.append(
-        {
-            "workload": "a value reused in 10,000 terms (2 ops/term), per op",
-            "unit": "µs/op",
-            "compgraph": medians["compgraph"] / (2 * length) * 1e6,
-        }
-    )
-    print(rows[-1], flush=True)
-
-    levels = 100_000 if args.quick else 1_000_000
-    chain = {
-        "workload": f"chain {levels:,} levels deep (2 ops/level), build + backward",
-        "unit": "s, B/op",
-    }
-    for library in ("compgraph", *[p for p in peers if p in ("mygrad", "torch")]):
-        result = deep_chain(library, levels)
-        if result is not None:
-            chain[library] = f"{result[0]:.2f} s, {result[1]:.0f} B/op"
-    rows.append(chain)
-    print(rows[-1], flush=True)
-
-    report = render_table(rows, peers)
+    report = render(results)
     print(report)
     if args.write:
-        write_readme(report, args.quick)
+        write_readme(report, README)
 
 
 def profile() -> None:
@@ -435,10 +821,11 @@ def profile() -> None:
     import cProfile
     import pstats
 
+    step = compgraph_fused_step(*logistic_data(30, 569))
     workloads = {
-        "scalar chain of 10,000 muls": scalar_chain(10_000),
-        "logistic step at 30×569 (fused loss), 300 times": lambda: [
-            step() for step in [compgraph_fused_step(*logistic_data(30, 569))] * 300
+        "scalar chain of 10,000 muls": compgraph_scalar_chain(10_000),
+        "logistic step at 30×569 (fused loss, plain arrays), 300 times": lambda: [
+            step() for _ in range(300)
         ],
     }
     for title, run in workloads.items():
@@ -450,43 +837,166 @@ def profile() -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(8)
 
 
-def render_table(rows: list[dict], peers: list[str]) -> str:
-    columns = ["compgraph", "compgraph fused", *peers]
+# -- the tables ------------------------------------------------------------------------------
+
+STEP_ROW_TITLES = {
+    "numpy": "NumPy by hand (the lesson's dZ = A − Y)",
+    "chain rule by hand": "chain rule by hand, no simplification",
+    "compgraph": "compgraph, the lesson's graph",
+    VERSUS_CHAIN_RULE: "compgraph, the lesson's graph ÷ chain rule by hand",
+    "compgraph fused": "compgraph fused (`sigmoid_cross_entropy`)",
+    "compgraph fused, X as Node": "compgraph fused, X wrapped in a Node",
+    "autograd": "autograd, the lesson's graph",
+    "mygrad": "MyGrad, the lesson's graph",
+    "torch": "torch, the lesson's graph",
+    "torch fused": "torch fused (`binary_cross_entropy_with_logits`)",
+}
+
+
+def times(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.2f}x"
+
+
+def render(results: Results) -> str:
+    """The README's results section: the header with the load, the tables, the targets."""
+    mode = " (quick mode: fewer repeats, a shorter chain)" if results.quick else ""
     lines = [
-        "| workload | unit | NumPy by hand | " + " | ".join(columns) + " |",
-        "|---|---|---|" + "---|" * len(columns),
+        f"Measured {datetime.date.today().isoformat()} on {results.machine}{mode}.",
+        "",
+        f"Load: {results.load}.",
+        "",
+        "**One logistic-regression step** (the cost J and dJ/dw, dJ/db; X and Y plain arrays "
+        "unless said), NumPy's median time and every other row's median time over NumPy's, "
+        "each timed interleaved with NumPy (the ÷ row: with the chain rule by hand):",
+        "",
     ]
-    for row in rows:
-        cells = " | ".join(format_cell(row, key) for key in columns)
-        lines.append(
-            f"| {row['workload']} | {row['unit']} | {format_cell(row, 'numpy')} | {cells} |"
-        )
+    shapes = list(results.steps)
+    lines += [
+        "| implementation | " + " | ".join(shapes) + " |",
+        "|---|" + "---|" * len(shapes),
+    ]
+    for key, title in STEP_ROW_TITLES.items():
+        cells = []
+        for shape in shapes:
+            value = results.steps[shape].get(key)
+            cells.append(f"{1e3 * value:.2f} ms" if key == "numpy" else times(value))
+        if any(cell != "–" for cell in cells):
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+
+    d = results.descent
+    lines += [
+        "",
+        f"**{results.iterations} gradient-descent iterations** at {shape_label(*DESCENT_SHAPE)} "
+        "(step and update):",
+        "",
+        "| NumPy by hand | compgraph, the lesson's graph | compgraph fused |",
+        "|---|---|---|",
+        f"| {d['numpy']:.2f} s | {times(d.get('compgraph'))} | {times(d.get('compgraph fused'))} |",
+        "",
+        f"**Graphs of scalars**, µs per op (forward + backward), one round-robin per row; the "
+        f"chain is `y = y * a` {SCALAR_LENGTH:,} times, the reused value "
+        f"`total = total + x * k` for {SCALAR_LENGTH:,} constants k (2 ops a term):",
+        "",
+        "| workload | NumPy by hand (0-d) | compgraph | micrograd | torch "
+        "| compgraph ÷ micrograd | compgraph ÷ torch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for workload, title in (("chain", "scalar chain"), ("reused", "a value reused")):
+        row = results.scalars[workload]
+        cells = [f"{row[k]:.2f}" if k in row else "–" for k in SCALAR_BUILDERS[workload]]
+        cells += [times(per_op_ratio(results, workload, peer)) for peer in ("micrograd", "torch")]
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+
+    lines += [
+        "",
+        f"**Deep chain** `y = y * a + b`, {results.levels:,} levels (2 ops, so 2 nodes, a "
+        "level), build + backward, each library in a fresh process (median seconds; peak "
+        "resident memory above the process's start, per node):",
+        "",
+        "| library | seconds | peak bytes per node | time ÷ torch's |",
+        "|---|---|---|---|",
+    ]
+    torch_seconds = results.deep.get("torch", (None,))[0]
+    for name, (seconds, per_node) in results.deep.items():
+        ratio = seconds / torch_seconds if torch_seconds else None
+        lines.append(f"| {name} | {seconds:.2f} | {per_node:.0f} | {times(ratio)} |")
+
+    lines += ["", "**Targets** (issue 14), checked from the numbers above:", ""]
+    lines += ["| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in targets(results)]
     return "\n".join(lines)
 
 
-def format_cell(row: dict, key: str) -> str:
-    value = row.get(key)
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value
-    if row["unit"] == "ratio":
-        return f"{value * 1e3:.2f} ms" if key == "numpy" else f"{value:.2f}x"
-    return f"{value:.2f}"
+def per_op_ratio(results: Results, workload: str, peer: str) -> float | None:
+    row = results.scalars.get(workload, {})
+    return row["compgraph"] / row[peer] if peer in row and "compgraph" in row else None
 
 
-def write_readme(table: str, quick: bool) -> None:
-    path = HERE / "README.md"
-    text = path.read_text()
-    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
-    stamp = (
-        f"Measured {datetime.date.today().isoformat()} on {machine()}"
-        f"{' (quick mode)' if quick else ''}; ratios are medians of interleaved repeats "
-        "relative to hand-written NumPy in the same process."
+def targets(results: Results) -> list[tuple[str, str, str]]:
+    """(target, measured, met) for each target of issue 14 this run can check."""
+    rows = []
+
+    def check(target: str, value: float | None, limit: float, text: str | None = None):
+        if value is None:
+            rows.append((target, "– (peer not installed)", "–"))
+        else:
+            # Three decimals: "1.00x ... no" would read as a contradiction.
+            measured = text or f"{value:.3f}x"
+            rows.append((target, measured, "yes" if value <= limit else "no"))
+
+    for n, m in SHAPES:
+        shape = shape_label(n, m)
+        limit = 1.0 if (n, m) in LARGE_SHAPES else 2.0
+        value = results.steps.get(shape, {}).get("compgraph fused")
+        check(f"fused step at {shape} ≤ {limit:.2f}x NumPy", value, limit)
+    for n, m in LARGE_SHAPES:
+        shape = shape_label(n, m)
+        value = results.steps.get(shape, {}).get(VERSUS_CHAIN_RULE)
+        check(f"lesson's graph at {shape} ≤ 1.10x chain rule by hand", value, 1.10)
+    check(
+        f"{results.iterations} descent iterations, fused, ≤ 1.00x NumPy",
+        results.descent.get("compgraph fused"),
+        1.0,
     )
-    head, rest = text.split(begin, 1)
-    tail = rest.split(end, 1)[1]
-    path.write_text(f"{head}{begin}\n{stamp}\n\n{table}\n{end}{tail}")
+    for workload, title in (("chain", "scalar chain"), ("reused", "reused value")):
+        for peer in ("micrograd", "torch"):
+            # Faster per op means a ratio below 1; equal is not faster.
+            ratio = per_op_ratio(results, workload, peer)
+            check(f"{title}: faster per op than {peer}", ratio, 1.0 - 1e-9)
+    torch_seconds = results.deep.get("torch", (None,))[0]
+    seconds, per_node = results.deep.get("compgraph", (None, None))
+    check(
+        f"{results.levels:,}-level chain ≤ 0.60x torch's time",
+        seconds / torch_seconds if torch_seconds and seconds else None,
+        0.6,
+    )
+    check(
+        f"{results.levels:,}-level chain ≤ 400 bytes per op",
+        per_node,
+        400,
+        None if per_node is None else f"{per_node:.1f} B",
+    )
+    return rows
+
+
+def write_readme(report: str, path: Path) -> None:
+    """Replace the text between the results markers of ``path``, atomically."""
+    text = path.read_text(encoding="utf-8")
+    if text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise ValueError(
+            f"write_readme: {path} must hold {BEGIN} and {END} once each, around the results"
+        )
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as f:
+        f.write(f"{head}{BEGIN}\n{report}\n{END}{tail}")
+    try:
+        os.replace(f.name, path)
+    except OSError:
+        os.unlink(f.name)
+        raise
 
 
 if __name__ == "__main__":

@@ -1,0 +1,231 @@
+"""benchmarks/run.py: every row computes what NumPy computes, and the tables say what was measured.
+
+Nothing here times anything: the script's timings are its own business; these tests check
+that what it times is the same computation everywhere, that its agreement check catches a
+wrong one, and that its tables and targets are rendered from the measurements.
+"""
+
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    saved = dict(os.environ)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        # The script pins thread counts for its own process; the rest of the suite keeps its.
+        os.environ.clear()
+        os.environ.update(saved)
+    return module
+
+
+bench = _load_benchmark()
+
+
+def needs(name):
+    if not bench.installed(name):
+        pytest.skip(
+            f"{name} needs the optional peer {bench.NEEDS[name]!r} (pip install -e '.[bench]')"
+        )
+
+
+@pytest.mark.parametrize("name", list(bench.STEP_BUILDERS))
+def test_every_logistic_step_agrees_with_numpy(name):
+    needs(name)
+    data = bench.logistic_data(7, 40)
+    steps = {"numpy": bench.numpy_step(*data), name: bench.STEP_BUILDERS[name](*data)}
+    bench.check_agreement(steps)
+
+
+def test_the_chain_rule_by_hand_divides_by_1_minus_A_as_the_lesson_graph_s_vjps_do():
+    # Where σ(40) rounds to 1, log(1 - A)'s vjp is 0/0 for an engine without simplification,
+    # while the lesson's A - Y is exactly 0: the floor row must be the former, not A - Y again.
+    w, b, X, Y = np.full((1, 1), 40.0), 0.0, np.ones((1, 1)), np.ones((1, 1))
+    with np.errstate(all="ignore"):
+        _, by_hand_dw, _ = bench.chain_rule_step(w, b, X, Y)()
+        _, lesson_dw, _ = bench.numpy_step(w, b, X, Y)()
+    assert lesson_dw.item() == 0.0
+    assert np.isnan(by_hand_dw.item())
+
+
+def _off_by(step, factor):
+    def wrong():
+        cost, dw, db = step()
+        return cost, dw * factor, db
+
+    return wrong
+
+
+def test_check_agreement_catches_a_gradient_off_by_a_thousandth_and_names_it():
+    data = bench.logistic_data(5, 30)
+    steps = {
+        "numpy": bench.numpy_step(*data),
+        "wrong": _off_by(bench.compgraph_fused_step(*data), 1.001),
+    }
+    with pytest.raises(AssertionError, match=r"check_agreement: wrong disagrees .* output #1"):
+        bench.check_agreement(steps)
+
+
+def test_check_agreement_catches_a_wrong_shape_and_a_missing_output():
+    data = bench.logistic_data(5, 30)
+    numpy_step = bench.numpy_step(*data)
+    transposed = {"numpy": numpy_step, "T": lambda: (lambda c, w, b: (c, w.T, b))(*numpy_step())}
+    with pytest.raises(AssertionError, match=r"shape \(1, 5\) vs \(5, 1\)"):
+        bench.check_agreement(transposed)
+    with pytest.raises(AssertionError, match="returned 2 results, numpy 3"):
+        bench.check_agreement({"numpy": numpy_step, "short": lambda: numpy_step()[:2]})
+
+
+def test_ratios_in_pairs_divides_medians_of_each_pair_including_the_extra_one(monkeypatch):
+    # A fake clock that each run advances by its own cost: the bookkeeping, without timing.
+    now = [0.0]
+    monkeypatch.setattr(bench, "clock", lambda: now[0])
+
+    def costing(seconds):
+        def run():
+            now[0] += seconds
+            return ()
+
+        return run
+
+    runs = {"numpy": costing(2.0), "chain": costing(3.0), "engine": costing(4.5)}
+    ratios = bench.ratios_in_pairs(runs, 4, extra_pairs=[("chain", "engine")])
+    assert ratios == {"numpy": 2.0, "chain": 1.5, "engine": 2.25, "engine ÷ chain": 1.5}
+    assert bench.ratios_in_pairs({"numpy": costing(2.0)}, 3) == {"numpy": 2.0}
+
+
+@pytest.mark.parametrize("workload", list(bench.SCALAR_BUILDERS))
+@pytest.mark.parametrize("name", ["compgraph", "micrograd", "torch"])
+def test_every_scalar_graph_agrees_with_numpy_by_hand(workload, name):
+    needs(name)
+    builders = bench.SCALAR_BUILDERS[workload]
+    bench.check_agreement({"numpy": builders["numpy"](300), name: builders[name](300)})
+
+
+def test_micrograd_runs_chains_deeper_than_the_default_recursion_limit():
+    needs("micrograd")
+    limit = sys.getrecursionlimit()
+    length = 2 * limit
+    _, da = bench.micrograd_scalar_chain(length)()
+    assert da == pytest.approx(length * 0.5 * 1.0000001 ** (length - 1), rel=1e-9)
+    assert sys.getrecursionlimit() == limit  # restored
+
+
+def test_gradient_descent_rows_reach_the_same_parameters():
+    data = bench.logistic_data(6, 25)
+    bench.check_agreement(
+        {name: bench.gradient_descent(name, *data, 50) for name in bench.DESCENT_ROWS}
+    )
+
+
+def test_deep_chain_measures_compgraph_and_names_a_failing_child():
+    seconds, bytes_per_node = bench.deep_chain("compgraph", 2000)
+    assert seconds > 0 and bytes_per_node >= 0
+    with pytest.raises(AssertionError, match="deep_chain: nosuchlibrary at 10 levels failed"):
+        bench.deep_chain("nosuchlibrary", 10)
+
+
+def test_load_summary_reports_the_load_averages_other_processes_and_the_note():
+    text = bench.LoadMeter().summary("shared with other engineers")
+    assert re.search(r"load average \d+\.\d\d before the run and \d+\.\d\d after", text)
+    if bench.busy_cpu_seconds() is not None:  # Linux: /proc/stat
+        assert re.search(r"other processes used \d+ CPU-seconds", text)
+    assert text.endswith("; shared with other engineers")
+
+
+def _results(fused_large, fused_small, versus_chain_rule, scalar_ratio):
+    results = bench.Results(machine="test machine", quick=False, load="light")
+    for n, m in bench.SHAPES:
+        fused = fused_large if (n, m) in bench.LARGE_SHAPES else fused_small
+        results.steps[bench.shape_label(n, m)] = {
+            "numpy": 1e-3,
+            "compgraph fused": fused,
+            bench.VERSUS_CHAIN_RULE: versus_chain_rule,
+        }
+    results.iterations, results.descent = 20, {"numpy": 2.0, "compgraph fused": fused_large}
+    for workload in bench.SCALAR_BUILDERS:
+        results.scalars[workload] = {"compgraph": 2.0 * scalar_ratio, "micrograd": 2.0}
+    results.levels = 1000
+    results.deep = {"compgraph": (3.0, 390.0), "torch": (10.0, 700.0)}
+    return results
+
+
+def _verdicts(results):
+    return {target: met for target, _, met in bench.targets(results)}
+
+
+def test_targets_are_met_or_not_by_the_measured_ratios():
+    met = _verdicts(_results(0.99, 1.9, 1.05, 0.5))
+    assert met["fused step at 12288×209 ≤ 1.00x NumPy"] == "yes"
+    assert met["fused step at 30×569 ≤ 2.00x NumPy"] == "yes"
+    assert met["lesson's graph at 10×10⁶ ≤ 1.10x chain rule by hand"] == "yes"
+    assert met["scalar chain: faster per op than micrograd"] == "yes"
+    assert met["scalar chain: faster per op than torch"] == "–"  # torch not in this run
+    assert met["1,000-level chain ≤ 0.60x torch's time"] == "yes"
+    assert met["1,000-level chain ≤ 400 bytes per op"] == "yes"
+
+    missed = _verdicts(_results(1.01, 2.1, 1.2, 1.0))
+    assert missed["fused step at 1000×10000 ≤ 1.00x NumPy"] == "no"
+    assert missed["fused step at 30×569 ≤ 2.00x NumPy"] == "no"
+    assert missed["lesson's graph at 12288×209 ≤ 1.10x chain rule by hand"] == "no"
+    assert missed["20 descent iterations, fused, ≤ 1.00x NumPy"] == "no"
+    assert missed["reused value: faster per op than micrograd"] == "no"  # equal is not faster
+
+
+def test_render_puts_every_measurement_and_the_load_in_the_tables():
+    text = bench.render(_results(0.99, 1.9, 1.05, 0.5))
+    assert "Load: light." in text
+    assert (
+        "| NumPy by hand (the lesson's dZ = A − Y) | 1.00 ms | 1.00 ms | 1.00 ms | 1.00 ms |"
+        in text
+    )
+    assert "| compgraph fused (`sigmoid_cross_entropy`) | 0.99x | 0.99x | 0.99x | 1.90x |" in text
+    assert "| compgraph | 3.00 | 390 | 0.30x |" in text
+    assert "| scalar chain | – | 1.00 | 2.00 | – | 0.50x | – |" in text
+    assert "autograd" not in text  # a row nobody measured is left out, not filled with dashes
+
+
+def test_write_readme_replaces_only_the_results_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text(f"intro\n{bench.BEGIN}\nold table\n{bench.END}\nafter\n", encoding="utf-8")
+    bench.write_readme("new table", path)
+    assert path.read_text(encoding="utf-8") == (
+        f"intro\n{bench.BEGIN}\nnew table\n{bench.END}\nafter\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+    path.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="write_readme: .* must hold"):
+        bench.write_readme("new table", path)
+    assert path.read_text(encoding="utf-8") == "no markers\n"
+
+
+def test_a_quick_run_without_peers_writes_its_tables(tmp_path, monkeypatch, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Benchmarks\n{bench.BEGIN}\n{bench.END}\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "README", readme)
+    monkeypatch.setattr(bench, "SHAPES", [(8, 30), (3, 50)])
+    monkeypatch.setattr(bench, "LARGE_SHAPES", [(8, 30)])
+    monkeypatch.setattr(bench, "DESCENT_SHAPE", (8, 30))
+    monkeypatch.setattr(bench, "SCALAR_LENGTH", 50)
+    tiny = bench.Settings(repeats=1, iterations=3, descent_repeats=1, levels=50, deep_repeats=1)
+    monkeypatch.setattr(bench, "QUICK", tiny)
+    bench.main(["--quick", "--no-peers", "--write", "--load-note", "a test run"])
+    text = readme.read_text(encoding="utf-8")
+    assert "(quick mode" in text and "a test run." in text
+    for row in ("chain rule by hand, no simplification", "compgraph, the lesson's graph ÷"):
+        assert row in text
+    assert "torch fused" not in text and "MyGrad" not in text
+    assert "| compgraph |" in text.split("**Deep chain**")[1]
