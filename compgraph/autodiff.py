@@ -34,6 +34,9 @@ from compgraph.graph import ancestors, topological_order
 from compgraph.ops import unbroadcast
 from compgraph.values import Recorded, as_float_array
 
+# The loop of backward runs inside np.errstate(all="ignore"): no errstate of its own per check.
+all_finite = numerics.all_finite_ignoring_errors
+
 __all__ = ["backward", "fit_gradient", "no_vjp_error"]
 
 FLOAT64 = np.dtype(np.float64)
@@ -125,7 +128,7 @@ def _step_on_values(node: Any, watch: bool) -> bool:
             g_parent = fit_gradient(g_parent, node, position)  # 4. fit
         total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
         parent.grad = total
-        if watch and not (isfinite(total) if scalar else numerics.all_finite(total)):  # 6.
+        if watch and not (isfinite(total) if scalar else all_finite(total)):  # 6. check
             _report_nonfinite_gradient(node, position, g_parent)
             watch = False
     return watch
@@ -154,7 +157,7 @@ def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:
         total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
         parent.grad = total
         made.append(total)
-        if watch and not numerics.all_finite(total.value):  # 6. check
+        if watch and not all_finite(total.value):  # 6. check
             _report_nonfinite_gradient(node, position, g_parent.value)
             watch = False
     _mark_made_by(made, node, forward_nodes)
@@ -281,7 +284,10 @@ def fit_gradient(g: Any, node: Any, position: int) -> Any:
         if g.dtype.kind not in "biuf":
             _bad_gradient(node, position, f"an array of dtype {g.dtype}")
     if g.shape != shape:
-        fitted = unbroadcast(g, shape) if _broadcast_from(shape, g.shape, node) else None
+        # The output's own shape is the common case (a bias broadcast over examples), and
+        # always a broadcast of the input's; anything else gets the full check.
+        legal = g.shape == node.value.shape or _broadcast_from(shape, g.shape, node)
+        fitted = unbroadcast(g, shape) if legal else None
         if fitted is None:
             op = node.op
             raise OpError(

@@ -89,22 +89,33 @@ def errstate(nonfinite: str | None = None) -> Iterator[None]:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """True when every element of ``array`` is finite."""
+    """True when every element of ``array`` is finite; never warns, whatever np.errstate says."""
     if array.ndim == 0:
         return math.isfinite(array)
     flat = array.ravel(order="K")
     if flat.size <= _EXACT_BELOW:
         return bool(np.isfinite(flat).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_by_dot(flat)
+
+
+def all_finite_ignoring_errors(array: np.ndarray) -> bool:
+    """``all_finite`` for callers already inside ``np.errstate(all="ignore")`` (backward)."""
+    if array.ndim == 0:
+        return math.isfinite(array)
+    flat = array.ravel(order="K")
+    return bool(np.isfinite(flat).all()) if flat.size <= _EXACT_BELOW else _finite_by_dot(flat)
+
+
+def _finite_by_dot(flat: np.ndarray) -> bool:
     # x·x is one BLAS pass with no temporary, several times cheaper than isfinite().all()
     # on large arrays; it is inf/NaN whenever an element is, and a finite array whose sum
-    # of squares merely overflows (1e200) is settled by the exact test, without a warning.
-    with np.errstate(over="ignore", invalid="ignore"):
-        square = np.dot(flat, flat)
-    return math.isfinite(square) or bool(np.isfinite(flat).all())
+    # of squares merely overflows (1e200) is settled by the exact test.
+    return math.isfinite(np.dot(flat, flat)) or bool(np.isfinite(flat).all())
 
 
 #: Below this many elements the exact test is as cheap as the dot product and its errstate.
-_EXACT_BELOW = 4096
+_EXACT_BELOW = 64
 
 
 def describe_nonfinite(array: np.ndarray) -> str:
