@@ -153,7 +153,7 @@ def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:
             continue
         if not isinstance(g_parent, Recorded):
             g_parent = _constant_gradient(node, position, g_parent)
-        g_parent = fit_gradient(g_parent, node, position)  # 4. fit
+        g_parent = fit_gradient(g_parent, node, position, on_nodes=True)  # 4. fit
         total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
         parent.grad = total
         made.append(total)
@@ -262,7 +262,7 @@ def _check_vjp_result(node: Any, grads: Any) -> None:
     )
 
 
-def fit_gradient(g: Any, node: Any, position: int) -> Any:
+def fit_gradient(g: Any, node: Any, position: int, on_nodes: bool = False) -> Any:
     """A vjp's gradient for input ``position`` of ``node``, fitted to that input (step 4).
 
     Summed over the axes broadcasting added, converted to the input's dtype, and checked:
@@ -276,7 +276,8 @@ def fit_gradient(g: Any, node: Any, position: int) -> Any:
             f"op {node.op.name!r} vjp returned None for input #{position} {parent.describe()}, "
             "which requires a gradient; return None only where needs_grad is False"
         )
-    on_nodes = isinstance(g, Recorded)
+    if isinstance(g, Recorded) and not on_nodes:
+        _bad_gradient(node, position, f"a Node ({g.describe()})")
     if not on_nodes:
         if not isinstance(g, (np.ndarray, np.generic, float, int)) or isinstance(g, bool):
             _bad_gradient(node, position, f"{type(g).__name__} {g!r:.40}")

@@ -1,0 +1,108 @@
+"""Probes of a hostile user (issue 16) that 0.1 answered with a wrong number, a crash or an
+unclear message; each one pins what the library does now."""
+
+import decimal
+import fractions
+import weakref
+
+import numpy as np
+import pytest
+
+import compgraph as cg
+
+
+def test_numbers_numpy_keeps_as_objects_become_float64():
+    for value, expected in (
+        (2**70, 2.0**70),
+        (decimal.Decimal("1.5"), 1.5),
+        (fractions.Fraction(1, 4), 0.25),
+    ):
+        node = cg.Node(value)
+        assert node.dtype == np.float64 and node.item() == expected
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
+def test_masked_arrays_and_matrices_are_refused_or_converted_never_half_honoured():
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(cg.DTypeError, match="masked array"):
+        cg.Node(masked)
+    with pytest.raises(cg.DTypeError, match="masked array"):
+        cg.Node(1.0) * masked
+
+    class ReturnsMatrix(cg.Op):
+        """x as np.matrix ; vjp: g"""
+
+        @staticmethod
+        def forward(x):
+            return np.asmatrix(x)
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (g,)
+
+    with pytest.raises(cg.OpError, match="forward returned matrix"):
+        ReturnsMatrix(cg.Node([[1.0]]))
+
+
+def test_integer_arguments_must_be_integers():
+    x = cg.Node(np.ones((2, 3)))
+    for call in (
+        lambda: cg.sum(x, axis=(0.9,)),
+        lambda: cg.transpose(x, (1.7, 0)),
+        lambda: cg.reshape(x, (2.9, 3)),
+        lambda: cg.sum(x, keepdims="yes"),
+    ):
+        with pytest.raises(TypeError, match="must be"):
+            call()
+    with pytest.raises(TypeError, match="requires_grad must be True or False"):
+        cg.Node(1.0, requires_grad="False")
+
+
+def test_empty_index_iteration_and_numpy_integer_argnums():
+    x = cg.Node([1.0, 2.0, 3.0])
+    assert x[[]].shape == (0,)  # an empty selection, as in NumPy
+    a, b, c = x  # rows, as NumPy iterates
+    assert (a.item(), b.item(), c.item()) == (1.0, 2.0, 3.0) and len(x) == 3
+    with pytest.raises(TypeError, match="0-d"):
+        len(cg.Node(1.0))
+    assert float(cg.grad(lambda u, v: u * v, argnums=np.int64(1))(2.0, 5.0)) == 2.0
+
+
+def test_nodes_can_be_weakly_referenced():
+    node = cg.Node(1.0)
+    assert weakref.ref(node)() is node
+
+
+class ReturnsWrongThings(cg.Op):
+    """x ; vjp: whatever RESULT holds"""
+
+    RESULT = None
+
+    @staticmethod
+    def forward(x):
+        return x * 1.0
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (ReturnsWrongThings.RESULT,)
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        (np.ones((3, 2)), r"gradient of shape \(3, 2\).*forward output has shape \(2,\)"),
+        ("abc", "returned str"),
+        (np.ones(2, dtype=complex), "dtype complex128"),
+    ],
+)
+def test_a_vjp_returning_the_wrong_thing_is_named(result, message):
+    # 0.1 summed a (3, 2) gradient down to [3, 3] for a (2,) input without a word.
+    ReturnsWrongThings.RESULT = result
+    with pytest.raises(cg.OpError, match=message):
+        cg.sum(ReturnsWrongThings(cg.Node([1.0, 2.0]))).backward()
+
+
+def test_a_vjp_returning_a_node_in_first_order_is_named():
+    ReturnsWrongThings.RESULT = cg.Node([1.0, 1.0])
+    with pytest.raises(cg.OpError, match="returned a Node"):
+        cg.sum(ReturnsWrongThings(cg.Node([1.0, 2.0]))).backward()
