@@ -37,8 +37,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.node import Node
+from compgraph.numerics import describe_nonfinite
 
-__all__ = ["BinaryClassifier", "check_samples"]
+__all__ = ["BinaryClassifier", "check_samples", "finite_real_array"]
 
 
 def check_samples(X: Any, where: str) -> np.ndarray:
@@ -65,7 +67,7 @@ def check_samples(X: Any, where: str) -> np.ndarray:
         >>> check_samples([[1, 2], [3, 4]], "fit").dtype
         dtype('float64')
     """
-    samples = _real_array(X, "X", where)
+    samples = finite_real_array(X, "X", where)
     if samples.ndim != 2:
         fix = (
             ". Reshape your data with X.reshape(-1, 1) if it has a single feature, or "
@@ -88,8 +90,15 @@ def check_samples(X: Any, where: str) -> np.ndarray:
     return samples
 
 
-def _real_array(value: Any, name: str, where: str) -> np.ndarray:
-    """``value`` as a float64 array of finite numbers."""
+def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers, for the models' data and parameters.
+
+    Refuses, with a message naming ``where`` and ``name``: Nodes (pass ``.value``), masked
+    arrays (the mask would be lost), sparse matrices, ragged lists, complex and text values,
+    and NaN or inf. Not copied when it already is a float64 array.
+    """
+    if isinstance(value, Node):
+        raise DTypeError(f"{where}: {name} is a Node; pass its array ({name}.value)")
     if isinstance(value, np.ma.MaskedArray):
         raise DTypeError(
             f"{where}: {name} is a NumPy masked array, and its mask would be ignored; fill "
@@ -122,10 +131,9 @@ def _real_array(value: Any, name: str, where: str) -> np.ndarray:
         raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
     array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
-        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
         raise DataError(
-            f"{where}: {name} of shape {array.shape} contains {nan} NaN and {inf} inf "
-            f"value(s); drop or fill in the missing values first"
+            f"{where}: {name} of shape {array.shape} contains NaN or inf "
+            f"({describe_nonfinite(array)}); drop or fill in the missing values first"
         )
     return array
 

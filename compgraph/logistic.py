@@ -33,10 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, DTypeError, ShapeError
-from compgraph.estimators import BinaryClassifier
+from compgraph.errors import DataError, ShapeError
+from compgraph.estimators import BinaryClassifier, finite_real_array
 from compgraph.node import Node
-from compgraph.numerics import describe_nonfinite
 
 __all__ = [
     "LogisticRegression",
@@ -473,27 +472,6 @@ def _progress_bar(total: int) -> Any:
 # -- checking inputs -------------------------------------------------------------------------
 
 
-def _real_array(value: Any, name: str, where: str) -> np.ndarray:
-    """``value`` as a float64 array of finite numbers (not copied when it already is one)."""
-    if isinstance(value, Node):
-        raise DTypeError(f"{where}: {name} is a Node; pass its array ({name}.value)")
-    try:
-        array = np.asarray(value)
-    except ValueError:
-        raise DTypeError(
-            f"{where}: {name} is not a rectangular array; give every row the same length"
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
-    array = array.astype(np.float64, copy=False)
-    if not np.isfinite(array).all():
-        raise DataError(
-            f"{where}: {name} of shape {array.shape} is not finite "
-            f"({describe_nonfinite(array)}); drop or fill in missing values first"
-        )
-    return array
-
-
 def _check_binary(labels: np.ndarray, name: str, where: str) -> None:
     wrong = labels[(labels != 0) & (labels != 1)]
     if wrong.size:
@@ -505,14 +483,14 @@ def _check_binary(labels: np.ndarray, name: str, where: str) -> None:
 
 
 def _check_model(w: Any, b: Any, X: Any, where: str) -> tuple[np.ndarray, float, np.ndarray]:
-    X = _real_array(X, "X", where)
+    X = finite_real_array(X, "X", where)
     if X.ndim != 2 or X.size == 0:
         raise ShapeError(
             f"{where}: X must be a non-empty 2-D array (n_x, m) holding one example per "
             f"column, got shape {X.shape}"
         )
     n_x, m = X.shape
-    w = _real_array(w, "w", where)
+    w = finite_real_array(w, "w", where)
     if w.shape != (n_x, 1):
         if w.size == m and m != n_x:
             fix = "X holds one example per column: pass X.T if your examples are rows"
@@ -524,7 +502,7 @@ def _check_model(w: Any, b: Any, X: Any, where: str) -> tuple[np.ndarray, float,
             f"{where}: w has shape {w.shape} but X has shape {X.shape}, so w must have shape "
             f"(n_x, 1) = ({n_x}, 1); {fix}"
         )
-    b_array = _real_array(b, "b", where)
+    b_array = finite_real_array(b, "b", where)
     if b_array.size != 1:
         raise ShapeError(f"{where}: b must be a number, got an array of shape {b_array.shape}")
     return w, float(b_array.item()), X
@@ -534,7 +512,7 @@ def _check_problem(
     w: Any, b: Any, X: Any, Y: Any, where: str
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     w, b, X = _check_model(w, b, X, where)
-    Y = _real_array(Y, "Y", where)
+    Y = finite_real_array(Y, "Y", where)
     m = X.shape[1]
     if Y.shape != (1, m):
         fix = "; reshape it with Y.reshape(1, -1)" if Y.size == m else ""

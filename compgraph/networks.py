@@ -33,8 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, DTypeError, ShapeError
-from compgraph.estimators import BinaryClassifier
+from compgraph.errors import DataError, ShapeError
+from compgraph.estimators import BinaryClassifier, finite_real_array
 from compgraph.node import Node
 
 __all__ = [
@@ -249,7 +249,7 @@ def backward_analytic(
         name: np.asarray(_value(v)) for name, v in _checked_parameters(parameters, where).items()
     }
     dims = _dims_of(weights)
-    X_array = _real_array(_value(X), "X", where)
+    X_array = finite_real_array(_value(X), "X", where)
     _check_examples(X_array, dims, where)
     _check_output(dims, where)
     m = X_array.shape[1]
@@ -354,7 +354,7 @@ def update_parameters(
         )
     new: Parameters = {}
     for name, value in arrays.items():
-        grad = _real_array(grads[f"d{name}"], f"d{name}", where)
+        grad = finite_real_array(grads[f"d{name}"], f"d{name}", where)
         if grad.shape != value.shape:
             raise ShapeError(
                 f"update_parameters: d{name} has shape {grad.shape} but {name} has shape "
@@ -536,7 +536,7 @@ def plot_decision_boundary(
         True
     """
     where = "plot_decision_boundary"
-    X_array = _real_array(_value(X), "X", where)
+    X_array = finite_real_array(_value(X), "X", where)
     if X_array.ndim != 2 or X_array.shape[0] != 2 or X_array.shape[1] == 0:
         raise ShapeError(
             f"{where}: X has shape {X_array.shape}; a picture in the plane needs two features, "
@@ -797,31 +797,11 @@ def _value(value: Any) -> Any:
     return value.value if isinstance(value, Node) else value
 
 
-def _real_array(value: Any, name: str, where: str) -> np.ndarray:
-    """``value`` as a float64 array of finite numbers (not copied when it already is one)."""
-    try:
-        array = np.asarray(value)
-    except ValueError:
-        raise DTypeError(
-            f"{where}: {name} is not a rectangular array; give every row the same length"
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
-    array = array.astype(np.float64, copy=False)
-    if not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise DataError(
-            f"{where}: {name} of shape {array.shape} has {bad} NaN or inf value(s); drop or "
-            "fill in missing values first"
-        )
-    return array
-
-
 def _data_node(X: Any, name: str, where: str) -> Node:
     if isinstance(X, Node):
-        _real_array(X.value, name, where)
+        finite_real_array(X.value, name, where)
         return X
-    return Node(_real_array(X, name, where), name=name, requires_grad=False)
+    return Node(finite_real_array(X, name, where), name=name, requires_grad=False)
 
 
 def _checked_parameters(parameters: Any, where: str) -> dict[str, Any]:
@@ -847,8 +827,8 @@ def _checked_parameters(parameters: Any, where: str) -> dict[str, Any]:
     previous_units: int | None = None
     for l in range(1, L + 1):  # noqa: E741
         W, b = parameters[f"W{l}"], parameters[f"b{l}"]
-        W_array = _real_array(_value(W), f"W{l}", where)
-        b_array = _real_array(_value(b), f"b{l}", where)
+        W_array = finite_real_array(_value(W), f"W{l}", where)
+        b_array = finite_real_array(_value(b), f"b{l}", where)
         if W_array.ndim != 2:
             raise ShapeError(
                 f"{where}: W{l} must be 2-D (n_{l}, n_{l - 1}), got shape {W_array.shape}"
@@ -904,7 +884,7 @@ def _check_output(dims: Sequence[int], where: str) -> None:
 
 
 def _labels(Y: Any, m: int, where: str) -> np.ndarray:
-    Y_array = _real_array(_value(Y), "Y", where)
+    Y_array = finite_real_array(_value(Y), "Y", where)
     if Y_array.shape != (1, m):
         fix = "; reshape it with Y.reshape(1, -1)" if Y_array.size == m else ""
         raise ShapeError(

@@ -425,9 +425,9 @@ BAD_LESSON_INPUTS = [
     (
         {"X": np.array([[1.0, np.nan, 2.0], [0, 0, 0]])},
         cg.DataError,
-        r"X of shape \(2, 3\) is not finite \(1 nan of 6",
+        r"X of shape \(2, 3\) contains NaN or inf \(1 nan of 6",
     ),
-    ({"b": np.inf}, cg.DataError, r"b of shape \(\) is not finite"),
+    ({"b": np.inf}, cg.DataError, r"b of shape \(\) contains NaN or inf"),
     (
         {"b": np.array([1.0, 2.0])},
         cg.ShapeError,
@@ -496,7 +496,7 @@ SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
             SAMPLES * np.nan,
             np.array([0, 1, 1]),
             cg.DataError,
-            r"X of shape \(3, 2\) contains 6 NaN and 0 inf value\(s\)",
+            r"X of shape \(3, 2\) contains NaN or inf \(6 nan of 6",
         ),
     ],
 )

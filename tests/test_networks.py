@@ -427,7 +427,7 @@ def test_a_learning_rate_that_saturates_the_output_keeps_training_finite():
         (
             {"X": [[0, 1, np.nan, 1], [0, 0, 0, 0]]},
             cg.DataError,
-            "X of shape \\(2, 4\\) has 1 NaN or inf",
+            "X of shape \\(2, 4\\) contains NaN or inf \\(1 nan of 8",
         ),
         ({"X": [["a", "b"], ["c", "d"]]}, cg.DTypeError, "X has dtype <U1"),
         ({"layer_dims": [2, 3, 2]}, ValueError, "the output layer has 2 units"),

@@ -272,7 +272,7 @@ def test_sparse_input_says_to_call_toarray():
         (
             [[1.0], [np.inf], [np.nan]],
             cg.DataError,
-            r"X of shape \(3, 1\) contains 1 NaN and 1 inf",
+            r"X of shape \(3, 1\) contains NaN or inf \(1 nan, 1 inf",
         ),
     ],
 )
