@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import operator
 import threading
+import warnings
 from math import isfinite
 from typing import Any
 
@@ -29,7 +30,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from compgraph import numerics
-from compgraph.errors import BackwardError, NotDifferentiableError, OpError, ShapeError
+from compgraph.errors import (
+    BackwardError,
+    GraphGrowthWarning,
+    NotDifferentiableError,
+    OpError,
+    ShapeError,
+)
 from compgraph.graph import ancestors, topological_order
 from compgraph.ops import unbroadcast
 from compgraph.values import Recorded, as_float_array
@@ -67,6 +74,7 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
             "requires_grad=True"
         )
     order = [node for node in topological_order(root) if node.requires_grad]  # 1. order
+    _watch_growth(root, order)
     for node in order:
         node.grad = None
     root.grad = _seed(root, grad, create_graph)  # 2. seed
@@ -84,6 +92,48 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
         for node in reversed(order):
             if node.op is not None:
                 watch = _step_on_values(node, watch)
+
+
+class _LastPass(threading.local):
+    """What this thread's previous backward pass walked, to notice a graph that chains."""
+
+    root_id = -1
+    size = 0
+    streak = 0
+
+
+_last_pass = _LastPass()
+#: Passes in a row over a growing graph that holds ops older than the previous root.
+GROWTH_STREAK = 3
+
+
+def _watch_growth(root: Any, order: list[Any]) -> None:
+    """Warn when training chains its steps into one graph (w = w - lr * w.grad, recorded).
+
+    Then every pass walks the ops of all earlier steps: the graph holds ops created before
+    the previous pass's root and grows each time. A loop that builds each step afresh
+    (updates under no_grad(), or new Nodes) never has ops older than the previous root.
+    """
+    last = _last_pass
+    oldest_op = next((node.id for node in order if node.op is not None), None)
+    chained = (
+        oldest_op is not None
+        and root.id != last.root_id
+        and oldest_op < last.root_id
+        and len(order) > last.size
+    )
+    last.streak = last.streak + 1 if chained else 0
+    last.root_id, last.size = root.id, len(order)
+    if last.streak == GROWTH_STREAK:
+        warnings.warn(
+            f"backward() has walked a bigger graph {GROWTH_STREAK} times in a row "
+            f"({len(order)} nodes now), each holding the ops of earlier passes: a training "
+            "loop is chaining its steps into one graph, each slower than the last. Update "
+            "parameters under compgraph.no_grad(), or as new Nodes: "
+            "w = cg.Node(w.value - lr * w.grad, name='w')",
+            GraphGrowthWarning,
+            stacklevel=4,
+        )
 
 
 def _step_on_values(node: Any, watch: bool) -> bool:

@@ -12,6 +12,7 @@ __all__ = [
     "DTypeError",
     "DataError",
     "GradientCheckError",
+    "GraphGrowthWarning",
     "NonFiniteError",
     "NonFiniteWarning",
     "NotDifferentiableError",
@@ -75,3 +76,8 @@ class NonFiniteError(CompgraphError, FloatingPointError):
 
 class NonFiniteWarning(RuntimeWarning):
     """A value or gradient became inf or NaN (the default policy warns once per occurrence)."""
+
+
+class GraphGrowthWarning(UserWarning):
+    """Each ``backward()`` walks a bigger graph that still holds earlier passes' ops: a
+    training loop is chaining its steps (an update outside ``no_grad()``)."""

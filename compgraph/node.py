@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
+_BUILTIN = frozenset(ops.BUILTIN_OPS)
 _new_node = object.__new__
 value_of = operator.attrgetter("value")
 requires_grad_of = operator.attrgetter("requires_grad")
@@ -584,6 +585,13 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         out = op.forward(*values, **attrs)
     except (ValueError, IndexError) as error:  # NumPy's shape complaints (AxisError included)
         ops.check_op_class(op)
+        if op not in _BUILTIN:
+            # A user's forward may raise ValueError for reasons of its own: say what it
+            # raised, on what, rather than presume the shapes are at fault.
+            raise OpError(
+                f"op {op.name!r} ({op.__name__}) forward raised {type(error).__name__}: "
+                f"{error} (inputs: {', '.join(node.describe() for node in nodes)})"
+            ) from error
         raise _shape_error(op, nodes, attrs, error) from None
     except (NotImplementedError, AttributeError, TypeError):
         ops.check_op_class(op)  # a clearer message when op is not a complete Op subclass

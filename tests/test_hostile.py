@@ -106,3 +106,55 @@ def test_a_vjp_returning_a_node_in_first_order_is_named():
     ReturnsWrongThings.RESULT = cg.Node([1.0, 1.0])
     with pytest.raises(cg.OpError, match="returned a Node"):
         cg.sum(ReturnsWrongThings(cg.Node([1.0, 2.0]))).backward()
+
+
+class PositiveOnly(cg.Op):
+    """√x for x > 0 only ; vjp: g / (2·out)"""
+
+    @staticmethod
+    def forward(x):
+        if np.any(x <= 0):
+            raise ValueError("PositiveOnly takes positive numbers")
+        return np.sqrt(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g / (2 * out),)
+
+
+def test_a_user_forward_raising_its_own_error_is_not_called_a_shape_error():
+    # 0.1 said "positiveonly cannot combine ... : PositiveOnly takes positive numbers".
+    with pytest.raises(
+        cg.OpError, match=r"'positiveonly'.*forward raised ValueError: PositiveOnly takes positive"
+    ) as caught:
+        PositiveOnly(cg.Node([-1.0]))
+    assert not isinstance(caught.value, cg.ShapeError)
+    with pytest.raises(cg.ShapeError, match="add cannot combine"):  # built-in ops still say so
+        cg.Node(np.ones(2)) + np.ones(3)
+
+
+def test_a_training_loop_that_chains_its_steps_is_told_so():
+    X, Y = np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, 1.0]])
+    w = cg.Node([[0.1]], name="w")
+    with pytest.warns(cg.GraphGrowthWarning, match="no_grad"):
+        for _ in range(6):
+            J = cg.mean(cg.sigmoid_cross_entropy(w.T @ X, Y))
+            J.backward()
+            w = w - 0.5 * w.grad  # recorded: 0.1 silently chained 400 steps into 1605 nodes
+
+
+def test_loops_that_build_each_step_afresh_are_not_warned():
+    import warnings
+
+    X, Y = np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, 1.0]])
+    w = cg.Node([[0.1]], name="w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(10):
+            J = cg.mean(cg.sigmoid_cross_entropy(w.T @ X, Y))
+            J.backward()
+            w = cg.Node(w.value - 0.5 * w.grad, name="w")
+        shared = cg.tanh(w.T @ X)  # several losses from one forward, again and again
+        for _ in range(5):
+            cg.sum(shared).backward()
+            cg.mean(shared).backward()
