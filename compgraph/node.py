@@ -14,6 +14,7 @@ raises a ``TypeError`` that names it, never an object array of Nodes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import itertools
 import math
@@ -27,6 +28,7 @@ from numpy.typing import ArrayLike
 
 from compgraph import autodiff, numerics, ops
 from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
+from compgraph.graph import topological_order
 from compgraph.values import Recorded, as_axes, as_flag, as_float_array, as_shape, preview
 
 __all__ = [
@@ -332,6 +334,52 @@ class Node(Recorded):
         """
         autodiff.backward(self, grad, create_graph=create_graph)
 
+    # -- copies and pickles, without recursion ------------------------------------------------
+    # The default protocols walk parents recursively and overflow Python's stack past a few
+    # hundred ops; these flatten the graph in creation order instead, so a copy has the
+    # same structure (shared inputs stay shared) at any depth. ``vjp_of`` is not kept.
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        order = topological_order(self)
+        position = {node: i for i, node in enumerate(order)}
+        records = [
+            (
+                n.value,
+                n.grad,
+                n.name,
+                n.requires_grad,
+                n.op,
+                [position[p] for p in n.parents],
+                n.attrs,
+            )
+            for n in order
+        ]
+        return (_rebuild_graph, (records,))
+
+    def __copy__(self) -> Node:
+        """A shallow copy: the same value, gradient, op and parents, a new identity."""
+        twin = _new_node(Node)
+        for field in ("value", "grad", "name", "requires_grad", "op", "parents", "attrs"):
+            setattr(twin, field, getattr(self, field))
+        twin.id = next(_creation_counter)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Node:
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            twin = _new_node(Node)
+            twin.value = _read_only(node.value.copy())
+            twin.grad = copy.deepcopy(node.grad, memo)
+            twin.name = node.name
+            twin.requires_grad = node.requires_grad
+            twin.op = node.op
+            twin.parents = tuple(memo[id(parent)] for parent in node.parents)
+            twin.attrs = copy.deepcopy(node.attrs, memo) if node.attrs else _NO_ATTRS
+            twin.id = next(_creation_counter)
+            memo[id(node)] = twin
+        return memo[id(self)]  # type: ignore[no-any-return]
+
     def detach(self) -> Node:
         """A constant with the same value (shared, not copied) and name, cut from the graph."""
         node = _new_node(Node)
@@ -487,6 +535,28 @@ _IN_PLACE_MESSAGE = (
     "{} cannot write into an existing array: compgraph records each result as a new node "
     "(and a graph holds every value it used); assign the result instead: y = np.exp(x)"
 )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _rebuild_graph(records: list[tuple[Any, ...]]) -> Node:
+    """The graph ``Node.__reduce__`` flattened, rebuilt in creation order; its root."""
+    nodes: list[Node] = []
+    for value, grad, name, requires_grad, op, parents, attrs in records:
+        node = _new_node(Node)
+        node.value = _read_only(value)
+        node.grad = grad
+        node.name = name
+        node.requires_grad = requires_grad
+        node.op = op
+        node.parents = tuple(nodes[i] for i in parents)
+        node.attrs = attrs or _NO_ATTRS
+        node.id = next(_creation_counter)
+        nodes.append(node)
+    return nodes[-1]
 
 
 def _comparison_error(node: Node, operator: str) -> TypeError:

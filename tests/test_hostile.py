@@ -158,3 +158,44 @@ def test_loops_that_build_each_step_afresh_are_not_warned():
         for _ in range(5):
             cg.sum(shared).backward()
             cg.mean(shared).backward()
+
+
+def _deep_chain(levels):
+    x = cg.Node(0.5, name="x")
+    y = x
+    for _ in range(levels):
+        y = cg.sigmoid(y * 1.0001)
+    y.backward()
+    return x, y
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_deep_graphs_copy_and_pickle_without_recursion(how):
+    import copy
+    import pickle
+
+    # 0.1 hit RecursionError at 100 to 300 ops.
+    x, y = _deep_chain(50_000)  # 10⁵ ops
+    twin = pickle.loads(pickle.dumps(y)) if how == "pickle" else copy.deepcopy(y)
+    assert twin is not y and twin.value == y.value and twin.parents[0].op is cg.ops.Mul
+    twin.backward()
+    (x_twin,) = [n for n in cg.graph.ancestors(twin) if n.name == "x"]
+    assert x_twin.grad == x.grad and x_twin is not x
+    with pytest.raises(ValueError, match="read-only"):
+        x_twin.value[...] = 1.0
+
+
+def test_copies_keep_shared_inputs_shared():
+    import copy
+    import pickle
+
+    a = cg.Node([1.0, 2.0], name="a")
+    J = cg.sum(a * a + a)  # a feeds three operand slots
+    for twin in (pickle.loads(pickle.dumps(J)), copy.deepcopy(J)):
+        leaves = {id(n) for n in cg.graph.ancestors(twin) if n.name == "a"}
+        assert len(leaves) == 1
+        twin.backward()
+        (a_twin,) = [n for n in cg.graph.ancestors(twin) if n.name == "a"]
+        assert a_twin.grad.tolist() == [3.0, 5.0]
+    shallow = copy.copy(J)
+    assert shallow is not J and shallow.parents is J.parents and shallow.value is J.value
