@@ -510,6 +510,39 @@ def _animate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_formula_arguments(command: Any) -> None:
+    """FORMULA and its NAME=VALUE variables, as draw and animate both take them."""
+    command.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
+    command.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
+    )
+
+
+def _add_layout_arguments(group: Any) -> None:
+    """How the layout program runs: direction, engine, and its time and memory limits."""
+    group.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
+    )
+    group.add_argument(
+        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
+    )
+    group.add_argument(
+        "--timeout",
+        default=str(DEFAULT_TIMEOUT),
+        metavar="SECONDS",
+        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--memory-limit",
+        default=str(DEFAULT_MEMORY_LIMIT // 2**20),
+        metavar="MIB",
+        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
+    )
+
+
 def _add_animate_command(commands: Any) -> None:
     from compgraph.player import DEFAULT_MAX_NODES
 
@@ -523,10 +556,7 @@ def _add_animate_command(commands: Any) -> None:
         "Formulas and variables are those of `compgraph draw` (see compgraph draw --help).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    player.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
-    player.add_argument(
-        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
-    )
+    _add_formula_arguments(player)
     player.add_argument(
         "-o",
         "--output",
@@ -539,25 +569,7 @@ def _add_animate_command(commands: Any) -> None:
         default=DEFAULT_MAX_NODES,
         help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES})",
     )
-    player.add_argument(
-        "--rankdir",
-        choices=("auto", "LR", "TB"),
-        default="auto",
-        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
-    )
-    player.add_argument(
-        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
-    )
-    player.add_argument(
-        "--timeout",
-        default=str(DEFAULT_TIMEOUT),
-        metavar="SECONDS",
-        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
-    )
-    player.add_argument(
-        "--memory-limit", default=str(DEFAULT_MEMORY_LIMIT // 2**20), metavar="MIB",
-        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
-    )  # fmt: skip
+    _add_layout_arguments(player)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -577,10 +589,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLE.format(allowed=_ALLOWED),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    draw.add_argument("formula", metavar="FORMULA", help='e.g. "3*(a + b*c)"')
-    draw.add_argument(
-        "assignments", nargs="*", metavar="NAME=VALUE", help="a variable, e.g. a=5 or x=[1,2,3]"
-    )
+    _add_formula_arguments(draw)
     draw.add_argument(
         "-o",
         "--output",
@@ -612,27 +621,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"draw at most N value nodes, those nearest the output (200; at most "
         f"{MAX_DRAWN_NODES:,})",
     )
-    picture.add_argument(
-        "--rankdir",
-        choices=("auto", "LR", "TB"),
-        default="auto",
-        help="layout direction: left to right, top to bottom, or auto (LR unless too wide)",
-    )
-    picture.add_argument(
-        "--engine", choices=ENGINES, help="layout program (default: dot if installed)"
-    )
-    picture.add_argument(
-        "--timeout",
-        default=str(DEFAULT_TIMEOUT),
-        metavar="SECONDS",
-        help=f"time the layout program may take ({DEFAULT_TIMEOUT:g})",
-    )
-    picture.add_argument(
-        "--memory-limit",
-        default=str(DEFAULT_MEMORY_LIMIT // 2**20),
-        metavar="MIB",
-        help=f"memory the layout program may use ({DEFAULT_MEMORY_LIMIT // 2**20:,} MiB)",
-    )
+    _add_layout_arguments(picture)
     _add_animate_command(commands)
     return parser
 
