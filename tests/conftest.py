@@ -40,6 +40,11 @@ def require_program(name: str) -> str:
         f"needs the system program {name!r}, which is not on PATH; install it "
         f"({_INSTALL_HINTS.get(name, 'with your package manager')}) to run this test"
     )
+    skip_unless_required(message)
+
+
+def skip_unless_required(message: str) -> None:
+    """Skip with ``message``, or fail where COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 (CI) requires it."""
     if REQUIRE_SYSTEM_TOOLS:
         pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
     pytest.skip(message)

@@ -7,7 +7,7 @@ own browser download (``playwright install``) is never used.
 
 import numpy as np
 import pytest
-from conftest import REQUIRE_SYSTEM_TOOLS, require_program
+from conftest import require_program, skip_unless_required
 
 import compgraph as cg
 
@@ -30,10 +30,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        message = "needs the playwright package (pip install -e '.[dev]')"
-        if REQUIRE_SYSTEM_TOOLS:
-            pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
-        pytest.skip(message)
+        skip_unless_required("needs the playwright package (pip install -e '.[dev]')")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium

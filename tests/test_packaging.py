@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REQUIRE_SYSTEM_TOOLS
+from conftest import skip_unless_required
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "https://github.com/compgraph/compgraph"
@@ -214,10 +214,7 @@ def test_the_wheel_installs_in_a_clean_environment_and_its_command_draws(wheel, 
 
 
 def registry_unavailable(why: str) -> None:
-    message = f"needs the package registry to install the oldest scikit-learn: {why}"
-    if REQUIRE_SYSTEM_TOOLS:
-        pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
-    pytest.skip(message)
+    skip_unless_required(f"needs the package registry to install the oldest scikit-learn: {why}")
 
 
 @pytest.mark.network
