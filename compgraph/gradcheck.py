@@ -662,16 +662,20 @@ def gradgradcheck(
     ]
 
     def along_directions(*nodes: Node) -> Node:
-        if not is_grad_enabled():  # gradcheck's finite differences: first order suffices
-            with enable_grad():
-                fresh = tuple(Node(node.value) for node in nodes)
-                return Node(along_directions(*fresh).value, requires_grad=False)
+        if is_grad_enabled():  # the engine's side: S recorded, to be differentiated
+            return directional(nodes, create_graph=True)
+        # gradcheck's finite differences of S: a first-order pass on fresh leaves suffices.
+        with enable_grad():
+            fresh = tuple(Node(node.value) for node in nodes)
+            return Node(directional(fresh, create_graph=False).value, requires_grad=False)
+
+    def directional(nodes: tuple[Node, ...], create_graph: bool) -> Node:
         out = _scalar(f, nodes, "gradgradcheck")
         if not out.requires_grad:
             return Node(0.0, requires_grad=False)
         reached = ancestors(out)
         with _gradients_kept(out, created_from=min(node.id for node in nodes)):
-            out.backward(create_graph=True)
+            out.backward(create_graph=create_graph)
         total: Any = 0.0
         for node, u in zip(nodes, directions, strict=True):
             if node in reached and node.grad is not None:
