@@ -47,7 +47,9 @@ all_finite = numerics.all_finite_ignoring_errors
 __all__ = ["backward", "fit_gradient", "no_vjp_error"]
 
 FLOAT64 = np.dtype(np.float64)
-_value_of = operator.attrgetter("value")
+# The hot loop reads the array slot behind Node.value (a property, so that a value cannot be
+# rebound), which saves the property call on every edge.
+_value_of = operator.attrgetter("_value")
 _requires_grad_of = operator.attrgetter("requires_grad")
 #: One backward pass at a time: two threads backpropagating through a shared graph would
 #: otherwise interleave their resets and sums of the same ``.grad`` attributes.
@@ -142,10 +144,10 @@ def _step_on_values(node: Any, watch: bool) -> bool:
     if type(g) is np.ndarray:
         # The same array may be the gradient of several nodes (add's vjp passes g to both
         # inputs), so nobody may write into it. Scalars (np.float64) are immutable anyway.
-        g.flags.writeable = False
+        g.setflags(write=False)
     op = node.op
     parents = node.parents
-    out = node.value
+    out = node._value
     values = map(_value_of, parents)
     if op.scalar_inputs:
         values = map(_scalar_or_view, values)
@@ -166,7 +168,7 @@ def _step_on_values(node: Any, watch: bool) -> bool:
     for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
         if not parent.requires_grad:
             continue
-        value = parent.value
+        value = parent._value
         # The common cases need no NumPy call at all: a float64 scalar for a 0-d float64
         # input, or an array that already has the input's shape and dtype.
         scalar = type(g_parent) is np.float64 and value.ndim == 0 and value.dtype is FLOAT64

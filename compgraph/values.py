@@ -39,7 +39,8 @@ class Recorded:
     """
 
     __slots__ = ()
-    value: Any  # the array, held by the subclass
+    value: Any  # the array (read-only): a property over ``_value``, held by the subclass
+    _value: Any  # what the engine's hot loops read
 
     @classmethod
     def record(cls, op: Any, inputs: tuple[Any, ...], attrs: dict[str, Any]) -> Any:

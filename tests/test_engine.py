@@ -204,9 +204,24 @@ def test_node_copies_its_input_and_keeps_it_read_only():
     array += 1
     assert node.value.sum() == 0  # a copy
     y = node * 2.0
-    for value in (node.value, y.value):
+    total = y.sum()  # a 0-d result, made on the scalar fast path
+    for value in (node.value, y.value, total.value):
         with pytest.raises(ValueError, match="read-only"):
-            value[0] = 10  # would change numbers the graph used, without a word
+            value[...] = 10  # would change numbers the graph used, without a word
+
+
+@pytest.mark.parametrize("new", [np.ones(3), np.ones(4), "text", None])
+def test_a_value_cannot_be_rebound(new):
+    """Rebinding would make backward() use numbers the forward pass never saw."""
+    w = cg.Node(np.zeros(3), name="w")
+    J = (w * w).sum()
+    for node in (w, J):
+        with pytest.raises(AttributeError, match=r"cannot be rebound.*cg\.Node\(") as caught:
+            node.value = new
+        assert node.describe() in str(caught.value)
+    assert w.value.tolist() == [0.0, 0.0, 0.0]
+    J.backward()
+    assert w.grad.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_integers_become_float64_and_float32_is_kept():
