@@ -9,7 +9,8 @@
    in this one place, so no op repeats it), and checked;
 5. **accumulate**: added to the input's ``.grad`` as a new array, never in place, since
    gradients are shared (``add`` hands the same array to both inputs);
-6. **check**: a gradient that turns inf/NaN is reported where it first appears.
+6. **check**: a gradient that turns inf/NaN is reported where it first appears (found through
+   NumPy's floating-point error flags; element-wise for user ops and graphs holding inf/NaN).
 
 With ``create_graph=True`` the same steps run on Nodes instead of arrays (the vjps are
 written for both, see ``compgraph.ops``), so the gradients are themselves recorded graphs.
@@ -38,7 +39,7 @@ from compgraph.errors import (
     ShapeError,
 )
 from compgraph.graph import ancestors, topological_order
-from compgraph.ops import unbroadcast
+from compgraph.ops import BUILTIN_OPS, unbroadcast
 from compgraph.values import Recorded, as_float_array
 
 # The loop of backward runs inside np.errstate(all="ignore"): no errstate of its own per check.
@@ -54,6 +55,9 @@ _requires_grad_of = operator.attrgetter("requires_grad")
 #: One backward pass at a time: two threads backpropagating through a shared graph would
 #: otherwise interleave their resets and sums of the same ``.grad`` attributes.
 _one_pass_at_a_time = threading.RLock()
+#: Notes NumPy's floating-point exceptions during a pass (one pass at a time, so one object).
+_events = numerics.FloatingPointEvents()
+BUILTIN = frozenset(BUILTIN_OPS)
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``).
 _scalar_or_view = operator.itemgetter(())
 
@@ -84,7 +88,14 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
     if watch and not numerics.all_finite(_array(root.grad)):
         numerics.report(f"the seed gradient of {root.describe()} is not finite")
         watch = False
-    with np.errstate(all="ignore"):  # kept gradients are checked in step 6; the policy decides
+    # Step 6 reads NumPy's floating-point flags rather than every gradient: from finite
+    # values and a finite seed, a built-in op's vjp makes inf/NaN only by signalling one.
+    # Graphs that hold non-finite values, and user-defined ops, are checked element-wise.
+    events = _events
+    events.signalled = False
+    holding = numerics.holding_nonfinite
+    exact = bool(holding) and not set(order).isdisjoint(holding.values())
+    with np.errstate(over="call", divide="call", invalid="call", under="ignore", call=events):
         if create_graph:
             forward_nodes = ancestors(root)
             for node in reversed(order):
@@ -93,7 +104,7 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
             return
         for node in reversed(order):
             if node.op is not None:
-                watch = _step_on_values(node, watch)
+                watch = _step_on_values(node, watch, exact or node.op not in BUILTIN)
 
 
 class _LastPass(threading.local):
@@ -138,8 +149,12 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
         )
 
 
-def _step_on_values(node: Any, watch: bool) -> bool:
-    """Steps 3 to 6 for one node, on NumPy arrays and scalars: the hot loop of backward."""
+def _step_on_values(node: Any, watch: bool, exact: bool) -> bool:
+    """Steps 3 to 6 for one node, on NumPy arrays and scalars: the hot loop of backward.
+
+    ``watch``: whether to report a non-finite gradient (once per pass); ``exact``: check
+    every gradient element-wise rather than only after a floating-point exception.
+    """
     g = node.grad
     if type(g) is np.ndarray:
         # The same array may be the gradient of several nodes (add's vjp passes g to both
@@ -180,9 +195,14 @@ def _step_on_values(node: Any, watch: bool) -> bool:
             g_parent = fit_gradient(g_parent, node, position)  # 4. fit
         total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
         parent.grad = total
-        if watch and not (isfinite(total) if scalar else all_finite(total)):  # 6. check
+        if (  # 6. check
+            watch
+            and (exact or _events.signalled)
+            and not (isfinite(total) if scalar else all_finite(total))
+        ):
             _report_nonfinite_gradient(node, position, g_parent)
             watch = False
+    _events.signalled = False
     return watch
 
 

@@ -713,7 +713,11 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
 
 def _with_constants(inputs: tuple[Any, ...]) -> tuple[Node, ...]:
     """``inputs`` with every non-Node wrapped as a constant of its Node partners' dtype."""
-    like = next((x.value.dtype for x in inputs if isinstance(x, Node)), None)
+    like = None
+    for x in inputs:  # a loop, not a generator: this runs for every op with data operands
+        if isinstance(x, Node):
+            like = x._value.dtype
+            break
     return tuple([x if isinstance(x, Node) else _constant(x, like) for x in inputs])
 
 

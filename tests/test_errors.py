@@ -247,3 +247,70 @@ def test_an_op_given_the_same_node_twice_names_the_slot_at_fault():
         cg.sum(cg.apply(WrongSecondSlot, a, a)).backward()
     with pytest.warns(cg.NonFiniteWarning, match="input #1 'a'"):
         cg.sum(cg.apply(InfiniteSecondSlot, a, a)).backward()
+
+
+# -- how backward finds a non-finite gradient ---------------------------------------------------
+# Gradients are checked after a floating-point exception (NumPy's error flags), not one by one;
+# these cases make inf/NaN without one, or rely on one being noticed.
+
+
+def test_a_gradient_that_overflows_is_caught_by_the_error_flags():
+    x = cg.Node(5e-324, name="x")  # ln x is finite; d ln x / dx = 1/x overflows
+    with pytest.warns(cg.NonFiniteWarning, match=r"gradient reaching input #0 'x' .* log"):
+        cg.log(x).backward()
+    assert x.grad == np.inf
+
+
+def test_a_graph_holding_an_inf_is_checked_element_wise():
+    # inf · 2 signals nothing, so only an element-wise check sees w's gradient turn inf.
+    with pytest.warns(cg.NonFiniteWarning, match="leaf value 'x'"):
+        x = cg.Node([np.inf, 1.0], name="x")
+    w = cg.Node(2.0, name="w")
+    with pytest.warns(cg.NonFiniteWarning, match="mul output"):
+        y = cg.sum(x * w)
+    with pytest.warns(cg.NonFiniteWarning, match=r"gradient reaching input #1 'w'"):
+        y.backward()
+
+
+def test_a_value_made_under_ignore_still_makes_backward_check():
+    w = cg.Node(2.0, name="w")
+    with cg.errstate(nonfinite="ignore"):
+        x = cg.Node([np.inf], name="x")
+        y = cg.sum(x * w)
+    with pytest.warns(cg.NonFiniteWarning, match=r"gradient reaching input #1 'w'"):
+        y.backward()
+
+
+class QuietNaN(cg.Op):
+    """x ; vjp: NaN, returned outright (no floating-point exception)"""
+
+    @staticmethod
+    def forward(x):
+        return x.copy()
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (np.full(x.shape, np.nan),)
+
+
+def test_a_user_op_is_checked_element_wise():
+    x = cg.Node([1.0, 2.0], name="x")
+    with pytest.warns(
+        cg.NonFiniteWarning, match=r"gradient reaching input #0 'x' .* through quietnan"
+    ):
+        cg.sum(QuietNaN(x)).backward()
+
+
+def test_nodes_holding_non_finite_values_are_not_kept_alive():
+    import gc
+    import weakref
+
+    from compgraph import numerics
+
+    with cg.errstate(nonfinite="ignore"):
+        x = cg.Node([np.nan])
+    ref = weakref.ref(x)
+    assert numerics.holding_nonfinite[x.id] is x
+    del x
+    gc.collect()
+    assert ref() is None and not numerics.holding_nonfinite
