@@ -24,7 +24,6 @@ from __future__ import annotations
 import operator
 import threading
 import warnings
-from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -163,6 +162,7 @@ def _step_on_values(node: Any, watch: bool, exact: bool) -> bool:
     op = node.op
     parents = node.parents
     out = node._value
+    out_shape = out.shape
     values = map(_value_of, parents)
     if op.scalar_inputs:
         values = map(_scalar_or_view, values)
@@ -180,26 +180,28 @@ def _step_on_values(node: Any, watch: bool, exact: bool) -> bool:
         raise no_vjp_error(node) from None
     if type(grads) is not tuple or len(grads) != len(parents):
         _check_vjp_result(node, grads)
-    for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
+    position = -1
+    for parent, g_parent in zip(parents, grads, strict=False):  # lengths checked above
+        position += 1
         if not parent.requires_grad:
             continue
         value = parent._value
-        # The common cases need no NumPy call at all: a float64 scalar for a 0-d float64
-        # input, or an array that already has the input's shape and dtype.
-        scalar = type(g_parent) is np.float64 and value.ndim == 0 and value.dtype is FLOAT64
-        if not scalar and (
-            type(g_parent) is not np.ndarray
-            or g_parent.shape != value.shape
-            or g_parent.dtype != value.dtype
-        ):
+        # The common cases need no check and no NumPy call: a float64 scalar for a 0-d
+        # float64 input, or an array with the input's shape and dtype; and a scalar input
+        # broadcast over the output (the bias b) is just a sum.
+        if type(g_parent) is np.float64:
+            fitted = value.ndim == 0 and value.dtype is FLOAT64
+        elif type(g_parent) is np.ndarray and g_parent.dtype is value.dtype:
+            fitted = g_parent.shape == value.shape
+            if not fitted and value.ndim == 0 and g_parent.shape == out_shape:
+                g_parent, fitted = g_parent.sum(), True
+        else:
+            fitted = False
+        if not fitted:
             g_parent = fit_gradient(g_parent, node, position)  # 4. fit
         total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
         parent.grad = total
-        if (  # 6. check
-            watch
-            and (exact or _events.signalled)
-            and not (isfinite(total) if scalar else all_finite(total))
-        ):
+        if watch and (exact or _events.signalled) and not all_finite(total):  # 6. check
             _report_nonfinite_gradient(node, position, g_parent)
             watch = False
     _events.signalled = False
