@@ -743,7 +743,7 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
                     f"the constant {preview(value)} does not fit in {like_dtype}; "
                     "use a float (e.g. 1e300) or a smaller number"
                 ) from None
-            array.flags.writeable = False
+            array.setflags(write=False)
     else:
         # No finiteness pass here: data the size of X would pay for one on every use. A
         # non-finite constant is blamed by name when an op's output turns non-finite.

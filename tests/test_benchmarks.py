@@ -229,3 +229,15 @@ def test_a_quick_run_without_peers_writes_its_tables(tmp_path, monkeypatch, caps
         assert row in text
     assert "torch fused" not in text and "MyGrad" not in text
     assert "| compgraph |" in text.split("**Deep chain**")[1]
+
+
+def test_peers_are_imported_and_frozen_for_the_run_only(monkeypatch):
+    """The run freezes import-time objects (see freeze_imports) and leaves no freeze behind."""
+    import gc
+
+    frozen_during = []
+    monkeypatch.setattr(
+        bench, "measure_and_report", lambda args, use: frozen_during.append(gc.get_freeze_count())
+    )
+    bench.main(["--quick", "--no-peers"])
+    assert frozen_during[0] > 0 and gc.get_freeze_count() == 0
