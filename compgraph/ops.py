@@ -479,7 +479,12 @@ class Sigmoid(Op):
 
     @staticmethod
     def vjp(g, out, x):
-        return (g * out * (1 - out),)
+        # In place after the first result: on large arrays each fresh array costs page
+        # faults as well as a pass. On Nodes (second order) *= records a new node instead.
+        slope = 1 - out
+        slope *= out
+        slope *= g
+        return (slope,)
 
 
 class Tanh(Op):
@@ -577,7 +582,14 @@ class SigmoidCrossEntropy(Op):
 
     @staticmethod
     def vjp(g, out, z, y, needs_grad=(True, True)):
-        g_z = g * (Sigmoid(z) - y) if needs_grad[0] else None
+        g_z = None
+        if needs_grad[0]:
+            g_z = Sigmoid(z)
+            if _fits_into(y.shape, z.shape):  # in place, as in forward
+                g_z -= y
+                g_z *= g
+            else:
+                g_z = g * (g_z - y)
         return g_z, -g * z if needs_grad[1] else None
 
 
