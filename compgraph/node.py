@@ -618,6 +618,11 @@ def normalize_index(index: Any) -> tuple[Any, ...]:
                 f"index {item.describe()} is a Node; indices are not differentiable: "
                 "index with its .value"
             )
+        if isinstance(item, np.ma.MaskedArray):
+            raise DTypeError(
+                f"index {preview(item)} is a masked array, whose mask would be dropped: "
+                "select with the unmasked entries (index.compressed()) instead"
+            )
         if isinstance(item, list):
             # An empty list selects nothing, as in NumPy (np.asarray([]) would be float).
             item = np.asarray(item) if item else np.array([], dtype=np.intp)
@@ -669,7 +674,8 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         if op.scalar_inputs:
             values = map(scalar_or_view, values)
         out = op.forward(*values, **attrs)
-    except (ValueError, IndexError) as error:  # NumPy's shape complaints (AxisError included)
+    # NumPy's shape complaints (AxisError included; OverflowError for an axis such as 10**20)
+    except (ValueError, IndexError, OverflowError) as error:
         ops.check_op_class(op)
         if op not in _BUILTIN:
             # A user's forward may raise ValueError for reasons of its own: say what it

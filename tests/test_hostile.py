@@ -199,3 +199,43 @@ def test_copies_keep_shared_inputs_shared():
         assert a_twin.grad.tolist() == [3.0, 5.0]
     shallow = copy.copy(J)
     assert shallow is not J and shallow.parents is J.parents and shallow.value is J.value
+
+
+# -- audit of issue 16 against the current code: variants a hostile user tries next -------------
+
+
+def test_masks_on_a_condition_or_an_index_are_refused_not_dropped():
+    # Operands and Node(...) refused masked arrays, but where's condition and getitem's
+    # index dropped their masks: [1, --] selected as if it were [1, 0].
+    x = cg.Node([1.0, 2.0], name="x")
+    condition = np.ma.masked_array([True, False], mask=[False, True])
+    for call in (lambda: cg.where(condition, x, 0.0), lambda: np.where(condition, x, 0.0)):
+        with pytest.raises(cg.DTypeError, match=r"where's condition is a masked array.*filled"):
+            call()
+    index = np.ma.masked_array([0, 1], mask=[False, True])
+    for call in (lambda: x[index], lambda: cg.getitem(x, (index,)), lambda: x[index, ...]):
+        with pytest.raises(cg.DTypeError, match=r"index .* is a masked array.*compressed"):
+            call()
+    with pytest.raises(cg.DTypeError, match=r"where's condition is not a rectangular array"):
+        cg.where([[True], [True, False]], x, 0.0)
+
+
+def test_clip_bounds_that_are_nodes_or_text_are_refused_by_name():
+    # 0.1's clip(x, Node) recursed until RecursionError (np.clip handed the Node back to
+    # clip); a text bound got NumPy's "ufunc 'maximum' did not contain a loop".
+    x = cg.Node([1.0, 2.0], name="x")
+    for call in (lambda: cg.clip(x, cg.Node(1.5)), lambda: np.clip(x, None, cg.Node(1.5))):
+        with pytest.raises(TypeError, match=r"clip's (low|high) bound is a Node.*cg\.maximum"):
+            call()
+    with pytest.raises(cg.DTypeError, match=r"clip's low bound has dtype <U1"):
+        cg.clip(x, "a")
+    assert cg.clip(cg.Node(np.ones(2, np.float32)), 0, 0.5).dtype == np.float32  # kept
+
+
+def test_numbers_too_large_for_float64_are_refused_by_name():
+    # 2**70 became float64, 2**2000 escaped as a bare OverflowError from NumPy.
+    for value in (2**2000, [1, -(2**2000)]):
+        with pytest.raises(cg.DTypeError, match=r"Node value .* does not fit in float64"):
+            cg.Node(value)
+    with pytest.raises(cg.ShapeError, match=r"sum cannot combine 'x' .* axis=\(10{20},\)"):
+        cg.sum(cg.Node([1.0, 2.0], name="x"), axis=(10**20,))
