@@ -233,24 +233,37 @@ def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
     operands = []
     for parameter_name, value in bound.arguments.items():
         parameter = signature.parameters[parameter_name]
-        if parameter.kind is parameter.VAR_POSITIONAL:
+        if parameter.kind is parameter.VAR_POSITIONAL or _takes_operands(parameter):
             operands.extend(value)
         elif _is_operand(parameter):
             operands.append(value)
         elif parameter.name not in _INDEX_PARAMETERS:
             _check_setting(name, parameter, value)
     index = next((bound.arguments[p] for p in _INDEX_PARAMETERS if p in bound.arguments), None)
-    _check_result_size(name, operands, index)
+    _check_result_size(name, operands, index, bound.arguments.get("axis", 0))
     return function(*bound.args, **bound.kwargs)
+
+
+def _takes_operands(parameter: inspect.Parameter) -> bool:
+    """Whether a parameter takes a sequence of operands (concatenate's and stack's xs)."""
+    return parameter.annotation in ("Sequence[Any]", Sequence[Any])
 
 
 def _shape(value: Any) -> tuple[int, ...]:
     return np.shape(value.value if isinstance(value, Node) else value)
 
 
-def _predicted_shape(name: str, operands: list[Any], index: Any) -> tuple[int, ...]:
+def _predicted_shape(name: str, operands: list[Any], index: Any, axis: Any) -> tuple[int, ...]:
     """The shape op ``name`` would give, from its operands' shapes alone (no computing)."""
     shapes = [_shape(x) for x in operands]
+    if name in ("concatenate", "stack") and shapes and isinstance(axis, int):
+        # Joining adds its operands' elements up, each within the cap or not.
+        joined = list(shapes[0])
+        if name == "stack":
+            joined.insert(axis if axis >= 0 else len(joined) + 1 + axis, len(shapes))
+        else:
+            joined[axis] = sum(shape[axis] for shape in shapes)
+        return tuple(joined)
     if name == "getitem" and shapes:
         # An integer array index picks one slice per element, repeats included.
         items = index if isinstance(index, tuple) else (index,)
@@ -263,11 +276,11 @@ def _predicted_shape(name: str, operands: list[Any], index: Any) -> tuple[int, .
     return np.broadcast_shapes(*shapes)
 
 
-def _check_result_size(name: str, operands: list[Any], index: Any) -> None:
+def _check_result_size(name: str, operands: list[Any], index: Any, axis: Any) -> None:
     """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
     try:
-        result = _predicted_shape(name, operands, index)
-    except (ValueError, TypeError):
+        result = _predicted_shape(name, operands, index, axis)
+    except (ValueError, TypeError, IndexError):
         return  # the op itself will say what does not fit
     size = math.prod(result)
     if size > MAX_ELEMENTS:

@@ -239,3 +239,25 @@ def test_numbers_too_large_for_float64_are_refused_by_name():
             cg.Node(value)
     with pytest.raises(cg.ShapeError, match=r"sum cannot combine 'x' .* axis=\(10{20},\)"):
         cg.sum(cg.Node([1.0, 2.0], name="x"), axis=(10**20,))
+
+
+def test_the_draw_command_joins_arrays_and_caps_what_joining_makes(capsys):
+    from compgraph.cli import main
+
+    # concatenate and stack are listed by `compgraph draw --help`, yet 0.1 refused every
+    # call: "concatenate(): xs must be an int, not [Node(...), ...]".
+    for formula, value in (
+        ("sum(concatenate([a, 2 * a]))", "f = 9"),
+        ("sum(stack((a, a), axis=1) @ [1, 10])", "f = 33"),
+    ):
+        assert main(["draw", formula, "a=[1, 2]", "-o", "-", "--format", "dot"]) == 0
+        assert capsys.readouterr().err.splitlines()[0] == value
+    # Joined, the operands' elements add up: under the 10⁶ cap each, not together.
+    m = "broadcast_to(a, (1000, 1000))"
+    for formula, shape in (
+        (f"sum(concatenate([{m}, {m}, {m}], axis=1))", "(1000, 3000)"),
+        (f"sum(stack([{m}, {m}]))", "(2, 1000, 1000)"),
+    ):
+        assert main(["draw", formula, f"a={[0] * 1000}", "-o", "-"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"array of shape {shape}" in err and "at most" in err
