@@ -971,11 +971,26 @@ def to_svg(
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` all at once: on any failure the old file is untouched."""
+    """Replace ``path`` by ``data`` all at once: on any failure the old file is untouched.
+
+    A symlink is followed (the link stays, its target is replaced) and an old file keeps its
+    permissions. What is not a regular file (/dev/stdout, a pipe) is a stream, written into:
+    a rename would destroy it.
+    """
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return
+    path = path.resolve()
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o644  # mkstemp's 0o600 would hide a new picture from its usual readers
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -261,3 +261,47 @@ def test_the_draw_command_joins_arrays_and_caps_what_joining_makes(capsys):
         assert main(["draw", formula, f"a={[0] * 1000}", "-o", "-"]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"array of shape {shape}" in err and "at most" in err
+
+
+def _picture_writers():
+    graph = cg.Node(2.0, name="w") * 3
+    return {
+        "render": lambda path: cg.render(graph, path, engine="graphviz-pure"),
+        "to_json": lambda path: cg.to_json(graph, path),
+        "animate": lambda path: cg.animate(graph).save(path),
+    }
+
+
+@pytest.mark.parametrize("writer", sorted(_picture_writers()))
+def test_atomic_writes_keep_symlinks_and_permissions(tmp_path, writer):
+    # The rename that keeps an old file safe also replaced a symlink by a plain file and
+    # gave the new file mkstemp's private mode (0o600).
+    target = tmp_path / "shared" / "picture"
+    target.parent.mkdir()
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o644)
+    link = tmp_path / "picture"
+    link.symlink_to(target)
+    _picture_writers()[writer](link)
+    assert link.is_symlink() and target.read_text(encoding="utf-8") != "old"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in target.parent.iterdir()) == ["picture"]
+
+
+@pytest.mark.parametrize("writer", sorted(_picture_writers()))
+def test_writing_to_a_pipe_writes_into_it_rather_than_replacing_it(tmp_path, writer):
+    # -o /dev/stdout, /dev/full or a named pipe is a stream: renaming a file over it would
+    # destroy it (as root, 0.1's atomic write replaced /dev/full and reported success).
+    import os
+    import stat
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # so that opening to write succeeds
+    try:
+        _picture_writers()[writer](pipe)
+        received = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and len(received) > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
