@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import inspect
 import keyword
 import math
 import operator
+import os
 import sys
 import textwrap
 import warnings
@@ -688,6 +690,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print(f"compgraph draw: error{where}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left early (compgraph draw ... | head): stop quietly, as cat does, with
+        # stdout pointed at devnull so that the interpreter's last flush cannot fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

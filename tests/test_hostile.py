@@ -305,3 +305,19 @@ def test_writing_to_a_pipe_writes_into_it_rather_than_replacing_it(tmp_path, wri
         os.close(reader)
     assert stat.S_ISFIFO(pipe.stat().st_mode) and len(received) > 0
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+@pytest.mark.parametrize("output", ["-", "picture.svg"])
+def test_the_draw_command_stops_quietly_when_its_reader_leaves(tmp_path, output):
+    # compgraph draw ... | head: 0.1 printed a BrokenPipeError traceback.
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "compgraph", "draw", "a*b", "a=1", "b=2", "-o", output]
+    child = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    child.stdout.close()  # before the child has written: its first write meets a closed pipe
+    err = child.stderr.read()
+    assert child.wait(timeout=60) == 1
+    assert "Traceback" not in err and "Broken pipe" not in err, err
