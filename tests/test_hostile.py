@@ -321,3 +321,29 @@ def test_the_draw_command_stops_quietly_when_its_reader_leaves(tmp_path, output)
     err = child.stderr.read()
     assert child.wait(timeout=60) == 1
     assert "Traceback" not in err and "Broken pipe" not in err, err
+
+
+def test_pow_at_zero_to_the_zero_has_the_slopes_pytorch_and_jax_give():
+    # 0.1: d(0^z)/dz at z = 0 was 0^0 · ln 0 = -inf, with NumPy's divide warning.
+    import warnings
+
+    base, exponent = cg.Node([0.0, 0.0], name="b"), cg.Node([0.0, 2.0], name="z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = cg.pow(base, exponent)
+        cg.sum(y).backward()
+        z = cg.Node(0.0, name="z")
+        (0.0**z).backward()
+        second = cg.grad(cg.grad(lambda t: 0.0**t))(0.0)
+    assert y.value.tolist() == [1.0, 0.0]
+    assert exponent.grad.tolist() == [0.0, 0.0] and base.grad.tolist() == [0.0, 0.0]
+    assert z.grad == 0.0 and second == 0.0
+
+
+def test_argnums_naming_one_argument_twice_gives_arrays_twice():
+    # (0, 0) treated the node made for the first mention as a caller's Node, and returned
+    # recorded Nodes instead of arrays.
+    grads = cg.grad(lambda u, v: u * v, argnums=(0, 0))(2.0, 5.0)
+    assert all(type(g) is np.ndarray for g in grads) and [float(g) for g in grads] == [5.0, 5.0]
+    grads = cg.grad(lambda u, v: u * v, argnums=(1, -1))(2.0, 5.0)
+    assert all(type(g) is np.ndarray for g in grads) and [float(g) for g in grads] == [2.0, 2.0]
