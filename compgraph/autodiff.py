@@ -331,6 +331,8 @@ def fit_gradient(g: Any, node: Any, position: int, on_nodes: bool = False) -> An
     if isinstance(g, Recorded) and not on_nodes:
         _bad_gradient(node, position, f"a Node ({g.describe()})")
     if not on_nodes:
+        if isinstance(g, np.ma.MaskedArray):
+            _bad_gradient(node, position, "a masked array (its mask would be dropped)")
         if not isinstance(g, (np.ndarray, np.generic, float, int)) or isinstance(g, bool):
             _bad_gradient(node, position, f"{type(g).__name__} {g!r:.40}")
         g = np.asarray(g)

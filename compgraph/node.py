@@ -29,7 +29,15 @@ from numpy.typing import ArrayLike
 from compgraph import autodiff, numerics, ops
 from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
 from compgraph.graph import topological_order
-from compgraph.values import Recorded, as_axes, as_flag, as_float_array, as_shape, preview
+from compgraph.values import (
+    KEPT_DTYPES,
+    Recorded,
+    as_axes,
+    as_flag,
+    as_float_array,
+    as_shape,
+    preview,
+)
 
 __all__ = [
     "NUMPY_FUNCTIONS",
@@ -693,7 +701,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         finite = math.isfinite(out)
         out = np.asarray(out)  # values are arrays, also for scalars
     else:
-        if out_type is not np.ndarray or out.dtype.kind != "f":
+        if out_type is not np.ndarray or out.dtype.char not in "fd":  # float32, float64
             out = _forward_result_as_array(op, out)
         finite = numerics.all_finite(out)
     out.setflags(write=False)  # as leaves' values (setflags: half the cost of .flags)
@@ -759,11 +767,11 @@ def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
     # NumPy returns scalars (np.float64), not 0-d arrays, from operations on 0-d arrays.
     if isinstance(out, (np.generic, float)):
         out = np.asarray(out)
-    if type(out) is not np.ndarray or out.dtype.kind != "f":
+    if type(out) is not np.ndarray or out.dtype not in KEPT_DTYPES:
         raise OpError(
             f"op {op.name!r} forward returned {type(out).__name__}"
             f"{f' of dtype {out.dtype}' if isinstance(out, np.ndarray) else ''}; "
-            "it must return a float NumPy array"
+            "it must return a float64 or float32 NumPy array"
         )
     return out
 

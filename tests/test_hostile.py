@@ -347,3 +347,28 @@ def test_argnums_naming_one_argument_twice_gives_arrays_twice():
     assert all(type(g) is np.ndarray for g in grads) and [float(g) for g in grads] == [5.0, 5.0]
     grads = cg.grad(lambda u, v: u * v, argnums=(1, -1))(2.0, 5.0)
     assert all(type(g) is np.ndarray for g in grads) and [float(g) for g in grads] == [2.0, 2.0]
+
+
+def test_a_vjp_returning_a_masked_array_is_refused_not_unmasked():
+    # fit_gradient's np.asarray dropped the mask: [--, 1] was summed in as [1, 1].
+    ReturnsWrongThings.RESULT = np.ma.masked_array([1.0, 1.0], mask=[True, False])
+    with pytest.raises(cg.OpError, match=r"vjp returned a masked array .*mask would be dropped"):
+        cg.sum(ReturnsWrongThings(cg.Node([1.0, 2.0]))).backward()
+
+
+class ReturnsHalfPrecision(cg.Op):
+    """x in float16 ; vjp: g"""
+
+    @staticmethod
+    def forward(x):
+        return x.astype(np.float16)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g,)
+
+
+def test_a_forward_returning_another_float_type_is_refused():
+    # Values are float64 or float32; a float16 result slipped in as a float16 node.
+    with pytest.raises(cg.OpError, match="forward returned ndarray of dtype float16"):
+        ReturnsHalfPrecision(cg.Node([1.0, 2.0]))
