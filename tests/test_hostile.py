@@ -423,3 +423,22 @@ def test_masked_arrays_on_the_left_and_from_a_forward_are_refused_too():
 
     with pytest.raises(cg.OpError, match="forward returned MaskedArray"):
         ReturnsMasked(x)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_graphs_whose_gradients_are_graphs_copy_and_pickle(how):
+    import copy
+    import pickle
+
+    # After backward(create_graph=True), x.grad is a Node whose graph holds x again: the
+    # flattening followed parents only, and pickled x.grad as a graph of its own, which
+    # held x, whose grad... RecursionError at two ops.
+    x = cg.Node(3.0, name="x")
+    y = x**3
+    y.backward(create_graph=True)  # x.grad = 3x² = 27, a Node
+    twin = pickle.loads(pickle.dumps(y)) if how == "pickle" else copy.deepcopy(y)
+    (x_twin,) = [n for n in cg.graph.ancestors(twin) if n.name == "x"]
+    assert x_twin is not x and isinstance(x_twin.grad, cg.Node) and x_twin.grad.value == 27.0
+    assert x_twin in cg.graph.ancestors(x_twin.grad)  # the gradient's graph is the copy's
+    x_twin.grad.backward()
+    assert x_twin.grad == 18.0  # d(3x²)/dx = 6x, through the copied gradient graph
