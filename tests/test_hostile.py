@@ -442,3 +442,30 @@ def test_graphs_whose_gradients_are_graphs_copy_and_pickle(how):
     assert x_twin in cg.graph.ancestors(x_twin.grad)  # the gradient's graph is the copy's
     x_twin.grad.backward()
     assert x_twin.grad == 18.0  # d(3x²)/dx = 6x, through the copied gradient graph
+
+
+def test_separate_graphs_in_separate_threads_keep_working_under_the_lock():
+    import threading
+
+    # The lock that serializes passes over a shared graph must not break separate ones.
+    results, failures = {}, []
+
+    def train(k):
+        try:
+            w = cg.Node(np.full(3, float(k)), name=f"w{k}")
+            for _ in range(20):
+                J = cg.sum(cg.tanh(w) * w)
+                J.backward()
+            results[k] = (w.value.copy(), np.array(w.grad))
+        except Exception as error:  # pragma: no cover - what this guards against
+            failures.append(error)
+
+    threads = [threading.Thread(target=train, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and sorted(results) == [0, 1, 2, 3]
+    for value, grad in results.values():
+        t = np.tanh(value)
+        np.testing.assert_allclose(grad, t + value * (1 - t**2), rtol=1e-15)
