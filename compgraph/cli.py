@@ -220,8 +220,23 @@ def _check_setting(function: str, parameter: inspect.Parameter, value: Any) -> N
     for item in items:
         if value is None or (isinstance(item, int) and abs(item) < _INT64_LIMIT):
             continue
-        shown = "a Node" if isinstance(item, Node) else repr(item)
-        raise ValueError(f"{function}(): {parameter.name} must be {wanted}, not {shown:.40}")
+        if isinstance(item, Node):
+            raise ValueError(f"{function}(): {parameter.name} must be {wanted}, {_COMPUTED}")
+        raise ValueError(f"{function}(): {parameter.name} must be {wanted}, not {item!r:.40}")
+
+
+# Why an expression in an integer's place is refused: the formula computed it as a Node.
+_COMPUTED = (
+    "not a Node: write integers out, or with + - * ** on integers whose result stays below "
+    "2**63 (other expressions, such as [0]*2, are arrays the engine computes)"
+)
+
+
+def _check_index(function: str, index: Any) -> None:
+    """getitem's index: integers, slices and lists of integers, never a computed Node."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, Node) for item in items):
+        raise ValueError(f"{function}(): index must be integers or lists of integers, {_COMPUTED}")
 
 
 def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
@@ -239,7 +254,9 @@ def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
             operands.extend(value)
         elif _is_operand(parameter):
             operands.append(value)
-        elif parameter.name not in _INDEX_PARAMETERS:
+        elif parameter.name in _INDEX_PARAMETERS:
+            _check_index(name, value)
+        else:
             _check_setting(name, parameter, value)
     index = next((bound.arguments[p] for p in _INDEX_PARAMETERS if p in bound.arguments), None)
     _check_result_size(name, operands, index, bound.arguments.get("axis", 0))

@@ -469,3 +469,25 @@ def test_separate_graphs_in_separate_threads_keep_working_under_the_lock():
     for value, grad in results.values():
         t = np.tanh(value)
         np.testing.assert_allclose(grad, t + value * (1 - t**2), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("formula", "parameter"),
+    [
+        ("sum(getitem(a, 10**20))", "index"),
+        ("sum(getitem(a, [0]*2))", "index"),
+        ("sum(getitem(a, (0, 10**20)))", "index"),
+        ("sum(reshape(a, 10**20))", "shape"),
+        ("sum(a, axis=2**100)", "axis"),
+    ],
+)
+def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formula, parameter):
+    from compgraph.cli import main
+
+    # 1+0 and 2**1 stay integers now, but 10**20 (past int64) or [0]*2 (a list times a
+    # number: an array the engine computes) still got "index constant 1e+20 of shape () is a
+    # Node; ... index with its .value", which means nothing in a formula.
+    assert main(["draw", formula, "a=[1, 2]", "-o", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{parameter} must be" in err, err
+    assert "below 2**63" in err and ".value" not in err
