@@ -838,10 +838,12 @@ def _memory_limiter(limit: int | None) -> Any:
 
 _OUT_OF_MEMORY = re.compile(
     r"out of memory|memory allocation|MemoryError|cannot allocate|bad_alloc|"
-    r"failed to allocate|memory exhausted",
+    r"failed to allocate|memory exhausted|"
+    r"failed to map segment",  # the loader, when the limit leaves no room for a library
     re.IGNORECASE,
 )
-_CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGKILL")
+# SIGTRAP: GLib's g_error, e.g. when a thread cannot get its stack under the memory limit.
+_CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGKILL", "SIGTRAP")
 
 
 def _failure(

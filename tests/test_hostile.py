@@ -491,3 +491,34 @@ def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formu
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{parameter} must be" in err, err
     assert "below 2**63" in err and ".value" not in err
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="signals and setrlimit are POSIX")
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        # The system dot under a tight memory_limit, as seen on Debian's Graphviz 2.43:
+        (
+            "cat >/dev/null\necho 'dot: error while loading shared libraries: libgvc.so.6: "
+            "failed to map segment from shared object' >&2\nexit 127\n",
+            r"fake-dot ran out of memory .*memory_limit=",
+        ),
+        (
+            "cat >/dev/null\necho \"GLib-ERROR **: creating thread 'pango': Error creating "
+            'thread: Resource temporarily unavailable" >&2\nkill -TRAP $$\n',
+            r"fake-dot crashed \(killed by SIGTRAP.*run out of the memory it is allowed",
+        ),
+    ],
+    ids=["loader cannot map", "GLib traps"],
+)
+def test_a_layout_program_starved_of_memory_is_said_to_be(monkeypatch, tmp_path, script, said):
+    # 0.1 reported "could not render the graph as 'svg' (exit status 127)" and a SIGTRAP
+    # crash without a word of the memory limit that caused them.
+    from compgraph import viz
+
+    program = tmp_path / "fake-dot"
+    program.write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setattr(viz, "layout_program", lambda engine=None: str(program))
+    with pytest.raises(cg.RenderError, match=said):
+        cg.to_svg(cg.Node(1.0, name="a") * 2)
