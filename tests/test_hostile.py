@@ -522,3 +522,16 @@ def test_a_layout_program_starved_of_memory_is_said_to_be(monkeypatch, tmp_path,
     monkeypatch.setattr(viz, "layout_program", lambda engine=None: str(program))
     with pytest.raises(cg.RenderError, match=said):
         cg.to_svg(cg.Node(1.0, name="a") * 2)
+
+
+def test_a_step_too_large_for_f_is_named_as_a_cause_when_gradcheck_fails():
+    # The relative step at x = 1e10 is 1e4: σ(x - 1e10) changes on a scale of 1, so the
+    # difference quotient is wrong although every op is right. 0.1's absolute step failed
+    # the other way; the report must not send the user hunting for a non-smooth f only.
+    def f(x):
+        return cg.sum(cg.sigmoid(x - 1e10))
+
+    with pytest.raises(cg.GradientCheckError, match=r"smaller eps") as caught:
+        cg.gradcheck(f, np.array([1e10]))
+    assert "Localized by check_graph" not in str(caught.value)  # no op is blamed
+    assert cg.gradcheck(f, np.array([1e10]), eps=1e-13).passed  # and the advice works
