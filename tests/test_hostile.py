@@ -3,6 +3,7 @@ unclear message; each one pins what the library does now."""
 
 import decimal
 import fractions
+import os
 import weakref
 
 import numpy as np
@@ -227,7 +228,7 @@ def test_masks_on_a_condition_or_an_index_are_refused_not_dropped():
 
 
 def test_clip_bounds_that_are_nodes_or_text_are_refused_by_name():
-    # 0.1's clip(x, Node) recursed until RecursionError (np.clip handed the Node back to
+    # clip(x, Node) recursed until RecursionError (np.clip handed the Node back to
     # clip); a text bound got NumPy's "ufunc 'maximum' did not contain a loop".
     x = cg.Node([1.0, 2.0], name="x")
     for call in (lambda: cg.clip(x, cg.Node(1.5)), lambda: np.clip(x, None, cg.Node(1.5))):
@@ -250,8 +251,8 @@ def test_numbers_too_large_for_float64_are_refused_by_name():
 def test_the_draw_command_joins_arrays_and_caps_what_joining_makes(capsys):
     from compgraph.cli import main
 
-    # concatenate and stack are listed by `compgraph draw --help`, yet 0.1 refused every
-    # call: "concatenate(): xs must be an int, not [Node(...), ...]".
+    # concatenate and stack are listed by `compgraph draw --help`, yet every call was
+    # refused: "concatenate(): xs must be an int, not [Node(...), ...]".
     for formula, value in (
         ("sum(concatenate([a, 2 * a]))", "f = 9"),
         ("sum(stack((a, a), axis=1) @ [1, 10])", "f = 33"),
@@ -297,8 +298,7 @@ def test_atomic_writes_keep_symlinks_and_permissions(tmp_path, writer):
 @pytest.mark.parametrize("writer", sorted(_picture_writers()))
 def test_writing_to_a_pipe_writes_into_it_rather_than_replacing_it(tmp_path, writer):
     # -o /dev/stdout, /dev/full or a named pipe is a stream: renaming a file over it would
-    # destroy it (as root, 0.1's atomic write replaced /dev/full and reported success).
-    import os
+    # destroy it (as root, the atomic write replaced /dev/full and reported success).
     import stat
 
     pipe = tmp_path / "pipe"
@@ -315,7 +315,7 @@ def test_writing_to_a_pipe_writes_into_it_rather_than_replacing_it(tmp_path, wri
 
 @pytest.mark.parametrize("output", ["-", "picture.svg"])
 def test_the_draw_command_stops_quietly_when_its_reader_leaves(tmp_path, output):
-    # compgraph draw ... | head: 0.1 printed a BrokenPipeError traceback.
+    # compgraph draw ... | head printed a BrokenPipeError traceback.
     import subprocess
     import sys
 
@@ -493,7 +493,7 @@ def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formu
     assert "below 2**63" in err and ".value" not in err
 
 
-@pytest.mark.skipif(__import__("os").name != "posix", reason="signals and setrlimit are POSIX")
+@pytest.mark.skipif(os.name != "posix", reason="signals and setrlimit are POSIX")
 @pytest.mark.parametrize(
     ("script", "said"),
     [
@@ -512,7 +512,7 @@ def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formu
     ids=["loader cannot map", "GLib traps"],
 )
 def test_a_layout_program_starved_of_memory_is_said_to_be(monkeypatch, tmp_path, script, said):
-    # 0.1 reported "could not render the graph as 'svg' (exit status 127)" and a SIGTRAP
+    # The reports said "could not render the graph as 'svg' (exit status 127)" and a SIGTRAP
     # crash without a word of the memory limit that caused them.
     from compgraph import viz
 
