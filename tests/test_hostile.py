@@ -279,6 +279,12 @@ def _picture_writers():
     }
 
 
+posix_only = pytest.mark.skipif(
+    os.name != "posix", reason="symlinks, file modes, FIFOs and signals are POSIX"
+)
+
+
+@posix_only
 @pytest.mark.parametrize("writer", sorted(_picture_writers()))
 def test_atomic_writes_keep_symlinks_and_permissions(tmp_path, writer):
     # The rename that keeps an old file safe also replaced a symlink by a plain file and
@@ -295,6 +301,7 @@ def test_atomic_writes_keep_symlinks_and_permissions(tmp_path, writer):
     assert sorted(p.name for p in target.parent.iterdir()) == ["picture"]
 
 
+@posix_only
 @pytest.mark.parametrize("writer", sorted(_picture_writers()))
 def test_writing_to_a_pipe_writes_into_it_rather_than_replacing_it(tmp_path, writer):
     # -o /dev/stdout, /dev/full or a named pipe is a stream: renaming a file over it would
@@ -493,7 +500,7 @@ def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formu
     assert "below 2**63" in err and ".value" not in err
 
 
-@pytest.mark.skipif(os.name != "posix", reason="signals and setrlimit are POSIX")
+@posix_only
 @pytest.mark.parametrize(
     ("script", "said"),
     [
