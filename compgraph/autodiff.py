@@ -124,7 +124,8 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
 
     Then every pass walks the ops of all earlier steps: the graph holds ops created before
     the previous pass's root and grows each time. A loop that builds each step afresh
-    (updates under no_grad(), or new Nodes) never has ops older than the previous root.
+    (updates as new Nodes) never has ops older than the previous root. The advice is not
+    "update under no_grad()": there ``w - lr * w.grad`` is a constant, and the next pass fails.
     """
     last = _last_pass
     oldest_op = next((node.id for node in order if node.op is not None), None)
@@ -141,8 +142,7 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
             f"backward() has walked a bigger graph {GROWTH_STREAK} times in a row "
             f"({len(order)} nodes now), each holding the ops of earlier passes: a training "
             "loop is chaining its steps into one graph, each slower than the last. Update "
-            "parameters under compgraph.no_grad(), or as new Nodes: "
-            "w = cg.Node(w.value - lr * w.grad, name='w')",
+            "parameters as new Nodes: w = cg.Node(w.value - lr * w.grad, name='w')",
             GraphGrowthWarning,
             stacklevel=4,
         )
@@ -353,6 +353,8 @@ def fit_gradient(g: Any, node: Any, position: int, on_nodes: bool = False) -> An
     if isinstance(g, Recorded) and not on_nodes:
         _bad_gradient(node, position, f"a Node ({g.describe()})")
     if not on_nodes:
+        if isinstance(g, np.ma.MaskedArray):
+            _bad_gradient(node, position, "a masked array (its mask would be dropped)")
         if not isinstance(g, (np.ndarray, np.generic, float, int)) or isinstance(g, bool):
             _bad_gradient(node, position, f"{type(g).__name__} {g!r:.40}")
         g = np.asarray(g)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import inspect
 import keyword
 import math
 import operator
+import os
 import sys
 import textwrap
 import warnings
@@ -218,8 +220,23 @@ def _check_setting(function: str, parameter: inspect.Parameter, value: Any) -> N
     for item in items:
         if value is None or (isinstance(item, int) and abs(item) < _INT64_LIMIT):
             continue
-        shown = "a Node" if isinstance(item, Node) else repr(item)
-        raise ValueError(f"{function}(): {parameter.name} must be {wanted}, not {shown:.40}")
+        if isinstance(item, Node):
+            raise ValueError(f"{function}(): {parameter.name} must be {wanted}, {_COMPUTED}")
+        raise ValueError(f"{function}(): {parameter.name} must be {wanted}, not {item!r:.40}")
+
+
+# Why an expression in an integer's place is refused: the formula computed it as a Node.
+_COMPUTED = (
+    "not a Node: write integers out, or with + - * ** on integers whose result stays below "
+    "2**63 (other expressions, such as [0]*2, are arrays the engine computes)"
+)
+
+
+def _check_index(function: str, index: Any) -> None:
+    """getitem's index: integers, slices and lists of integers, never a computed Node."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, Node) for item in items):
+        raise ValueError(f"{function}(): index must be integers or lists of integers, {_COMPUTED}")
 
 
 def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
@@ -233,24 +250,39 @@ def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
     operands = []
     for parameter_name, value in bound.arguments.items():
         parameter = signature.parameters[parameter_name]
-        if parameter.kind is parameter.VAR_POSITIONAL:
+        if parameter.kind is parameter.VAR_POSITIONAL or _takes_operands(parameter):
             operands.extend(value)
         elif _is_operand(parameter):
             operands.append(value)
-        elif parameter.name not in _INDEX_PARAMETERS:
+        elif parameter.name in _INDEX_PARAMETERS:
+            _check_index(name, value)
+        else:
             _check_setting(name, parameter, value)
     index = next((bound.arguments[p] for p in _INDEX_PARAMETERS if p in bound.arguments), None)
-    _check_result_size(name, operands, index)
+    _check_result_size(name, operands, index, bound.arguments.get("axis", 0))
     return function(*bound.args, **bound.kwargs)
+
+
+def _takes_operands(parameter: inspect.Parameter) -> bool:
+    """Whether a parameter takes a sequence of operands (concatenate's and stack's xs)."""
+    return parameter.annotation in ("Sequence[Any]", Sequence[Any])
 
 
 def _shape(value: Any) -> tuple[int, ...]:
     return np.shape(value.value if isinstance(value, Node) else value)
 
 
-def _predicted_shape(name: str, operands: list[Any], index: Any) -> tuple[int, ...]:
+def _predicted_shape(name: str, operands: list[Any], index: Any, axis: Any) -> tuple[int, ...]:
     """The shape op ``name`` would give, from its operands' shapes alone (no computing)."""
     shapes = [_shape(x) for x in operands]
+    if name in ("concatenate", "stack") and shapes and isinstance(axis, int):
+        # Joining adds its operands' elements up, each within the cap or not.
+        joined = list(shapes[0])
+        if name == "stack":
+            joined.insert(axis if axis >= 0 else len(joined) + 1 + axis, len(shapes))
+        else:
+            joined[axis] = sum(shape[axis] for shape in shapes)
+        return tuple(joined)
     if name == "getitem" and shapes:
         # An integer array index picks one slice per element, repeats included.
         items = index if isinstance(index, tuple) else (index,)
@@ -263,11 +295,11 @@ def _predicted_shape(name: str, operands: list[Any], index: Any) -> tuple[int, .
     return np.broadcast_shapes(*shapes)
 
 
-def _check_result_size(name: str, operands: list[Any], index: Any) -> None:
+def _check_result_size(name: str, operands: list[Any], index: Any, axis: Any) -> None:
     """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
     try:
-        result = _predicted_shape(name, operands, index)
-    except (ValueError, TypeError):
+        result = _predicted_shape(name, operands, index, axis)
+    except (ValueError, TypeError, IndexError):
         return  # the op itself will say what does not fit
     size = math.prod(result)
     if size > MAX_ELEMENTS:
@@ -675,6 +707,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print(f"compgraph draw: error{where}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left early (compgraph draw ... | head): stop quietly, as cat does, with
+        # stdout pointed at devnull so that the interpreter's last flush cannot fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

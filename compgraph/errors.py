@@ -80,4 +80,4 @@ class NonFiniteWarning(RuntimeWarning):
 
 class GraphGrowthWarning(UserWarning):
     """Each ``backward()`` walks a bigger graph that still holds earlier passes' ops: a
-    training loop is chaining its steps (an update outside ``no_grad()``)."""
+    training loop is chaining its steps (a recorded update, ``w = w - lr * w.grad``)."""

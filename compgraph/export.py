@@ -337,7 +337,9 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` all at once: a temporary file, then ``os.replace``.
 
-    A failed write leaves an existing file as it was and no temporary file behind.
+    A failed write leaves an existing file as it was and no temporary file behind. A symlink
+    is followed (the link stays) and an old file keeps its permissions; what is not a
+    regular file (/dev/stdout, a pipe) is a stream, written into: a rename would destroy it.
 
     Args:
         path: the file to write; its folder must exist.
@@ -356,16 +358,23 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
         'hello'
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        return path
+    target = path.resolve()
     try:
-        mode = path.stat().st_mode & 0o777
+        mode = target.stat().st_mode & 0o777
     except OSError:
         mode = 0o644  # mkstemp's 0o600 would hide a new file from its usual readers
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

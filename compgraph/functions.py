@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from compgraph import ops
+from compgraph.errors import DTypeError
 from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index
-from compgraph.values import as_axes, as_axis, as_flag, as_shape, preview
+from compgraph.values import as_axes, as_axis, as_flag, as_float_array, as_shape, preview
 
 #: Each op class -> its public function.
 OP_FUNCTIONS: dict[type[ops.Op], Callable[..., Node]] = {}
@@ -207,7 +208,19 @@ def where(condition: Any, x: Any, y: Any) -> Node:
     """
     if isinstance(condition, Node):
         condition = condition.value
-    return apply(ops.Where, x, y, condition=np.asarray(condition).astype(bool, copy=False))
+    if isinstance(condition, np.ma.MaskedArray):
+        raise DTypeError(
+            "where's condition is a masked array, whose mask would be dropped: fill it "
+            "first (condition.filled(False) selects y where it is masked)"
+        )
+    try:
+        condition = np.asarray(condition).astype(bool, copy=False)
+    except (ValueError, TypeError) as error:  # ragged nested sequences
+        raise DTypeError(
+            f"where's condition is not a rectangular array ({error}); give every row the "
+            "same length"
+        ) from None
+    return apply(ops.Where, x, y, condition=condition)
 
 
 @op_function(ops.Clip, numpy=[np.clip])
@@ -222,6 +235,15 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Node:
     """
     if low is None and high is None:
         raise ValueError("clip needs a low or a high bound (or both); both are None")
+    for which, bound in (("low", low), ("high", high)):
+        if isinstance(bound, Node):
+            raise TypeError(
+                f"clip's {which} bound is a Node ({bound.describe()}); the bounds are "
+                "constants: pass its .value, or use cg.maximum(x, low) and cg.minimum(x, high) "
+                "to differentiate with respect to a bound"
+            )
+        if bound is not None:
+            as_float_array(bound, f"clip's {which} bound")  # refuses text, masks, complex
     return apply(ops.Clip, x, low=low, high=high)
 
 

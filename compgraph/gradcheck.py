@@ -383,7 +383,8 @@ class GradcheckReport:
                 "Every recorded op's local gradient agrees with finite differences, so the "
                 "difference comes from f itself: f not smooth at this point, or values so "
                 f"large that rounding (<= 1.1e-16·|f|/eps = {rounding:.2g}) "
-                "exceeds atol"
+                "exceeds atol, or f changing on a scale smaller than the step "
+                "eps·max(1, |x|), which is large where |x| is (retry with a smaller eps)"
             )
         return "\n".join(lines)
 

@@ -28,8 +28,15 @@ from numpy.typing import ArrayLike
 
 from compgraph import autodiff, numerics, ops
 from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
-from compgraph.graph import topological_order
-from compgraph.values import Recorded, as_axes, as_flag, as_float_array, as_shape, preview
+from compgraph.values import (
+    KEPT_DTYPES,
+    Recorded,
+    as_axes,
+    as_flag,
+    as_float_array,
+    as_shape,
+    preview,
+)
 
 __all__ = [
     "NUMPY_FUNCTIONS",
@@ -353,15 +360,17 @@ class Node(Recorded):
     # -- copies and pickles, without recursion ------------------------------------------------
     # The default protocols walk parents recursively and overflow Python's stack past a few
     # hundred ops; these flatten the graph in creation order instead, so a copy has the
-    # same structure (shared inputs stay shared) at any depth. ``vjp_of`` is not kept.
+    # same structure (shared inputs stay shared) at any depth. Gradients that are Nodes
+    # (create_graph=True) join the flattening, since their graphs hold the nodes whose
+    # gradients they are: pickled on their own, that cycle recursed. ``vjp_of`` is not kept.
 
     def __reduce__(self) -> tuple[Any, ...]:
-        order = topological_order(self)
+        order = _graph_and_gradient_graphs(self)
         position = {node: i for i, node in enumerate(order)}
         records = [
             (
                 n.value,
-                n.grad,
+                _NodeAt(position[n.grad]) if isinstance(n.grad, Node) else n.grad,
                 n.name,
                 n.requires_grad,
                 n.op,
@@ -370,7 +379,7 @@ class Node(Recorded):
             )
             for n in order
         ]
-        return (_rebuild_graph, (records,))
+        return (_rebuild_graph, (records, position[self]))
 
     def __copy__(self) -> Node:
         """A shallow copy: the same value, gradient, op and parents, a new identity."""
@@ -381,12 +390,14 @@ class Node(Recorded):
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Node:
-        for node in topological_order(self):
+        order = _graph_and_gradient_graphs(self)
+        made = []
+        for node in order:
             if id(node) in memo:
                 continue
             twin = _new_node(Node)
             twin._value = _read_only(node.value.copy())
-            twin.grad = copy.deepcopy(node.grad, memo)
+            made.append((node, twin))
             twin.name = node.name
             twin.requires_grad = node.requires_grad
             twin.op = node.op
@@ -394,6 +405,8 @@ class Node(Recorded):
             twin.attrs = copy.deepcopy(node.attrs, memo) if node.attrs else _NO_ATTRS
             twin.id = next(_creation_counter)
             memo[id(node)] = twin
+        for node, twin in made:  # a gradient Node may be younger than the node it belongs to
+            twin.grad = copy.deepcopy(node.grad, memo)
         return memo[id(self)]  # type: ignore[no-any-return]
 
     def detach(self) -> Node:
@@ -558,13 +571,30 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _rebuild_graph(records: list[tuple[Any, ...]]) -> Node:
-    """The graph ``Node.__reduce__`` flattened, rebuilt in creation order; its root."""
+class _NodeAt(int):
+    """In a pickled graph, a gradient that is a Node: the position of its record."""
+
+
+def _graph_and_gradient_graphs(root: Node) -> list[Node]:
+    """``root``'s graph and the graphs of its gradients that are Nodes, in creation order."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for other in (*node.parents, node.grad) if isinstance(node.grad, Node) else node.parents:
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return sorted(seen, key=operator.attrgetter("id"))
+
+
+def _rebuild_graph(records: list[tuple[Any, ...]], root: int = -1) -> Node:
+    """The graph ``Node.__reduce__`` flattened, rebuilt in creation order; node ``root``."""
     nodes: list[Node] = []
     for value, grad, name, requires_grad, op, parents, attrs in records:
         node = _new_node(Node)
         node._value = _read_only(value)
-        node.grad = grad
+        node.grad = grad  # a gradient Node's _NodeAt position until all nodes exist
         node.name = name
         node.requires_grad = requires_grad
         node.op = op
@@ -572,7 +602,10 @@ def _rebuild_graph(records: list[tuple[Any, ...]]) -> Node:
         node.attrs = attrs or _NO_ATTRS
         node.id = next(_creation_counter)
         nodes.append(node)
-    return nodes[-1]
+    for node in nodes:
+        if type(node.grad) is _NodeAt:
+            node.grad = nodes[node.grad]
+    return nodes[root]
 
 
 def _comparison_error(node: Node, operator: str) -> TypeError:
@@ -617,6 +650,11 @@ def normalize_index(index: Any) -> tuple[Any, ...]:
             raise DTypeError(
                 f"index {item.describe()} is a Node; indices are not differentiable: "
                 "index with its .value"
+            )
+        if isinstance(item, np.ma.MaskedArray):
+            raise DTypeError(
+                f"index {preview(item)} is a masked array, whose mask would be dropped: "
+                "select with the unmasked entries (index.compressed()) instead"
             )
         if isinstance(item, list):
             # An empty list selects nothing, as in NumPy (np.asarray([]) would be float).
@@ -669,7 +707,8 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         if op.scalar_inputs:
             values = map(scalar_or_view, values)
         out = op.forward(*values, **attrs)
-    except (ValueError, IndexError) as error:  # NumPy's shape complaints (AxisError included)
+    # NumPy's shape complaints (AxisError included; OverflowError for an axis such as 10**20)
+    except (ValueError, IndexError, OverflowError) as error:
         ops.check_op_class(op)
         if op not in _BUILTIN:
             # A user's forward may raise ValueError for reasons of its own: say what it
@@ -687,7 +726,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         finite = math.isfinite(out)
         out = np.asarray(out)  # values are arrays, also for scalars
     else:
-        if out_type is not np.ndarray or out.dtype.kind != "f":
+        if out_type is not np.ndarray or out.dtype.char not in "fd":  # float32, float64
             out = _forward_result_as_array(op, out)
         finite = numerics.all_finite(out)
     out.setflags(write=False)  # as leaves' values (setflags: half the cost of .flags)
@@ -757,11 +796,11 @@ def _forward_result_as_array(op: type[ops.Op], out: Any) -> np.ndarray:
     # NumPy returns scalars (np.float64), not 0-d arrays, from operations on 0-d arrays.
     if isinstance(out, (np.generic, float)):
         out = np.asarray(out)
-    if type(out) is not np.ndarray or out.dtype.kind != "f":
+    if type(out) is not np.ndarray or out.dtype not in KEPT_DTYPES:
         raise OpError(
             f"op {op.name!r} forward returned {type(out).__name__}"
             f"{f' of dtype {out.dtype}' if isinstance(out, np.ndarray) else ''}; "
-            "it must return a float NumPy array"
+            "it must return a float64 or float32 NumPy array"
         )
     return out
 

@@ -57,7 +57,9 @@ class _Call:
                 )
             given = args_list[i]
             name = names[i] if 0 <= i < len(names) else f"arg{i}"
-            if isinstance(given, Node):
+            if any(given is made for made in self.inputs):
+                node = given  # argnums=(0, 0): the node made for the first mention, again
+            elif isinstance(given, Node):
                 node, given_nodes = given, given_nodes or given.requires_grad
             else:
                 node = Node(given, name=name)

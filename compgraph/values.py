@@ -53,8 +53,8 @@ class Recorded:
 
 
 def preview(value: Any) -> str:
-    """``repr(value)`` cut to 40 characters, for messages."""
-    text = repr(value)
+    """``repr(value)`` on one line, cut to 40 characters, for messages."""
+    text = " ".join(repr(value).split())  # arrays' reprs span lines; messages are one line
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -108,7 +108,13 @@ def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
         raise DTypeError(f"{what} has dtype {dtype}; convert it to float64 or float32")
     if dtype.kind == "O" and array.size and all(_is_real(v) for v in array.flat):
         # Python ints past 2**63, Decimal and Fraction: numbers NumPy keeps as objects.
-        return array.astype(np.float64)
+        try:
+            return array.astype(np.float64)
+        except OverflowError:  # ints past float64's 1.8e308 (a Decimal becomes inf instead)
+            raise DTypeError(
+                f"{what} ({preview(value)}) does not fit in float64; use a float (e.g. "
+                "1e300) or a smaller number"
+            ) from None
     raise DTypeError(
         f"{what} has dtype {dtype} ({type(value).__name__} {preview(value)}), not numbers; "
         "give a real number, a nested list of numbers or a numeric NumPy array"

@@ -838,10 +838,12 @@ def _memory_limiter(limit: int | None) -> Any:
 
 _OUT_OF_MEMORY = re.compile(
     r"out of memory|memory allocation|MemoryError|cannot allocate|bad_alloc|"
-    r"failed to allocate|memory exhausted",
+    r"failed to allocate|memory exhausted|"
+    r"failed to map segment",  # the loader, when the limit leaves no room for a library
     re.IGNORECASE,
 )
-_CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGKILL")
+# SIGTRAP: GLib's g_error, e.g. when a thread cannot get its stack under the memory limit.
+_CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGKILL", "SIGTRAP")
 
 
 def _failure(
@@ -971,11 +973,26 @@ def to_svg(
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` all at once: on any failure the old file is untouched."""
+    """Replace ``path`` by ``data`` all at once: on any failure the old file is untouched.
+
+    A symlink is followed (the link stays, its target is replaced) and an old file keeps its
+    permissions. What is not a regular file (/dev/stdout, a pipe) is a stream, written into:
+    a rename would destroy it.
+    """
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return
+    path = path.resolve()
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o644  # mkstemp's 0o600 would hide a new picture from its usual readers
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
