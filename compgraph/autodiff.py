@@ -104,6 +104,10 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
         for node in reversed(order):
             if node.op is not None:
                 watch = _step_on_values(node, watch, exact or node.op not in BUILTIN)
+            elif type(node.grad) is np.ndarray:
+                # A leaf's gradient is complete once the walk reaches it (it is older than
+                # every node it feeds), and read-only like every other node's.
+                node.grad.setflags(write=False)
 
 
 class _LastPass(threading.local):

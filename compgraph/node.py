@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 
 from compgraph import autodiff, numerics, ops
 from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
+from compgraph.graph import graph_with_gradient_graphs
 from compgraph.values import (
     KEPT_DTYPES,
     Recorded,
@@ -365,7 +366,7 @@ class Node(Recorded):
     # gradients they are: pickled on their own, that cycle recursed. ``vjp_of`` is not kept.
 
     def __reduce__(self) -> tuple[Any, ...]:
-        order = _graph_and_gradient_graphs(self)
+        order = graph_with_gradient_graphs(self)
         position = {node: i for i, node in enumerate(order)}
         records = [
             (
@@ -390,7 +391,7 @@ class Node(Recorded):
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Node:
-        order = _graph_and_gradient_graphs(self)
+        order = graph_with_gradient_graphs(self)
         made = []
         for node in order:
             if id(node) in memo:
@@ -573,19 +574,6 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 class _NodeAt(int):
     """In a pickled graph, a gradient that is a Node: the position of its record."""
-
-
-def _graph_and_gradient_graphs(root: Node) -> list[Node]:
-    """``root``'s graph and the graphs of its gradients that are Nodes, in creation order."""
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for other in (*node.parents, node.grad) if isinstance(node.grad, Node) else node.parents:
-            if other not in seen:
-                seen.add(other)
-                stack.append(other)
-    return sorted(seen, key=operator.attrgetter("id"))
 
 
 def _rebuild_graph(records: list[tuple[Any, ...]], root: int = -1) -> Node:

@@ -210,6 +210,15 @@ def test_node_copies_its_input_and_keeps_it_read_only():
             value[...] = 10  # would change numbers the graph used, without a word
 
 
+def test_every_gradient_is_read_only_leaves_included():
+    w = cg.Node([1.0, 2.0], name="w")
+    h = w * w
+    (h * 3.0).sum().backward()
+    for node in (w, h):  # w's gradient is a fresh array, h's was handed on to w's vjp
+        with pytest.raises(ValueError, match="read-only"):
+            node.grad[0] = 0.0
+
+
 @pytest.mark.parametrize("new", [np.ones(3), np.ones(4), "text", None])
 def test_a_value_cannot_be_rebound(new):
     """Rebinding would make backward() use numbers the forward pass never saw."""
