@@ -101,13 +101,7 @@ def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
                 if node.op is not None:
                     watch = _step_on_nodes(node, watch, forward_nodes)
             return
-        for node in reversed(order):
-            if node.op is not None:
-                watch = _step_on_values(node, watch, exact or node.op not in BUILTIN)
-            elif type(node.grad) is np.ndarray:
-                # A leaf's gradient is complete once the walk reaches it (it is older than
-                # every node it feeds), and read-only like every other node's.
-                node.grad.setflags(write=False)
+        _pass_on_values(order, watch, exact)
 
 
 class _LastPass(threading.local):
@@ -152,64 +146,84 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
         )
 
 
-def _step_on_values(node: Any, watch: bool, exact: bool) -> bool:
-    """Steps 3 to 6 for one node, on NumPy arrays and scalars: the hot loop of backward.
+def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
+    """Steps 3 to 6 for every node, on NumPy arrays and scalars: the hot loop of backward.
 
     ``watch``: whether to report a non-finite gradient (once per pass); ``exact``: check
-    every gradient element-wise rather than only after a floating-point exception.
+    every gradient element-wise rather than only after a floating-point exception. One
+    function for the whole walk, with nothing computed twice per node: on a graph of
+    scalars this loop body is most of the cost of backward().
     """
-    g = node.grad
-    if type(g) is np.ndarray:
-        # The same array may be the gradient of several nodes (add's vjp passes g to both
-        # inputs), so nobody may write into it. Scalars (np.float64) are immutable anyway.
-        g.setflags(write=False)
-    op = node.op
-    parents = node.parents
-    out = node._value
-    out_shape = out.shape
-    values = map(_value_of, parents)
-    if op.scalar_inputs:
-        values = map(_scalar_or_view, values)
-        if out.ndim == 0:
-            out = out[()]
-    elif type(g) is not np.ndarray:
-        g = np.asarray(g)  # an op without scalar_inputs sees arrays only
-    try:  # 3. vjp (inline: a function call here costs every node of every graph)
-        if op.vjp_needs_grad:
-            needs = tuple(map(_requires_grad_of, parents))
-            grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
-        else:
-            grads = op.vjp(g, out, *values, **node.attrs)
-    except NotImplementedError:
-        raise no_vjp_error(node) from None
-    if type(grads) is not tuple or len(grads) != len(parents):
-        _check_vjp_result(node, grads)
-    position = -1
-    for parent, g_parent in zip(parents, grads, strict=False):  # lengths checked above
-        position += 1
-        if not parent.requires_grad:
+    events = _events
+    for node in reversed(order):
+        op = node.op
+        g = node.grad
+        if op is None:
+            if type(g) is np.ndarray:
+                # A leaf's gradient is complete once the walk reaches it (it is older than
+                # every node it feeds), and read-only like every other node's.
+                g.setflags(write=False)
             continue
-        value = parent._value
-        # The common cases need no check and no NumPy call: a float64 scalar for a 0-d
-        # float64 input, or an array with the input's shape and dtype; and a scalar input
-        # broadcast over the output (the bias b) is just a sum.
-        if type(g_parent) is np.float64:
-            fitted = value.ndim == 0 and value.dtype is FLOAT64
-        elif type(g_parent) is np.ndarray and g_parent.dtype is value.dtype:
-            fitted = g_parent.shape == value.shape
-            if not fitted and value.ndim == 0 and g_parent.shape == out_shape:
-                g_parent, fitted = g_parent.sum(), True
-        else:
-            fitted = False
-        if not fitted:
-            g_parent = fit_gradient(g_parent, node, position)  # 4. fit
-        total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
-        parent.grad = total
-        if watch and (exact or _events.signalled) and not all_finite(total):  # 6. check
-            _report_nonfinite_gradient(node, position, g_parent)
-            watch = False
-    _events.signalled = False
-    return watch
+        if type(g) is np.ndarray:
+            # The same array may be the gradient of several nodes (add's vjp passes g to
+            # both inputs), so nobody may write into it. Scalars are immutable anyway.
+            g.setflags(write=False)
+        parents = node.parents
+        out = node._value
+        out_shape = out.shape
+        values = map(_value_of, parents)
+        if op.scalar_inputs:
+            values = map(_scalar_or_view, values)
+            if not out_shape:
+                out = out[()]
+        elif type(g) is not np.ndarray:
+            g = np.asarray(g)  # an op without scalar_inputs sees arrays only
+        attrs = node.attrs
+        builtin = op in BUILTIN
+        try:  # 3. vjp
+            # Built-in vjps default needs_grad to all True, so it is passed only when some
+            # input needs no gradient: on scalars the tuple costs more than the products.
+            if op.vjp_needs_grad and not (builtin and all(map(_requires_grad_of, parents))):
+                needs = tuple(map(_requires_grad_of, parents))
+                if attrs:
+                    grads = op.vjp(g, out, *values, needs_grad=needs, **attrs)
+                else:  # no ** of an empty dict: that builds a dict per call
+                    grads = op.vjp(g, out, *values, needs_grad=needs)
+            elif attrs:
+                grads = op.vjp(g, out, *values, **attrs)
+            else:
+                grads = op.vjp(g, out, *values)
+        except NotImplementedError:
+            raise no_vjp_error(node) from None
+        if not builtin and (type(grads) is not tuple or len(grads) != len(parents)):
+            _check_vjp_result(node, grads)  # built-in vjps are tested to return one per input
+        check = watch and (exact or events.signalled or not builtin)
+        position = -1
+        for parent, g_parent in zip(parents, grads, strict=False):  # lengths checked above
+            position += 1
+            if not parent.requires_grad:
+                continue
+            value = parent._value
+            # The common cases need no check and no NumPy call: a float64 scalar for a 0-d
+            # float64 input, or an array with the input's shape and dtype; and a scalar
+            # input broadcast over the output (the bias b) is just a sum.
+            if type(g_parent) is np.float64:
+                fitted = value.dtype is FLOAT64 and not value.shape
+            elif type(g_parent) is np.ndarray and g_parent.dtype is value.dtype:
+                fitted = g_parent.shape == value.shape
+                if not fitted and not value.shape and g_parent.shape == out_shape:
+                    g_parent, fitted = g_parent.sum(), True
+            else:
+                fitted = False
+            if not fitted:
+                g_parent = fit_gradient(g_parent, node, position)  # 4. fit
+            previous = parent.grad
+            total = g_parent if previous is None else previous + g_parent  # 5. accumulate
+            parent.grad = total
+            if watch and (check or events.signalled) and not all_finite(total):  # 6. check
+                _report_nonfinite_gradient(node, position, g_parent)
+                watch = check = False
+        events.signalled = False
 
 
 def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:

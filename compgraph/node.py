@@ -694,7 +694,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
         values = map(value_of, nodes)
         if op.scalar_inputs:
             values = map(scalar_or_view, values)
-        out = op.forward(*values, **attrs)
+        out = op.forward(*values, **attrs) if attrs else op.forward(*values)  # no dict built
     # NumPy's shape complaints (AxisError included; OverflowError for an axis such as 10**20)
     except (ValueError, IndexError, OverflowError) as error:
         ops.check_op_class(op)
