@@ -656,10 +656,11 @@ def normalize_index(index: Any) -> tuple[Any, ...]:
 def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     """Run ``op``'s forward on ``inputs`` and record the result as a new node.
 
-    Inputs that are not Nodes (numbers, arrays) become constants. Arrays are used as they
-    are, without a copy (as NumPy's own functions use them, and so that data the size of X
-    is not copied on every step): do not modify such an array in place before
-    ``backward()`` has run, or wrap it in ``Node(array, requires_grad=False)``, which copies.
+    Inputs that are not Nodes (numbers, arrays) become constants. Arrays of up to
+    ``SNAPSHOT_UP_TO`` (4096) elements are copied; larger ones are used as they are, as
+    NumPy's own functions use them, so that data the size of X is not copied on every step:
+    do not modify such an array in place before ``backward()`` has run, or wrap it in
+    ``Node(array, requires_grad=False)``, which copies.
     The new node requires a gradient when any input does and recording is on (outside
     ``no_grad()``).
 
@@ -748,6 +749,8 @@ def _with_constants(inputs: tuple[Any, ...]) -> tuple[Node, ...]:
     return tuple([x if isinstance(x, Node) else _constant(x, like) for x in inputs])
 
 
+#: Arrays passed as operands are copied up to this many elements (see ``apply``).
+SNAPSHOT_UP_TO = 4096
 _python_number_arrays: dict[tuple[float, np.dtype], np.ndarray] = {}
 _PYTHON_NUMBERS = (float, int, bool)
 
@@ -775,6 +778,12 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
         # No finiteness pass here: data the size of X would pay for one on every use. A
         # non-finite constant is blamed by name when an op's output turns non-finite.
         array = as_float_array(value)
+        if array is value and array.size <= SNAPSHOT_UP_TO:
+            # The caller's own small array: a copy costs less than the op, and then changing
+            # the array in place before backward() cannot change the graph's numbers. Data
+            # the size of X is used as it is (a copy per use would be a pass per step).
+            array = array.copy()
+            array.setflags(write=False)
     node = _new_node(Node)
     node._init_leaf(array, None, False)
     return node

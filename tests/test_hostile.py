@@ -542,3 +542,24 @@ def test_a_step_too_large_for_f_is_named_as_a_cause_when_gradcheck_fails():
         cg.gradcheck(f, np.array([1e10]))
     assert "Localized by check_graph" not in str(caught.value)  # no op is blamed
     assert cg.gradcheck(f, np.array([1e10]), eps=1e-13).passed  # and the advice works
+
+
+def test_a_small_array_changed_in_place_after_the_forward_pass_cannot_change_the_gradient():
+    """Small operands are copied when wrapped; the graph keeps the numbers it computed with."""
+    w = cg.Node([1.0, 2.0], name="w")
+    data = np.array([3.0, 4.0])
+    J = cg.sum(w * data)
+    data[0] = 100.0  # after the forward pass, before backward()
+    J.backward()
+    assert float(J.value) == 11.0 and w.grad.tolist() == [3.0, 4.0]
+
+
+def test_large_operands_are_used_without_a_copy():
+    """Data the size of X is not copied per use (the README says not to change it in place)."""
+    from compgraph.node import SNAPSHOT_UP_TO
+
+    big = np.ones(SNAPSHOT_UP_TO + 1)
+    y = cg.Node(2.0) * big
+    assert np.shares_memory(y.parents[1].value, big)
+    small = np.ones(SNAPSHOT_UP_TO)
+    assert not np.shares_memory((cg.Node(2.0) * small).parents[1].value, small)
