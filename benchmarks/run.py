@@ -491,9 +491,18 @@ clock = time.perf_counter
 
 
 def round_robin(
-    runs: dict[str, Run], repeats: int, times: dict[str, list[float]] | None = None
+    runs: dict[str, Run],
+    repeats: int,
+    times: dict[str, list[float]] | None = None,
+    own_garbage: bool = False,
 ) -> dict[str, list[float]]:
-    """Seconds of every call of each run, timed round-robin (added to ``times`` if given)."""
+    """Seconds of every call of each run, timed round-robin (added to ``times`` if given).
+
+    ``own_garbage``: time a full collection after each call too. A library whose graphs are
+    reference cycles (micrograd's: every Value's backward closure holds the Value) leaves
+    garbage that only the cyclic collector frees, and without this the collection would run,
+    and be timed, during whichever library ran next.
+    """
     times = {name: [] for name in runs} if times is None else times
     names = list(runs)
     gc.collect()
@@ -504,16 +513,21 @@ def round_robin(
         for name in names[shift:] + names[:shift]:
             start = clock()
             runs[name]()
+            if own_garbage:
+                gc.collect()
             times[name].append(clock() - start)
     return times
 
 
-def interleaved(runs: dict[str, Run], repeats: int, warm_up: bool = True) -> dict[str, float]:
+def interleaved(
+    runs: dict[str, Run], repeats: int, warm_up: bool = True, own_garbage: bool = False
+) -> dict[str, float]:
     """Median seconds per call of each run, timed round-robin in this process."""
     if warm_up:
         for run in runs.values():
             run()  # imports, caches, first allocations
-    return {name: statistics.median(ts) for name, ts in round_robin(runs, repeats).items()}
+    times = round_robin(runs, repeats, own_garbage=own_garbage)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 #: Each pair's repeats are spread over this many passes through all the pairs, so that a
@@ -771,7 +785,8 @@ def run_scalars(results: Results, repeats: int, use: Callable[[str], bool] = ins
     for workload, builders in SCALAR_BUILDERS.items():
         runs = {name: build(SCALAR_LENGTH) for name, build in builders.items() if use(name)}
         check_agreement(runs)
-        medians = interleaved(runs, repeats, warm_up=False)
+        # Graphs of 10,000 Python objects: each library pays for collecting its own garbage.
+        medians = interleaved(runs, repeats, warm_up=False, own_garbage=True)
         ops = SCALAR_LENGTH * (1 if workload == "chain" else 2)
         results.scalars[workload] = {name: 1e6 * s / ops for name, s in medians.items()}
         print(workload, results.scalars[workload], flush=True)

@@ -241,3 +241,33 @@ def test_peers_are_imported_and_frozen_for_the_run_only(monkeypatch):
     )
     bench.main(["--quick", "--no-peers"])
     assert frozen_during[0] > 0 and gc.get_freeze_count() == 0
+
+
+def test_each_library_pays_for_collecting_its_own_cyclic_garbage():
+    import gc
+    import weakref
+
+    class Cycle:
+        pass
+
+    made = []
+
+    def cyclic():  # as micrograd's graphs: garbage only the cyclic collector frees
+        node = Cycle()
+        node.me = node
+        made.append(weakref.ref(node))
+
+    alive_when_the_next_ran = []
+
+    def other():
+        alive_when_the_next_ran.append(any(ref() is not None for ref in made))
+
+    gc.disable()  # only the harness's own collections may free the cycles
+    try:
+        bench.round_robin({"cyclic": cyclic, "other": other}, 4, own_garbage=True)
+        assert alive_when_the_next_ran and not any(alive_when_the_next_ran)
+        alive_when_the_next_ran.clear()
+        bench.round_robin({"cyclic": cyclic, "other": other}, 4)
+        assert any(alive_when_the_next_ran)  # without it, the next library would pay
+    finally:
+        gc.enable()
