@@ -698,7 +698,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return _animate(args) if args.command == "animate" else _draw(args)
+        status = _animate(args) if args.command == "animate" else _draw(args)
+        # Flushed here, so that a reader who left meets the handler below rather than the
+        # interpreter's final flush (which would exit with status 120 and a message).
+        sys.stdout.flush()
+        return status
     except _FormulaError as error:
         where = ""
         if error.column is not None:

@@ -327,8 +327,11 @@ def test_the_draw_command_stops_quietly_when_its_reader_leaves(tmp_path, output)
     import sys
 
     command = [sys.executable, "-m", "compgraph", "draw", "a*b", "a=1", "b=2", "-o", output]
+    # Block-buffered stdout, as for any user's pipe: with PYTHONUNBUFFERED the write would
+    # fail early, inside the handler, and hide a failure of the interpreter's final flush.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     child = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     child.stdout.close()  # before the child has written: its first write meets a closed pipe
     err = child.stderr.read()
