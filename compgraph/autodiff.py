@@ -15,8 +15,9 @@
 With ``create_graph=True`` the same steps run on Nodes instead of arrays (the vjps are
 written for both, see ``compgraph.ops``), so the gradients are themselves recorded graphs.
 
-This module sits below ``compgraph.node``: it reads nodes only through their public fields
-(value, grad, op, parents, attrs, requires_grad, id), as the graph walks do.
+This module sits below ``compgraph.node``: it reads nodes only through their fields (value,
+grad, op, parents, attrs, requires_grad, id), as the graph walks do, and the hot loop reads
+``_value``, the slot behind the read-only ``value`` property.
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ from compgraph.errors import (
     ShapeError,
 )
 from compgraph.graph import ancestors, topological_order
-from compgraph.ops import BUILTIN_OPS, unbroadcast
+from compgraph.ops import unbroadcast
 from compgraph.values import Recorded, as_float_array
 
-# The loop of backward runs inside np.errstate(all="ignore"): no errstate of its own per check.
+# The loop of backward runs inside an np.errstate that neither warns nor raises (it only
+# notes floating-point exceptions): no errstate of its own per check.
 all_finite = numerics.all_finite_ignoring_errors
 
 __all__ = ["backward", "fit_gradient", "no_vjp_error"]
@@ -56,7 +58,6 @@ _requires_grad_of = operator.attrgetter("requires_grad")
 _one_pass_at_a_time = threading.RLock()
 #: Notes NumPy's floating-point exceptions during a pass (one pass at a time, so one object).
 _events = numerics.FloatingPointEvents()
-BUILTIN = frozenset(BUILTIN_OPS)
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``).
 _scalar_or_view = operator.itemgetter(())
 
@@ -179,7 +180,7 @@ def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
         elif type(g) is not np.ndarray:
             g = np.asarray(g)  # an op without scalar_inputs sees arrays only
         attrs = node.attrs
-        builtin = op in BUILTIN
+        builtin = op.builtin
         try:  # 3. vjp
             # Built-in vjps default needs_grad to all True, so it is passed only when some
             # input needs no gradient: on scalars the tuple costs more than the products.
@@ -197,7 +198,7 @@ def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
             raise no_vjp_error(node) from None
         if not builtin and (type(grads) is not tuple or len(grads) != len(parents)):
             _check_vjp_result(node, grads)  # built-in vjps are tested to return one per input
-        check = watch and (exact or events.signalled or not builtin)
+        exact_here = exact or not builtin
         position = -1
         for parent, g_parent in zip(parents, grads, strict=False):  # lengths checked above
             position += 1
@@ -220,9 +221,9 @@ def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
             previous = parent.grad
             total = g_parent if previous is None else previous + g_parent  # 5. accumulate
             parent.grad = total
-            if watch and (check or events.signalled) and not all_finite(total):  # 6. check
+            if watch and (exact_here or events.signalled) and not all_finite(total):  # 6. check
                 _report_nonfinite_gradient(node, position, g_parent)
-                watch = check = False
+                watch = False
         events.signalled = False
 
 

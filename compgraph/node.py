@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
-_BUILTIN = frozenset(ops.BUILTIN_OPS)
 _new_node = object.__new__
 value_of = operator.attrgetter("_value")
 requires_grad_of = operator.attrgetter("requires_grad")
@@ -209,12 +208,11 @@ class Node(Recorded):
             raise TypeError(f"Node name must be a str, got {type(name).__name__} {name!r}")
         requires_grad = as_flag(requires_grad, "requires_grad")
         array = as_float_array(value, f"Node value{f' {name!r}' if name else ''}")
-        value = np.array(array, copy=True)
-        # Read-only, so that w.value[0] = 10 cannot change a number a recorded graph used:
-        # update parameters with a new Node (see the README).
-        value.flags.writeable = False
+        # A read-only copy, so that w.value[0] = 10 cannot change a number a recorded graph
+        # used: update parameters with a new Node (see the README).
+        value = _read_only(np.array(array, copy=True))
         self._init_leaf(value, name, requires_grad)
-        if not numerics.all_finite(self.value):
+        if not numerics.all_finite(value):
             numerics.report_nonfinite_value(self, None, ())
 
     def _init_leaf(self, value: np.ndarray, name: str | None, requires_grad: bool) -> None:
@@ -568,7 +566,7 @@ _IN_PLACE_MESSAGE = (
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
+    array.setflags(write=False)  # half the cost of array.flags.writeable = False
     return array
 
 
@@ -699,7 +697,7 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     # NumPy's shape complaints (AxisError included; OverflowError for an axis such as 10**20)
     except (ValueError, IndexError, OverflowError) as error:
         ops.check_op_class(op)
-        if op not in _BUILTIN:
+        if not op.builtin:
             # A user's forward may raise ValueError for reasons of its own: say what it
             # raised, on what, rather than presume the shapes are at fault.
             raise OpError(
@@ -782,8 +780,7 @@ def _constant(value: Any, like_dtype: np.dtype | None) -> Node:
             # The caller's own small array: a copy costs less than the op, and then changing
             # the array in place before backward() cannot change the graph's numbers. Data
             # the size of X is used as it is (a copy per use would be a pass per step).
-            array = array.copy()
-            array.setflags(write=False)
+            array = _read_only(array.copy())
     node = _new_node(Node)
     node._init_leaf(array, None, False)
     return node

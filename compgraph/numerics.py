@@ -101,7 +101,7 @@ def all_finite(array: np.ndarray) -> bool:
 
 
 def all_finite_ignoring_errors(array: np.ndarray) -> bool:
-    """``all_finite`` for callers already inside ``np.errstate(all="ignore")`` (backward)."""
+    """``all_finite`` for callers whose np.errstate neither warns nor raises (backward's)."""
     if array.ndim == 0:
         return math.isfinite(array)
     flat = array.ravel(order="K")
@@ -166,8 +166,8 @@ def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, 
     downstream would bury the first report. Constants (numbers and arrays passed as
     operands) are not checked when wrapped, which would cost a pass over data the size of
     X at every use: a non-finite one is blamed here, by name, at the first op whose output
-    it makes non-finite. Leaves are reported each time they are used, since their values
-    may have been changed in place since their creation.
+    it makes non-finite. Non-finite leaves are named again at each op they spoil: their own
+    report may have been made under another policy, and ``detach()`` makes leaves unchecked.
     """
     holding_nonfinite[node.id] = node  # even when ignored: backward must then check exactly
     if _policy.nonfinite == "ignore":

@@ -107,13 +107,18 @@ class Op(metaclass=OpType):
     #: needs ndarray-only features (item assignment, out=). Either way an op must never
     #: write into its inputs: they are other nodes' values.
     scalar_inputs: ClassVar[bool] = False
+    #: Set automatically: True for the ops defined in this module, which the op table tests.
+    #: The engine trusts their vjps' results and their floating-point signals; a user's op,
+    #: or a subclass of a built-in one, gets every check.
+    builtin: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
         cls.vjp_needs_grad = "needs_grad" in inspect.signature(cls.vjp).parameters
-        if cls.__module__ == __name__:
+        cls.builtin = cls.__module__ == __name__
+        if cls.builtin:
             _builtin_ops.append(cls)
 
     if TYPE_CHECKING:
@@ -157,9 +162,9 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         return g
     if not shape:  # a scalar broadcast over everything (the bias b): no axes to work out
         return g.sum()
-    extra = g.ndim - len(shape)
-    if extra < 0 or not all(n == 1 or n == m for n, m in zip(shape, g.shape[extra:], strict=True)):
+    if not _fits_into(shape, g.shape):
         return None
+    extra = g.ndim - len(shape)
     stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     return np.reshape(np.sum(g, axis=tuple(range(extra)) + stretched), shape)
 
