@@ -25,7 +25,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402 - after the thread settings, which NumPy reads on import
 
 import compgraph as cg  # noqa: E402
+from compgraph.files import write_atomically  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -1028,15 +1028,7 @@ def write_readme(report: str, path: Path) -> None:
         )
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as f:
-        f.write(f"{head}{BEGIN}\n{report}\n{END}{tail}")
-    try:
-        os.replace(f.name, path)
-    except OSError:
-        os.unlink(f.name)
-        raise
+    write_atomically(path, f"{head}{BEGIN}\n{report}\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from compgraph.files import write_atomically
 from compgraph.graph import topological_order
 from compgraph.node import Node
 
@@ -33,7 +33,6 @@ __all__ = [
     "graph_data",
     "node_labels",
     "to_json",
-    "write_text_atomically",
 ]
 
 #: The name and version of the document's format; a change that breaks readers bumps it.
@@ -334,53 +333,6 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
     return {"schema": SCHEMA_ID, "root": ids[root], "nodes": nodes}
 
 
-def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` all at once: a temporary file, then ``os.replace``.
-
-    A failed write leaves an existing file as it was and no temporary file behind. A symlink
-    is followed (the link stays) and an old file keeps its permissions; what is not a
-    regular file (/dev/stdout, a pipe) is a stream, written into: a rename would destroy it.
-
-    Args:
-        path: the file to write; its folder must exist.
-        text: the content.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-
-    Raises:
-        OSError: the folder does not exist or is not writable.
-
-    Example:
-        >>> import tempfile
-        >>> target = Path(tempfile.mkdtemp()) / "note.txt"
-        >>> write_text_atomically(target, "hello").read_text()
-        'hello'
-    """
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        with open(path, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        return path
-    target = path.resolve()
-    try:
-        mode = target.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644  # mkstemp's 0o600 would hide a new file from its usual readers
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def to_json(
     root: Node,
     path: str | os.PathLike[str] | None = None,
@@ -422,4 +374,4 @@ def to_json(
     text = json.dumps(graph_data(root, max_data=max_data), indent=indent, allow_nan=False)
     if path is None:
         return text
-    return write_text_atomically(path, text + "\n")
+    return write_atomically(path, text + "\n")

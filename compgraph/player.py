@@ -27,7 +27,8 @@ import numpy as np
 from compgraph import viz
 from compgraph.autodiff import fit_gradient
 from compgraph.errors import OpError, RenderError
-from compgraph.export import node_labels, write_text_atomically
+from compgraph.export import node_labels
+from compgraph.files import write_atomically
 from compgraph.graph import topological_order
 from compgraph.node import Node
 
@@ -92,7 +93,7 @@ class Player:
             >>> saved.read_text(encoding="utf-8") == player.html
             True
         """
-        return write_text_atomically(path, self.html)
+        return write_atomically(path, self.html)
 
 
 def animate(

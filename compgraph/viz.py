@@ -33,7 +33,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import textwrap
 from collections import Counter, deque
 from pathlib import Path
@@ -44,6 +43,7 @@ import numpy as np
 from graphviz import quoting
 
 from compgraph.errors import RenderError
+from compgraph.files import write_atomically
 from compgraph.graph import topological_order
 from compgraph.node import Node
 
@@ -972,33 +972,6 @@ def to_svg(
     return picture.decode("utf-8")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` all at once: on any failure the old file is untouched.
-
-    A symlink is followed (the link stays, its target is replaced) and an old file keeps its
-    permissions. What is not a regular file (/dev/stdout, a pipe) is a stream, written into:
-    a rename would destroy it.
-    """
-    if path.exists() and not path.is_file():
-        with open(path, "wb") as stream:
-            stream.write(data)
-        return
-    path = path.resolve()
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644  # mkstemp's 0o600 would hide a new picture from its usual readers
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def render(
     root: Node,
     path: str | os.PathLike[str],
@@ -1044,5 +1017,5 @@ def render(
     source = to_dot(root, **options).source
     picture = layout(source, format, engine=engine, timeout=timeout, memory_limit=memory_limit)
     path = Path(path)
-    _write_atomically(path, picture)
+    write_atomically(path, picture)
     return path

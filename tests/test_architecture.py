@@ -22,6 +22,7 @@ LAYERS = {
     "errors": 0,
     "values": 1,
     "numerics": 1,
+    "files": 1,
     "ops": 2,
     "graph": 3,
     "autodiff": 4,
