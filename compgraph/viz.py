@@ -482,13 +482,16 @@ def _fill(color: str) -> dict[str, str]:
     return {"fillcolor": color, "fontcolor": "#ffffff" if color in _DARK_FILLS else "#111827"}
 
 
-def _grad_attrs(node: Node, kind: str, marked: bool, scale: _GradScale) -> tuple[str, str]:
-    """(node attributes, edge colour) for a value box coloured by its gradient."""
-    if node.grad is None:
+def _grad_attrs(
+    magnitude: float | None, kind: str, marked: bool, scale: _GradScale
+) -> tuple[str, str]:
+    """(node attributes, edge colour) for a value box coloured by its gradient's magnitude
+    (``None``: no gradient)."""
+    if magnitude is None:
         style = dict(_GRAD_NEUTRAL)
         edge = _GRAD_NEUTRAL["color"]
     else:
-        color = scale.color(_grad_magnitude(node.grad))
+        color = scale.color(magnitude)
         base = _VALUE_STYLES[kind]
         style = {"style": "rounded,filled", "color": base["color"], **_fill(color)}
         if kind == "output":
@@ -674,9 +677,10 @@ def to_dot(
     drawn_set = set(order) if left_out else None
 
     scale = None
+    magnitudes: dict[Node, float] = {}  # one pass over each gradient, for scale and colours
     if color_by == "grad":
-        magnitudes = [_grad_magnitude(n.grad) for n in order if n.grad is not None]
-        scale = _GradScale(magnitudes)
+        magnitudes = {n: _grad_magnitude(n.grad) for n in order if n.grad is not None}
+        scale = _GradScale(list(magnitudes.values()))
 
     labels: dict[Node, str] = {}
     widths: dict[Node, float] = {}
@@ -715,7 +719,9 @@ def to_dot(
         index = position[node]
         kind = _kind(node, root)
         if scale is not None:
-            attrs, edge_colors[node] = _grad_attrs(node, kind, node in marked, scale)
+            attrs, edge_colors[node] = _grad_attrs(
+                magnitudes.get(node), kind, node in marked, scale
+            )
         else:
             attrs = _VALUE_ATTRS[kind, node in marked]
         body.append(f"\tv{index} [label={labels[node]}{attrs}]\n")
