@@ -495,7 +495,7 @@ _CONTROLS = (
 )  # fmt: skip
 _BUTTONS = "\n".join(
     f'<button type="button" id="{id_}" title="{tip}" aria-label="{tip.split(" (")[0]}">'
-    f'<svg class="cg-icon" viewBox="0 0 16 16" aria-hidden="true">{shapes}</svg></button>'
+    f"{_icon(shapes)}</button>"
     for id_, tip, shapes in _CONTROLS
 )
 
