@@ -40,7 +40,13 @@ from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
 from compgraph.node import Node
 from compgraph.numerics import describe_nonfinite
 
-__all__ = ["BinaryClassifier", "check_samples", "finite_real_array"]
+__all__ = [
+    "BinaryClassifier",
+    "check_binary_labels",
+    "check_positive_int",
+    "check_samples",
+    "finite_real_array",
+]
 
 
 def check_samples(X: Any, where: str) -> np.ndarray:
@@ -88,6 +94,23 @@ def check_samples(X: Any, where: str) -> np.ndarray:
             f"{where}: X has 0 feature(s) (shape={samples.shape}) while a minimum of 1 is required."
         )
     return samples
+
+
+def check_binary_labels(labels: np.ndarray, name: str, where: str) -> None:
+    """Raise ``DataError`` unless ``labels`` holds only 0 and 1, naming what else it holds."""
+    wrong = labels[(labels != 0) & (labels != 1)]
+    if wrong.size:
+        found = ", ".join(f"{v:g}" for v in np.unique(wrong)[:5])
+        raise DataError(
+            f"{where}: {name} must hold the labels 0 and 1 only, found {found}; "
+            f"map the two classes to 1 (positive) and 0 first, e.g. {name} == positive_class"
+        )
+
+
+def check_positive_int(value: Any, name: str, where: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer of at least 1 (bools refused)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
 def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:

@@ -34,7 +34,12 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import DataError, ShapeError
-from compgraph.estimators import BinaryClassifier, finite_real_array
+from compgraph.estimators import (
+    BinaryClassifier,
+    check_binary_labels,
+    check_positive_int,
+    finite_real_array,
+)
 from compgraph.node import Node
 
 __all__ = [
@@ -75,7 +80,7 @@ def initialize_with_zeros(dim: int) -> tuple[np.ndarray, float]:
         >>> w.tolist(), b
         ([[0.0], [0.0]], 0.0)
     """
-    _check_positive_int(dim, "dim", "initialize_with_zeros")
+    check_positive_int(dim, "dim", "initialize_with_zeros")
     return np.zeros((int(dim), 1)), 0.0
 
 
@@ -338,7 +343,7 @@ def optimize_newton(
         (True, True)
     """
     w, b, X, Y = _check_problem(w, b, X, Y, "optimize_newton")
-    _check_positive_int(num_iterations, "num_iterations", "optimize_newton")
+    check_positive_int(num_iterations, "num_iterations", "optimize_newton")
     X_node, Y_node = _data_nodes(X, Y)
     n = X.shape[0]
     cost = _theta_cost(X_node, Y_node)
@@ -472,16 +477,6 @@ def _progress_bar(total: int) -> Any:
 # -- checking inputs -------------------------------------------------------------------------
 
 
-def _check_binary(labels: np.ndarray, name: str, where: str) -> None:
-    wrong = labels[(labels != 0) & (labels != 1)]
-    if wrong.size:
-        found = ", ".join(f"{v:g}" for v in np.unique(wrong)[:5])
-        raise DataError(
-            f"{where}: {name} must hold the labels 0 and 1 only, found {found}; "
-            f"map the two classes to 1 (positive) and 0 first, e.g. {name} == positive_class"
-        )
-
-
 def _check_model(w: Any, b: Any, X: Any, where: str) -> tuple[np.ndarray, float, np.ndarray]:
     X = finite_real_array(X, "X", where)
     if X.ndim != 2 or X.size == 0:
@@ -520,21 +515,16 @@ def _check_problem(
             f"{where}: Y has shape {Y.shape} but X has shape {X.shape}, so Y must have shape "
             f"(1, m) = (1, {m}){fix}"
         )
-    _check_binary(Y, "Y", where)
+    check_binary_labels(Y, "Y", where)
     return w, b, X, Y
-
-
-def _check_positive_int(value: Any, name: str, where: str) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
 def _check_schedule(
     num_iterations: Any, learning_rate: Any, print_every: Any, record_every: Any, where: str
 ) -> None:
-    _check_positive_int(num_iterations, "num_iterations", where)
-    _check_positive_int(print_every, "print_every", where)
-    _check_positive_int(record_every, "record_every", where)
+    check_positive_int(num_iterations, "num_iterations", where)
+    check_positive_int(print_every, "print_every", where)
+    check_positive_int(record_every, "record_every", where)
     if (
         not isinstance(learning_rate, numbers.Real)
         # As NumPy reads it (np.isfinite's hints take arrays, not numbers.Real).
@@ -598,7 +588,7 @@ def plot_costs(
         (True, 2)
     """
     runs = _cost_runs(costs)
-    _check_positive_int(every, "every", "plot_costs")
+    check_positive_int(every, "every", "plot_costs")
     try:
         from matplotlib.figure import Figure
     except ImportError:

@@ -33,8 +33,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, ShapeError
-from compgraph.estimators import BinaryClassifier, finite_real_array
+from compgraph.errors import ShapeError
+from compgraph.estimators import (
+    BinaryClassifier,
+    check_binary_labels,
+    check_positive_int,
+    finite_real_array,
+)
 from compgraph.node import Node
 
 __all__ = [
@@ -423,8 +428,8 @@ def train(
     dims = _check_layer_dims(layer_dims, where)
     _check_output(dims, where)
     _check_learning_rate(learning_rate, where)
-    _check_positive_int(num_iterations, "num_iterations", where)
-    _check_positive_int(print_every, "print_every", where)
+    check_positive_int(num_iterations, "num_iterations", where)
+    check_positive_int(print_every, "print_every", where)
     _check_seed(seed, where)
     _check_scale(scale, where)
     if gradient_flow is not None and not callable(getattr(gradient_flow, "record", None)):
@@ -543,7 +548,7 @@ def plot_decision_boundary(
             "X of shape (2, m) with one example per column"
         )
     Y_array = _labels(Y, X_array.shape[1], where)
-    _check_positive_int(resolution, "resolution", where)
+    check_positive_int(resolution, "resolution", where)
     accuracy = float(np.mean(predict(parameters, X_array, hidden) == Y_array))
     try:
         from matplotlib.colors import ListedColormap
@@ -678,8 +683,8 @@ class NetworkClassifier(BinaryClassifier):
         activation = _activation(self.activation, where, name="activation")
         dims = [X.shape[1], *_hidden_sizes(self.hidden_layer_sizes, where), 1]
         _check_learning_rate(self.learning_rate, where)
-        _check_positive_int(self.num_iterations, "num_iterations", where)
-        _check_positive_int(self.print_every, "print_every", where)
+        check_positive_int(self.num_iterations, "num_iterations", where)
+        check_positive_int(self.print_every, "print_every", where)
         _check_seed(self.seed, where)
         _check_scale(self.scale, where)
         parameters, costs = _descend(
@@ -891,19 +896,8 @@ def _labels(Y: Any, m: int, where: str) -> np.ndarray:
             f"{where}: Y has shape {Y_array.shape} but there are m = {m} examples, so Y must "
             f"have shape (1, {m}){fix}"
         )
-    wrong = Y_array[(Y_array != 0) & (Y_array != 1)]
-    if wrong.size:
-        found = ", ".join(f"{v:g}" for v in np.unique(wrong)[:5])
-        raise DataError(
-            f"{where}: Y must hold the labels 0 and 1 only, found {found}; map the two "
-            "classes to 1 (positive) and 0 first, e.g. Y == positive_class"
-        )
+    check_binary_labels(Y_array, "Y", where)
     return Y_array
-
-
-def _check_positive_int(value: Any, name: str, where: str) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
 def _check_layer_dims(layer_dims: Any, where: str) -> list[int]:
