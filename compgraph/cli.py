@@ -427,8 +427,31 @@ def _build(args: argparse.Namespace, formula: str) -> tuple[Node, dict[str, Node
     return root, variables
 
 
-def _warn(message: str) -> None:
-    print(f"compgraph draw: warning: {' '.join(message.split())}", file=sys.stderr)
+def _warn(message: str, command: str = "draw") -> None:
+    print(f"compgraph {command}: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The layout program and the bounds on its time and memory, from the options."""
+    return {
+        "engine": args.engine,
+        "timeout": _positive("--timeout", args.timeout, 3600),
+        "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
+    }
+
+
+def _build_reporting(
+    args: argparse.Namespace, formula: str, command: str
+) -> tuple[Node, dict[str, Node]]:
+    """``_build``, with every warning (a NaN given as a variable, an overflow) as one line,
+    not Python's file-and-source-line format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        built = _build(args, formula)
+    for warning in caught:
+        if warning.category is not RuntimeWarning:  # NumPy's, said better by compgraph's
+            _warn(str(warning.message), command)
+    return built
 
 
 def _draw(args: argparse.Namespace) -> int:
@@ -444,22 +467,10 @@ def _draw(args: argparse.Namespace) -> int:
         "title": formula if args.title is None else args.title,
         "color_by": args.color_by,
     }
-    limits = {
-        "engine": args.engine,
-        "timeout": _positive("--timeout", args.timeout, 3600),
-        "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
-    }
+    limits = _limits(args)
     to_stdout = args.output == "-"
     text = sys.stderr if to_stdout else sys.stdout  # stdout is the picture's alone
-    # Every warning (a NaN given as a variable, an overflow) becomes one line, not Python's
-    # file-and-source-line format.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        root, variables = _build(args, formula)
-    for warning in caught:
-        if warning.category is RuntimeWarning:  # NumPy's, said better by NonFiniteWarning
-            continue
-        _warn(str(warning.message))
+    root, variables = _build_reporting(args, formula, "draw")
 
     print(f"{root.name} = {format_array(root.value)}", file=text)
     reached = ancestors(root)
@@ -503,24 +514,8 @@ def _animate(args: argparse.Namespace) -> int:
     formula = " ".join(args.formula.split())
     to_stdout = args.output == "-"
     text = sys.stderr if to_stdout else sys.stdout  # stdout is the page's alone
-    try:
-        limits = {
-            "engine": args.engine,
-            "timeout": _positive("--timeout", args.timeout, 3600),
-            "memory_limit": int(_positive("--memory-limit", args.memory_limit, 2**20) * 2**20),
-        }
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            root, _ = _build(args, formula)
-    except _FormulaError as error:
-        where = "" if error.column is None else f" at column {error.column + 1}"
-        snippet = f" ({error.snippet})" if error.column is not None and error.snippet else ""
-        print(f"compgraph animate: error{where}{snippet}: {error}", file=sys.stderr)
-        return 2
-    for warning in caught:
-        if warning.category is not RuntimeWarning:  # NumPy's, said better by compgraph's
-            message = " ".join(str(warning.message).split())
-            print(f"compgraph animate: warning: {message}", file=sys.stderr)
+    limits = _limits(args)
+    root, _ = _build_reporting(args, formula, "animate")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # values were reported above
@@ -709,7 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" at column {error.column + 1}" + (
                 f" ({error.snippet})" if error.snippet else ""
             )
-        print(f"compgraph draw: error{where}: {error}", file=sys.stderr)
+        print(f"compgraph {args.command}: error{where}: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader left early (compgraph draw ... | head): stop quietly, as cat does, with
