@@ -745,6 +745,10 @@ class LogisticRegression(BinaryClassifier):
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
         _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
+        if self.solver not in ("gradient_descent", "newton"):
+            raise ValueError(
+                f"{where}: solver must be 'gradient_descent' or 'newton', not {self.solver!r}"
+            )
         w, b = initialize_with_zeros(X.shape[1])
         if self.solver == "newton":
             params, _, costs = optimize_newton(
@@ -755,25 +759,19 @@ class LogisticRegression(BinaryClassifier):
                 int(self.num_iterations),
                 print_cost=bool(self.print_cost),
             )
-            self.coef_: np.ndarray = params["w"].T
-            self.intercept_ = np.array([params["b"]])
-            self.cost_history_ = costs
-            self.n_iter_ = len(costs)
-            return
-        if self.solver != "gradient_descent":
-            raise ValueError(
-                f"{where}: solver must be 'gradient_descent' or 'newton', not {self.solver!r}"
-            )
-        params, _, costs = _descend(
-            w, b, X.T, y.reshape(1, -1), int(self.num_iterations), float(self.learning_rate),
-            print_every=int(self.print_every) if self.print_cost else 0,
-            record_every=1,
-            progress=self.progress,
-        )  # fmt: skip
-        self.coef_ = params["w"].T
+            n_iter = len(costs)  # Newton stops early once the gradient is (near) zero
+        else:
+            params, _, costs = _descend(
+                w, b, X.T, y.reshape(1, -1), int(self.num_iterations), float(self.learning_rate),
+                print_every=int(self.print_every) if self.print_cost else 0,
+                record_every=1,
+                progress=self.progress,
+            )  # fmt: skip
+            n_iter = int(self.num_iterations)
+        self.coef_: np.ndarray = params["w"].T
         self.intercept_ = np.array([params["b"]])
         self.cost_history_ = costs
-        self.n_iter_ = int(self.num_iterations)
+        self.n_iter_ = n_iter
 
     def _positive_probability(self, X: np.ndarray) -> np.ndarray:
         return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0, :]
