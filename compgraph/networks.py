@@ -427,11 +427,7 @@ def train(
     activation = _activation(hidden, where)
     dims = _check_layer_dims(layer_dims, where)
     _check_output(dims, where)
-    _check_learning_rate(learning_rate, where)
-    check_positive_int(num_iterations, "num_iterations", where)
-    check_positive_int(print_every, "print_every", where)
-    _check_seed(seed, where)
-    _check_scale(scale, where)
+    _check_training(learning_rate, num_iterations, print_every, seed, scale, where)
     if gradient_flow is not None and not callable(getattr(gradient_flow, "record", None)):
         raise TypeError(
             f"train: gradient_flow must have a record(iteration, parameters, root) method, "
@@ -682,11 +678,9 @@ class NetworkClassifier(BinaryClassifier):
         where = "NetworkClassifier.fit"
         activation = _activation(self.activation, where, name="activation")
         dims = [X.shape[1], *_hidden_sizes(self.hidden_layer_sizes, where), 1]
-        _check_learning_rate(self.learning_rate, where)
-        check_positive_int(self.num_iterations, "num_iterations", where)
-        check_positive_int(self.print_every, "print_every", where)
-        _check_seed(self.seed, where)
-        _check_scale(self.scale, where)
+        _check_training(
+            self.learning_rate, self.num_iterations, self.print_every, self.seed, self.scale, where
+        )
         parameters, costs = _descend(
             Node(X.T, name="X", requires_grad=False),
             Node(y.reshape(1, -1), name="Y", requires_grad=False),
@@ -898,6 +892,17 @@ def _labels(Y: Any, m: int, where: str) -> np.ndarray:
         )
     check_binary_labels(Y_array, "Y", where)
     return Y_array
+
+
+def _check_training(
+    learning_rate: Any, num_iterations: Any, print_every: Any, seed: Any, scale: Any, where: str
+) -> None:
+    """The checks of training's settings, shared by ``train`` and ``NetworkClassifier.fit``."""
+    _check_learning_rate(learning_rate, where)
+    check_positive_int(num_iterations, "num_iterations", where)
+    check_positive_int(print_every, "print_every", where)
+    _check_seed(seed, where)
+    _check_scale(scale, where)
 
 
 def _check_layer_dims(layer_dims: Any, where: str) -> list[int]:
