@@ -10,20 +10,60 @@ Build a graph by computing with nodes, then call ``backward()``:
     (3.0, 6.0, 9.0)
 """
 
-from typing import TYPE_CHECKING
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+from typing import TYPE_CHECKING, Any
 
+# The engine first, then the rooms built on it (they import the engine's names).
 from compgraph import errors, functions, ops
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
-from compgraph.export import to_json
-from compgraph.flow import GradientFlow
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
-from compgraph.gradcheck import check_graph, gradcheck, gradgradcheck
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, geterr, seterr
 from compgraph.ops import Op
-from compgraph.player import animate
 from compgraph.transforms import grad, hessian, hvp, jacobian, value_and_grad
-from compgraph.viz import render, to_dot, to_svg
+
+from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
+from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
+from compgraph.pictures.export import to_json  # isort: skip
+from compgraph.pictures.flow import GradientFlow  # isort: skip
+from compgraph.pictures.player import animate  # isort: skip
+
+#: Modules that moved into the rooms in 0.3, under the names 0.2 taught. Importing an old
+#: name gives the very module at its new place (same classes, so old pickles still load).
+MOVED_MODULES = {
+    "compgraph.datasets": "compgraph.models.datasets",
+    "compgraph.estimators": "compgraph.models.estimators",
+    "compgraph.export": "compgraph.pictures.export",
+    "compgraph.flow": "compgraph.pictures.flow",
+    "compgraph.gradcheck": "compgraph.checks.gradcheck",
+    "compgraph.logistic": "compgraph.models.logistic",
+    "compgraph.networks": "compgraph.models.networks",
+    "compgraph.player": "compgraph.pictures.player",
+    "compgraph.testing": "compgraph.checks.testing",
+    "compgraph.viz": "compgraph.pictures.drawing",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds an old module name in ``MOVED_MODULES`` and loads it as the module it became."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in MOVED_MODULES:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec: Any) -> Any:
+        return importlib.import_module(MOVED_MODULES[spec.name])
+
+    def exec_module(self, module: Any) -> None:
+        """Nothing to run: ``create_module`` returned the module already imported."""
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
 
 if TYPE_CHECKING:
     # functions.__all__ is computed from the op registry, which a type checker cannot run, so

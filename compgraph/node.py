@@ -40,6 +40,7 @@ from compgraph.values import (
 )
 
 __all__ = [
+    "DISPLAY",
     "NUMPY_FUNCTIONS",
     "Node",
     "apply",
@@ -86,6 +87,11 @@ _ON_VALUES = frozenset(
 scalar_or_view = operator.itemgetter(())
 
 _creation_counter = itertools.count()
+
+#: How Jupyter shows a node: format ("svg") -> a function of the node returning the text.
+#: Filled by the pictures room when it is imported (``import compgraph`` does), since the
+#: engine imports no room; without it a node shows as its repr.
+DISPLAY: dict[str, Callable[[Node], str]] = {}
 
 
 class _GradMode(threading.local):
@@ -322,13 +328,10 @@ class Node(Recorded):
             fields.append("requires_grad=False")
         return f"Node({', '.join(fields)})"
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | None:
         """Jupyter shows a node as the picture of its graph (see ``compgraph.to_svg``)."""
-        # The one import that runs late, and the one place a low layer reaches up: pictures
-        # sit above nodes, and Jupyter looks for this hook on the node itself.
-        from compgraph.viz import to_svg
-
-        return to_svg(self)
+        draw = DISPLAY.get("svg")
+        return None if draw is None else draw(self)
 
     # -- backpropagation ----------------------------------------------------------------------
 

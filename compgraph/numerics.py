@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from compgraph.node import Node
     from compgraph.ops import Op
 
-__all__ = ["errstate", "geterr", "seterr"]
+__all__ = ["describe_nonfinite", "errstate", "geterr", "seterr"]
 
 _POLICIES = ("warn", "raise", "ignore")
 

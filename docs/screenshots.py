@@ -43,7 +43,7 @@ def lecture_graph() -> cg.Node:
     return J
 
 
-def frame_titled(player: cg.player.Player, title: str) -> int:
+def frame_titled(player: cg.pictures.player.Player, title: str) -> int:
     return next(i for i, frame in enumerate(player.frames) if frame["title"] == title)
 
 

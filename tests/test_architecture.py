@@ -2,8 +2,10 @@
 names stay in their module, and every op is its class, its function and its test row."""
 
 import ast
-import inspect
+import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +13,14 @@ import pytest
 
 import compgraph as cg
 from compgraph import functions, ops
-from compgraph.testing import OP_CASES
+from compgraph.checks.testing import OP_CASES
 
 PACKAGE = Path(cg.__file__).parent
 
-#: Bottom to top: values and ops, the graph and the backward pass, nodes and their op
-#: functions, then derivatives, checks and pictures, then models and tools. A module may
-#: import modules of lower layers only; ``compgraph`` (the package) sits just above layer 7.
-LAYERS = {
+#: The engine, flat at the top of the package, bottom to top: values and ops, the graph and
+#: the backward pass, nodes and their op functions, then the transforms. An engine module
+#: imports only engine modules of lower layers, and never a room.
+ENGINE = {
     "errors": 0,
     "values": 1,
     "numerics": 1,
@@ -29,86 +31,125 @@ LAYERS = {
     "node": 5,
     "functions": 6,
     "transforms": 7,
-    "gradcheck": 7,
-    "viz": 7,
-    "export": 7,  # the graph as plain data, read like viz reads it; flow and player use it
-    "flow": 8,
-    "player": 8,
-    "testing": 8,
-    "datasets": 8,
-    "estimators": 8,
-    "logistic": 9,
-    "networks": 9,
-    "cli": 10,
-    "__main__": 11,
 }
-PACKAGE_LAYER = 7.5
-#: The one late import that reaches up, with its reason in a comment where it stands.
-LATE_UPWARD_IMPORTS = {("node", "viz")}
+#: The rooms built on the engine, one job each, and the other rooms each may use. A room
+#: uses only the engine's public names (those in each engine module's ``__all__``, or the
+#: ``compgraph`` package's); inside a room, modules import each other freely.
+ROOMS = {
+    "checks": set(),
+    "pictures": set(),
+    "models": {"pictures"},
+    "cli": {"pictures"},
+}
+#: The package's own entry points: ``compgraph`` gathers the public names of the engine and
+#: the rooms, ``python -m compgraph`` runs the command.
+ENTRY_POINTS = {"__init__", "__main__"}
 
 
 def module_names():
-    return sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__")
+    """Every module of the package, dotted from the package: ``node``, ``pictures.player``."""
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        names.append(".".join(parts))
+    return names
+
+
+def room_of(name):
+    """The room of a dotted module name (``pictures.player`` -> ``pictures``), or None."""
+    first = name.split(".")[0]
+    return first if first in ROOMS else None
 
 
 def imports_of(name):
-    """(imported compgraph module, is it at module level, is it type-only) for each import."""
-    tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+    """(imported module, dotted from the package; names imported; is it type-only; ast node)."""
+    path = PACKAGE / (name.replace(".", "/") + ".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     type_only = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             type_only.update(id(child) for child in ast.walk(node))
-    top_level = {id(node) for node in tree.body}
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("compgraph"):
-            parts = node.module.split(".")
-            targets = [parts[1]] if len(parts) > 1 else [alias.name for alias in node.names]
-            for target in targets:
-                target = target if target in LAYERS else "compgraph"
-                found.append((target, id(node) in top_level, id(node) in type_only, node))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("compgraph"):
+            module = node.module.removeprefix("compgraph").removeprefix(".")
+            names = [alias.name for alias in node.names]
+            if module in (
+                "",
+                *ROOMS,
+            ):  # from compgraph import functions / from compgraph.x import y
+                for alias in names:
+                    sub = f"{module}.{alias}".lstrip(".")
+                    if sub in module_names() or sub in ENGINE:
+                        found.append((sub, None, id(node) in type_only, node))
+                    else:
+                        found.append((module, [alias], id(node) in type_only, node))
+            else:
+                found.append((module, names, id(node) in type_only, node))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("compgraph"):
-                    parts = alias.name.split(".")
-                    target = parts[1] if len(parts) > 1 else "compgraph"
-                    found.append((target, id(node) in top_level, id(node) in type_only, node))
+                    module = alias.name.removeprefix("compgraph").removeprefix(".")
+                    found.append((module, None, id(node) in type_only, node))
     return found
 
 
-def test_every_module_has_a_layer():
-    assert set(module_names()) <= set(LAYERS), "give each new module a layer in LAYERS"
+def test_every_module_is_in_the_engine_or_a_room():
+    for name in module_names():
+        assert name in ENGINE or name in ENTRY_POINTS or room_of(name), (
+            f"compgraph.{name} is neither an engine module (ENGINE) nor in a room (ROOMS)"
+        )
 
 
-@pytest.mark.parametrize("name", module_names())
-def test_imports_run_one_way(name):
-    layer = LAYERS[name]
-    for target, top_level, type_only, node in imports_of(name):
+@pytest.mark.parametrize("name", [n for n in module_names() if n in ENGINE])
+def test_the_engine_imports_lower_engine_layers_only(name):
+    for target, _, type_only, node in imports_of(name):
         if type_only:
             continue  # `if TYPE_CHECKING:` imports never run: annotations only
-        target_layer = PACKAGE_LAYER if target == "compgraph" else LAYERS[target]
-        if (name, target) in LATE_UPWARD_IMPORTS and not top_level:
+        assert target in ENGINE and ENGINE[target] < ENGINE[name], (
+            f"compgraph.{name} (engine layer {ENGINE[name]}) imports compgraph.{target or '(the package)'} "
+            f"at line {node.lineno}: the engine imports lower engine layers only, never a room"
+        )
+
+
+@pytest.mark.parametrize("name", [n for n in module_names() if room_of(n)])
+def test_rooms_use_the_engines_public_names_only(name):
+    room = room_of(name)
+    for target, names, type_only, node in imports_of(name):
+        if type_only:
             continue
-        assert target_layer < layer, (
-            f"compgraph.{name} (layer {layer}) imports {target} (layer {target_layer}) at line "
-            f"{node.lineno}: a module may import lower layers only"
+        where = f"compgraph.{name} line {node.lineno}"
+        if target == "":
+            continue  # the package itself: the public face (import compgraph as cg)
+        if target in ENGINE:
+            public = set(getattr(importlib.import_module(f"compgraph.{target}"), "__all__", ()))
+            if names is None:
+                continue  # the module itself: its attributes are checked by use, see below
+            hidden = [n for n in names if n not in public]
+            assert not hidden, (
+                f"{where} imports {hidden} from compgraph.{target}, not in its __all__"
+            )
+            continue
+        other = room_of(target)
+        assert other is not None, f"{where} imports compgraph.{target}, which is in no room"
+        assert other == room or other in ROOMS[room], (
+            f"{where} imports the {other} room; the {room} room may use {sorted(ROOMS[room])}"
         )
 
 
 @pytest.mark.parametrize("name", module_names())
 def test_private_names_stay_in_their_module(name):
-    tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("compgraph"):
-            private = [
-                a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"
-            ]
-            assert not private, f"compgraph.{name} imports private {private} from {node.module}"
+    for _, names, _, node in imports_of(name):
+        private = [n for n in names or () if n.startswith("_") and n != "__version__"]
+        assert not private, f"compgraph.{name} imports private {private} (line {node.lineno})"
 
 
-def test_the_late_upward_import_says_why():
-    source = inspect.getsource(cg.Node._repr_svg_)
-    assert "from compgraph.viz import" in source and "#" in source
+def test_the_architecture_page_names_every_room():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for room in ROOMS:
+        assert f"`{room}/`" in page, f"docs/architecture.md does not describe the {room}/ room"
+    for module in ENGINE:
+        assert f"`{module}`" in page, f"docs/architecture.md does not list the engine's {module}"
 
 
 # -- one place per op -----------------------------------------------------------------------------
@@ -130,7 +171,7 @@ def test_every_op_is_a_class_a_function_and_a_row(op):
         f"op {op.name}: {function.__name__} has no example"
     )
     assert getattr(cg, function.__name__) is function, f"op {op.name}: not exported by compgraph"
-    assert op in ROWS, f"op {op.name}: no row in compgraph.testing.OP_CASES"
+    assert op in ROWS, f"op {op.name}: no row in compgraph.checks.testing.OP_CASES"
 
 
 def test_every_op_class_in_the_table_is_registered():
@@ -195,3 +236,11 @@ def test_every_numpy_function_on_nodes_records_its_op():
     assert np.concatenate([x, x]).op.name == "concatenate"
     assert np.where(x.value > 0, x, 0.0).op.name == "where"
     assert (np.ones(2) @ x).op.name == "matmul" and (np.ones((2, 2)) - x).op.name == "sub"
+
+
+@pytest.mark.parametrize("old, new", sorted(cg.MOVED_MODULES.items()))
+def test_the_import_paths_0_2_taught_still_work(old, new):
+    """``import compgraph.logistic`` (and every other moved module) gives the module itself,
+    so old imports, isinstance checks and pickles keep working."""
+    code = f"import {old} as old, {new} as new; assert old is new, (old, new)"
+    subprocess.run([sys.executable, "-c", code], check=True)

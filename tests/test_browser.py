@@ -246,7 +246,7 @@ def test_a_200_node_graph_loads_and_reaches_the_engines_gradients(open_page):
     page.page.keyboard.press("End")
     J.backward()
     shown = dict(item.split(" = ", 1) for item in page.text("#cg-grads").split("\n"))
-    assert shown["dJ/dx"] == cg.viz.format_array(x.grad)
+    assert shown["dJ/dx"] == cg.pictures.drawing.format_array(x.grad)
     assert page.problems == []
 
 

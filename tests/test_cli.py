@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compgraph.cli import MAX_FORMULA_LENGTH, main
-from compgraph.viz import format_array
+from compgraph.cli.commands import MAX_FORMULA_LENGTH, main
+from compgraph.pictures.drawing import format_array
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -211,7 +211,7 @@ def test_negative_numbers_are_numbers(tmp_path, capsys):
 
 
 def test_results_beyond_the_element_limit_are_refused(tmp_path, capsys):
-    from compgraph.cli import MAX_ELEMENTS
+    from compgraph.cli.commands import MAX_ELEMENTS
 
     n = 1000  # a (1000, 1) * (1, 1000) outer product passes; times (1000, 1, 1) does not
     formula = "sum(reshape(x, (n, 1)) * reshape(x, (1, n)) * reshape(x, (n, 1, 1)))".replace(
@@ -397,7 +397,7 @@ def test_a_failed_draw_keeps_the_old_file(tmp_path, capsys):
 
 
 def test_a_slow_layout_names_the_commands_own_options(tmp_path, monkeypatch, capsys):
-    from compgraph import viz
+    from compgraph.pictures import drawing as viz
 
     program = tmp_path / "slow-dot"
     program.write_text("#!/bin/sh\nsleep 5\n", encoding="utf-8")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from compgraph.datasets import planar_flower
+from compgraph.models.datasets import planar_flower
 
 
 def course_flower(seed):

@@ -126,20 +126,20 @@ def test_the_site_builds_strictly_and_documents_every_public_name(tmp_path):
     assert result.returncode == 0, result.stderr[-5000:]
     assert "WARNING" not in result.stderr, result.stderr[-5000:]
 
-    import compgraph.datasets
-    import compgraph.logistic
-    import compgraph.networks
-    import compgraph.testing
+    import compgraph.checks.testing
+    import compgraph.models.datasets
+    import compgraph.models.logistic
+    import compgraph.models.networks
 
     pages = (site / "reference").rglob("index.html")
     ids = {i for page in pages for i in re.findall(r'id="([\w.]+)"', page.read_text("utf-8"))}
-    networks = (compgraph.networks, compgraph.datasets)
-    for module in (cg, cg.ops, compgraph.logistic, *networks, compgraph.testing):
+    networks = (compgraph.models.networks, compgraph.models.datasets)
+    for module in (cg, cg.ops, compgraph.models.logistic, *networks, compgraph.checks.testing):
         missing = []
         for name in module.__all__:
             value = getattr(module, name)
             # A name is documented under the module that exports it, or where it is defined
-            # (cg.gradcheck the function shares its name with the module compgraph.gradcheck).
+            # (cg.gradcheck the function shares its name with the module compgraph.checks.gradcheck).
             where = {f"{module.__name__}.{name}"}
             if hasattr(value, "__qualname__"):
                 where.add(f"{value.__module__}.{value.__qualname__}")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 
 import compgraph as cg
-from compgraph import export
+from compgraph.checks.testing import graphs
 from compgraph.graph import topological_order
-from compgraph.testing import graphs
+from compgraph.pictures import export
 
 try:
     import jsonschema

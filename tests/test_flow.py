@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import compgraph as cg
-from compgraph.flow import gradient_norm
-from compgraph.logistic import optimize, propagate
+from compgraph.models.logistic import optimize, propagate
+from compgraph.pictures.flow import gradient_norm
 
 matplotlib.use("Agg")
 
@@ -179,7 +179,7 @@ def test_gradients_that_are_graphs_are_recorded_by_value():
 
 
 def test_networks_train_records_every_layers_gradient_flow():
-    from compgraph import networks
+    from compgraph.models import networks
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(2, 40))

@@ -6,8 +6,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.gradcheck import numerical_gradient, relative_difference
-from compgraph.testing import OP_CASES, float_arrays
+from compgraph.checks.gradcheck import numerical_gradient, relative_difference
+from compgraph.checks.testing import OP_CASES, float_arrays
 
 CASES = {case.op.name: case for case in OP_CASES}
 

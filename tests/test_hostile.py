@@ -249,7 +249,7 @@ def test_numbers_too_large_for_float64_are_refused_by_name():
 
 
 def test_the_draw_command_joins_arrays_and_caps_what_joining_makes(capsys):
-    from compgraph.cli import main
+    from compgraph.cli.commands import main
 
     # concatenate and stack are listed by `compgraph draw --help`, yet every call was
     # refused: "concatenate(): xs must be an int, not [Node(...), ...]".
@@ -492,7 +492,7 @@ def test_separate_graphs_in_separate_threads_keep_working_under_the_lock():
     ],
 )
 def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formula, parameter):
-    from compgraph.cli import main
+    from compgraph.cli.commands import main
 
     # 1+0 and 2**1 stay integers now, but 10**20 (past int64) or [0]*2 (a list times a
     # number: an array the engine computes) still got "index constant 1e+20 of shape () is a
@@ -524,7 +524,7 @@ def test_the_draw_command_says_why_a_computed_number_is_no_integer(capsys, formu
 def test_a_layout_program_starved_of_memory_is_said_to_be(monkeypatch, tmp_path, script, said):
     # The reports said "could not render the graph as 'svg' (exit status 127)" and a SIGTRAP
     # crash without a word of the memory limit that caused them.
-    from compgraph import viz
+    from compgraph.pictures import drawing as viz
 
     program = tmp_path / "fake-dot"
     program.write_text("#!/bin/sh\n" + script, encoding="utf-8")

@@ -13,8 +13,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import compgraph as cg
+from compgraph.checks.testing import Domain, float_arrays
 from compgraph.graph import ancestors
-from compgraph.logistic import (
+from compgraph.models.logistic import (
     LogisticRegression,
     analytic_gradients,
     cost_graph,
@@ -24,7 +25,6 @@ from compgraph.logistic import (
     predict,
     propagate,
 )
-from compgraph.testing import Domain, float_arrays
 
 # The lesson's worked example and the values it publishes.
 W, B = np.array([[1.0], [2.0]]), 2.0
@@ -565,7 +565,7 @@ def _two_overlapping_classes(m=400, n=5, seed=0):
 
 
 def test_the_engine_hessian_equals_the_analytic_one():
-    from compgraph.logistic import analytic_hessian, hessian
+    from compgraph.models.logistic import analytic_hessian, hessian
 
     X, Y = _two_overlapping_classes(m=50, n=4)
     w, b = np.random.default_rng(1).normal(size=(4, 1)), -0.2
@@ -577,7 +577,7 @@ def test_the_engine_hessian_equals_the_analytic_one():
 def test_newton_reaches_the_optimum_in_a_handful_of_steps_where_descent_needs_thousands():
     from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
-    from compgraph.logistic import initialize_with_zeros, optimize, optimize_newton
+    from compgraph.models.logistic import initialize_with_zeros, optimize, optimize_newton
 
     X, Y = _two_overlapping_classes()
     params, grads, costs = optimize_newton(*initialize_with_zeros(5), X, Y)
@@ -593,7 +593,7 @@ def test_newton_reaches_the_optimum_in_a_handful_of_steps_where_descent_needs_th
 
 
 def test_newton_on_separable_classes_says_the_optimum_is_at_infinity():
-    from compgraph.logistic import initialize_with_zeros, optimize_newton
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
 
     X = np.array([[0.0, 1.0, 2.0, 3.0]])
     Y = np.array([[0.0, 0.0, 1.0, 1.0]])
@@ -602,7 +602,7 @@ def test_newton_on_separable_classes_says_the_optimum_is_at_infinity():
 
 
 def test_newton_damps_a_singular_hessian():
-    from compgraph.logistic import initialize_with_zeros, optimize_newton
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
 
     X, Y = _two_overlapping_classes(m=60, n=2)
     X = np.vstack([X, X[:1]])  # a repeated feature: H is singular
@@ -612,9 +612,11 @@ def test_newton_damps_a_singular_hessian():
 
 def test_the_estimator_solves_by_newton_when_asked():
     X, Y = _two_overlapping_classes()
-    newton = cg.logistic.LogisticRegression(solver="newton").fit(X.T, Y[0])
+    newton = cg.models.logistic.LogisticRegression(solver="newton").fit(X.T, Y[0])
     assert newton.n_iter_ <= 10
-    descent = cg.logistic.LogisticRegression(learning_rate=0.5, num_iterations=50).fit(X.T, Y[0])
+    descent = cg.models.logistic.LogisticRegression(learning_rate=0.5, num_iterations=50).fit(
+        X.T, Y[0]
+    )
     assert newton.cost_history_[-1] < descent.cost_history_[-1]
     with pytest.raises(ValueError, match="solver must be"):
-        cg.logistic.LogisticRegression(solver="lbfgs").fit(X.T, Y[0])
+        cg.models.logistic.LogisticRegression(solver="lbfgs").fit(X.T, Y[0])

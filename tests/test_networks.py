@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.datasets import planar_flower
+from compgraph.checks.testing import Domain, float_arrays
 from compgraph.graph import ancestors
-from compgraph.logistic import LogisticRegression
-from compgraph.networks import (
+from compgraph.models.datasets import planar_flower
+from compgraph.models.logistic import LogisticRegression
+from compgraph.models.networks import (
     NetworkClassifier,
     backward_analytic,
     compute_cost,
@@ -28,7 +29,6 @@ from compgraph.networks import (
     train,
     update_parameters,
 )
-from compgraph.testing import Domain, float_arrays
 
 
 def global_state_unchanged(before):

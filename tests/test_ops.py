@@ -7,9 +7,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.gradcheck import numerical_gradient
+from compgraph.checks.gradcheck import numerical_gradient
+from compgraph.checks.testing import OP_CASES, OpCase, float_arrays
 from compgraph.graph import ancestors
-from compgraph.testing import OP_CASES, OpCase, float_arrays
 
 CASES = {case.op.name: case for case in OP_CASES}
 

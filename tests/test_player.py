@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 
 import compgraph as cg
-from compgraph import player as player_module
-from compgraph.cli import main
-from compgraph.testing import graphs
+from compgraph.checks.testing import graphs
+from compgraph.cli.commands import main
+from compgraph.pictures import player as player_module
 
 
 def lecture_graph(named=True):

@@ -15,9 +15,9 @@ from sklearn.exceptions import NotFittedError as ScikitLearnNotFittedError
 from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
 import compgraph as cg
-from compgraph.estimators import BinaryClassifier
-from compgraph.logistic import LogisticRegression
-from compgraph.networks import NetworkClassifier
+from compgraph.models.estimators import BinaryClassifier
+from compgraph.models.logistic import LogisticRegression
+from compgraph.models.networks import NetworkClassifier
 
 #: Every compgraph classifier, configured to fit scikit-learn's small check problems quickly.
 #: A new estimator is one more line here.
@@ -407,7 +407,7 @@ def test_compgraph_imports_without_scikit_learn(tmp_path):
         "        if name.split('.')[0] == 'sklearn':\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from compgraph.logistic import LogisticRegression\n"
+        "from compgraph.models.logistic import LogisticRegression\n"
         "import compgraph as cg\n"
         "model = LogisticRegression(learning_rate=0.5, num_iterations=100)\n"
         "model.fit([[0.0], [1.0], [3.0], [4.0]], ['b', 'b', 'a', 'a'])\n"

@@ -8,7 +8,7 @@ from hypothesis import Phase, event, find, given, settings
 from hypothesis import strategies as st
 
 import compgraph as cg
-from compgraph.testing import (
+from compgraph.checks.testing import (
     GRAPH_BOUND,
     NONZERO,
     OP_CASES,

@@ -14,7 +14,7 @@ import pytest
 from conftest import require_program
 
 import compgraph as cg
-from compgraph import viz
+from compgraph.pictures import drawing as viz
 
 SVG = "{http://www.w3.org/2000/svg}"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -534,7 +534,7 @@ def test_jupyter_shows_a_node_as_svg():
 
 
 def test_the_fused_loss_is_drawn_as_the_lesson_writes_it():
-    from compgraph.logistic import cost_graph
+    from compgraph.models.logistic import cost_graph
 
     J = cost_graph([[0.5], [-0.5]], 0.1, [[1.0, 2.0], [0.0, 1.0]], [[1, 0]])
     source = cg.to_dot(J).source
@@ -575,7 +575,7 @@ def test_summaries_compute_the_mean_without_overflow(array, text):
 def digits_model():
     from sklearn.datasets import load_digits
 
-    from compgraph.logistic import cost_graph
+    from compgraph.models.logistic import cost_graph
 
     digits = load_digits()
     X = digits.data.T / 16  # (64, 1797): one example per column, as in the lesson

@@ -32,7 +32,7 @@ from compgraph import functions
 from compgraph.errors import CompgraphError, RenderError
 from compgraph.graph import ancestors
 from compgraph.node import Node
-from compgraph.viz import (
+from compgraph.pictures.drawing import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     ENGINES,
@@ -509,7 +509,7 @@ def _draw(args: argparse.Namespace) -> int:
 
 def _animate(args: argparse.Namespace) -> int:
     """``compgraph animate``: the backprop player of a formula, as one HTML file."""
-    from compgraph.player import animate
+    from compgraph.pictures.player import animate
 
     formula = " ".join(args.formula.split())
     to_stdout = args.output == "-"
@@ -571,7 +571,7 @@ def _add_layout_arguments(group: Any) -> None:
 
 
 def _add_animate_command(commands: Any) -> None:
-    from compgraph.player import DEFAULT_MAX_NODES
+    from compgraph.pictures.player import DEFAULT_MAX_NODES
 
     player = commands.add_parser(
         "animate",

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import DataError, ShapeError
-from compgraph.estimators import (
+from compgraph.models.estimators import (
     BinaryClassifier,
     check_binary_labels,
     check_positive_int,
@@ -75,7 +75,7 @@ def initialize_with_zeros(dim: int) -> tuple[np.ndarray, float]:
         ValueError: ``dim`` is not a positive integer.
 
     Example:
-        >>> from compgraph.logistic import initialize_with_zeros
+        >>> from compgraph.models.logistic import initialize_with_zeros
         >>> w, b = initialize_with_zeros(2)
         >>> w.tolist(), b
         ([[0.0], [0.0]], 0.0)
@@ -106,7 +106,7 @@ def cost_graph(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> Node:
         DTypeError: an argument does not hold real numbers.
 
     Example:
-        >>> from compgraph.logistic import cost_graph
+        >>> from compgraph.models.logistic import cost_graph
         >>> J = cost_graph([[0.0]], 0.0, [[1.0, 2.0]], [[1, 0]])
         >>> J.name, round(J.item(), 6)
         ('J', 0.693147)
@@ -131,7 +131,7 @@ def propagate(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> tuple[Grads
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import propagate
+        >>> from compgraph.models.logistic import propagate
         >>> w, b = np.array([[1.0], [2.0]]), 2.0
         >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
         >>> grads, cost = propagate(w, b, X, Y)
@@ -157,7 +157,7 @@ def analytic_gradients(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> Gr
         ShapeError, DataError, DTypeError: as for ``cost_graph``.
 
     Example:
-        >>> from compgraph.logistic import analytic_gradients
+        >>> from compgraph.models.logistic import analytic_gradients
         >>> grads = analytic_gradients([[0.0]], 0.0, [[2.0]], [[1]])
         >>> grads["dw"].tolist(), grads["db"]
         ([[-1.0]], -0.5)
@@ -207,7 +207,7 @@ def optimize(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import optimize
+        >>> from compgraph.models.logistic import optimize
         >>> w, b = np.array([[1.0], [2.0]]), 2.0
         >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
         >>> params, grads, costs = optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009)
@@ -245,7 +245,7 @@ def predict(w: ArrayLike, b: float, X: ArrayLike) -> np.ndarray:
         ShapeError, DataError, DTypeError: as for ``cost_graph``.
 
     Example:
-        >>> from compgraph.logistic import predict
+        >>> from compgraph.models.logistic import predict
         >>> w, b = [[0.1124579], [0.23106775]], -0.3
         >>> predict(w, b, [[1.0, -1.1, -3.2], [1.2, 2.0, 0.1]]).tolist()
         [[1.0, 1.0, 0.0]]
@@ -276,7 +276,7 @@ def hessian(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> np.ndarray:
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import hessian, analytic_hessian
+        >>> from compgraph.models.logistic import hessian, analytic_hessian
         >>> X, Y = np.array([[1.0, -2.0, 0.5]]), np.array([[1, 0, 1]])
         >>> np.allclose(hessian([[0.3]], 0.1, X, Y), analytic_hessian([[0.3]], 0.1, X, Y))
         True
@@ -292,7 +292,7 @@ def analytic_hessian(w: ArrayLike, b: float, X: ArrayLike, Y: ArrayLike) -> np.n
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import analytic_hessian
+        >>> from compgraph.models.logistic import analytic_hessian
         >>> analytic_hessian([[0.0]], 0.0, np.array([[2.0]]), np.array([[1.0]])).tolist()
         [[1.0, 0.5], [0.5, 0.25]]
     """
@@ -335,7 +335,7 @@ def optimize_newton(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import initialize_with_zeros, optimize_newton
+        >>> from compgraph.models.logistic import initialize_with_zeros, optimize_newton
         >>> X = np.array([[0.0, 1.0, 2.0, 3.0, 1.5, 2.5]])
         >>> Y = np.array([[0, 0, 1, 1, 1, 0]])
         >>> params, grads, costs = optimize_newton(*initialize_with_zeros(1), X, Y)
@@ -580,7 +580,7 @@ def plot_costs(
 
     Example:
         >>> import tempfile, pathlib
-        >>> from compgraph.logistic import plot_costs
+        >>> from compgraph.models.logistic import plot_costs
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "costs.png"
         >>> runs = {"α = 0.5": [0.69, 0.41, 0.33], "α = 0.05": [0.69, 0.62, 0.57]}
         >>> figure = plot_costs(runs, path, log_scale=True)
@@ -688,7 +688,7 @@ class LogisticRegression(BinaryClassifier):
     lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), trained from w = 0, b = 0 with
     ``optimize``'s updates, without regularisation. It is a scikit-learn estimator
     (``clone``, pipelines, ``cross_val_score``, ``GridSearchCV``) through
-    ``compgraph.estimators.BinaryClassifier``, without needing scikit-learn installed.
+    ``compgraph.models.estimators.BinaryClassifier``, without needing scikit-learn installed.
 
     Args:
         learning_rate: the gradient-descent step α (> 0).
@@ -712,7 +712,7 @@ class LogisticRegression(BinaryClassifier):
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.logistic import LogisticRegression
+        >>> from compgraph.models.logistic import LogisticRegression
         >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
         >>> y = np.array(["non-cat", "non-cat", "cat", "cat"])
         >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)

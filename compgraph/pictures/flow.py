@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from compgraph.export import gradient_array, node_labels
 from compgraph.graph import topological_order
 from compgraph.node import Node
+from compgraph.pictures.export import gradient_array, node_labels
 
 __all__ = ["GradientFlow", "gradient_norm"]
 

@@ -43,7 +43,7 @@ def planar_flower(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
         ValueError: ``seed`` is not a non-negative integer.
 
     Example:
-        >>> from compgraph.datasets import planar_flower
+        >>> from compgraph.models.datasets import planar_flower
         >>> X, Y = planar_flower()
         >>> X.shape, Y.shape, int(Y.sum())
         ((2, 400), (1, 400), 200)

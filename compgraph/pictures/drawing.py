@@ -45,7 +45,7 @@ from graphviz import quoting
 from compgraph.errors import RenderError
 from compgraph.files import write_atomically
 from compgraph.graph import topological_order
-from compgraph.node import Node
+from compgraph.node import DISPLAY, Node
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -807,7 +807,7 @@ def layout_program(engine: str | None = None) -> str:
         RenderError: no such program is installed; says how to install one.
 
     Example:
-        >>> from compgraph.viz import layout_program
+        >>> from compgraph.pictures.drawing import layout_program
         >>> Path(layout_program("graphviz-pure")).name.startswith("graphviz-pure")
         True
     """
@@ -913,7 +913,7 @@ def layout(
             the message says which option to change.
 
     Example:
-        >>> from compgraph.viz import layout
+        >>> from compgraph.pictures.drawing import layout
         >>> layout("digraph { a -> b }").lstrip().startswith(b"<?xml")
         True
     """
@@ -1025,3 +1025,6 @@ def render(
     path = Path(path)
     write_atomically(path, picture)
     return path
+
+
+DISPLAY["svg"] = to_svg  # Jupyter shows a Node as its picture

@@ -5,7 +5,7 @@ same strategies. A property-based test of your gradients takes a few lines; here
 random computation graph is checked against finite differences:
 
     >>> from hypothesis import given, settings
-    >>> from compgraph.testing import graphs, assert_gradients_match
+    >>> from compgraph.checks.testing import graphs, assert_gradients_match
     >>> @settings(max_examples=10, deadline=None)
     ... @given(graphs())
     ... def test_random_graphs_have_correct_gradients(graph):
@@ -29,11 +29,11 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError as error:  # pragma: no cover - exercised only without hypothesis
     raise ImportError(
-        "compgraph.testing needs hypothesis: pip install hypothesis (or compgraph[dev])"
+        "compgraph.checks.testing needs hypothesis: pip install hypothesis (or compgraph[dev])"
     ) from error
 
 import compgraph as cg
-from compgraph.gradcheck import GradcheckReport, gradcheck
+from compgraph.checks.gradcheck import GradcheckReport, gradcheck
 
 __all__ = [
     "NONZERO",
@@ -107,7 +107,7 @@ def float_arrays(
 
     Example:
         >>> from hypothesis import given
-        >>> from compgraph.testing import float_arrays, POSITIVE
+        >>> from compgraph.checks.testing import float_arrays, POSITIVE
         >>> @given(float_arrays((2, 3), POSITIVE))
         ... def test_log_is_finite(x):
         ...     assert (x > 0).all()
@@ -127,7 +127,7 @@ def broadcastable_shapes(
     Example:
         >>> import numpy as np
         >>> from hypothesis import given
-        >>> from compgraph.testing import broadcastable_shapes
+        >>> from compgraph.checks.testing import broadcastable_shapes
         >>> @given(broadcastable_shapes(3))
         ... def test_they_broadcast(shapes):
         ...     np.broadcast_shapes(*shapes)
@@ -149,7 +149,7 @@ def matmul_shapes(
     Example:
         >>> import numpy as np
         >>> from hypothesis import given
-        >>> from compgraph.testing import matmul_shapes
+        >>> from compgraph.checks.testing import matmul_shapes
         >>> @given(matmul_shapes())
         ... def test_matmul_accepts(shapes):
         ...     np.zeros(shapes[0]) @ np.zeros(shapes[1])
@@ -168,7 +168,7 @@ def matmul_pairs(
     Example:
         >>> from hypothesis import given, settings
         >>> import compgraph as cg
-        >>> from compgraph.testing import matmul_pairs, assert_gradients_match
+        >>> from compgraph.checks.testing import matmul_pairs, assert_gradients_match
         >>> @settings(max_examples=10)
         ... @given(matmul_pairs())
         ... def test_matmul_gradients(pair):
@@ -203,7 +203,7 @@ def assert_gradients_match(
 
     Example:
         >>> import numpy as np, compgraph as cg
-        >>> from compgraph.testing import assert_gradients_match
+        >>> from compgraph.checks.testing import assert_gradients_match
         >>> _ = assert_gradients_match(lambda x: cg.sum(cg.exp(x) * x), np.array([0.5, -1.0]))
     """
     return gradcheck(f, *inputs, raise_on_failure=True, **options)
@@ -597,7 +597,7 @@ OP_CASES: tuple[OpCase, ...] = (
 # -- random computation graphs -----------------------------------------------------------------
 
 #: Every value the drawn ops of a graph compute stays within ±GRAPH_BOUND, so finite differences
-#: of the whole graph stay accurate to ~1e-8 (see compgraph.gradcheck's error analysis).
+#: of the whole graph stay accurate to ~1e-8 (see compgraph.checks.gradcheck's error analysis).
 GRAPH_BOUND = 30.0
 
 
@@ -773,7 +773,7 @@ def graphs(
 
     Example:
         >>> from hypothesis import given, settings
-        >>> from compgraph.testing import graphs
+        >>> from compgraph.checks.testing import graphs
         >>> @settings(max_examples=10)
         ... @given(graphs(ops=["mul", "log", "sum"]))
         ... def test_scalar_output(graph):

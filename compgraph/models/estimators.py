@@ -7,7 +7,7 @@ with ``classes_``, ``predict`` mapping back to those labels, ``predict_proba``, 
 and the fitted checks. scikit-learn is never imported here except inside
 ``__sklearn_tags__``, which only scikit-learn calls: compgraph works without it.
 
-A subclass (``compgraph.logistic.LogisticRegression``) writes three things:
+A subclass (``compgraph.models.logistic.LogisticRegression``) writes three things:
 
 - ``__init__`` taking every hyper-parameter as a keyword with a default and storing it
   unchanged under the same name (scikit-learn's rule: no checks or conversions there; they
@@ -69,7 +69,7 @@ def check_samples(X: Any, where: str) -> np.ndarray:
         ShapeError: ``X`` is not 2-D, or has no sample or no feature.
 
     Example:
-        >>> from compgraph.estimators import check_samples
+        >>> from compgraph.models.estimators import check_samples
         >>> check_samples([[1, 2], [3, 4]], "fit").dtype
         dtype('float64')
     """
@@ -239,7 +239,7 @@ class BinaryClassifier:
         A classifier that predicts the class whose mean is nearer, written to the contract:
 
         >>> import numpy as np
-        >>> from compgraph.estimators import BinaryClassifier
+        >>> from compgraph.models.estimators import BinaryClassifier
         >>> class NearestMean(BinaryClassifier):
         ...     def __init__(self, sharpness=1.0):
         ...         self.sharpness = sharpness

@@ -121,7 +121,7 @@ def numerical_gradient(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.gradcheck import numerical_gradient
+        >>> from compgraph.checks.gradcheck import numerical_gradient
         >>> g = numerical_gradient(lambda x: float((x**2).sum()), np.array([1.0, -2.0]))
         >>> np.allclose(g, [2.0, -4.0])
         True
@@ -137,7 +137,7 @@ def relative_difference(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.gradcheck import relative_difference
+        >>> from compgraph.checks.gradcheck import relative_difference
         >>> relative_difference(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 4e-8])) < 1e-7
         True
     """

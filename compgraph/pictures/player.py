@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from compgraph import viz
 from compgraph.autodiff import fit_gradient
 from compgraph.errors import OpError, RenderError
-from compgraph.export import node_labels
 from compgraph.files import write_atomically
 from compgraph.graph import topological_order
 from compgraph.node import Node
+from compgraph.pictures import drawing as viz
+from compgraph.pictures.export import node_labels
 
 __all__ = ["DEFAULT_MAX_NODES", "Player", "animate"]
 

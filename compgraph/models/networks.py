@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import ShapeError
-from compgraph.estimators import (
+from compgraph.models.estimators import (
     BinaryClassifier,
     check_binary_labels,
     check_positive_int,
@@ -105,7 +105,7 @@ def initialize_parameters(
             ``seed`` or ``scale`` is out of range.
 
     Example:
-        >>> from compgraph.networks import initialize_parameters
+        >>> from compgraph.models.networks import initialize_parameters
         >>> parameters = initialize_parameters([2, 4, 1], seed=2)
         >>> {name: value.shape for name, value in parameters.items()}
         {'W1': (4, 2), 'b1': (4, 1), 'W2': (1, 4), 'b2': (1, 1)}
@@ -153,7 +153,7 @@ def forward(X: ArrayLike | Node, parameters: Mapping[str, Any], hidden: str = "r
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.networks import forward, initialize_parameters
+        >>> from compgraph.models.networks import forward, initialize_parameters
         >>> AL = forward(np.ones((2, 3)), initialize_parameters([2, 4, 1]), hidden="tanh")
         >>> AL.name, AL.shape, AL.parents[0].name
         ('A2', (1, 3), 'Z2')
@@ -191,7 +191,7 @@ def compute_cost(AL: Node, Y: ArrayLike) -> Node:
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.networks import compute_cost, forward, initialize_parameters
+        >>> from compgraph.models.networks import compute_cost, forward, initialize_parameters
         >>> parameters = initialize_parameters([2, 1], scale=0.0)
         >>> J = compute_cost(forward(np.ones((2, 4)), parameters), [[1, 0, 1, 0]])
         >>> J.name, round(J.item(), 6)
@@ -242,7 +242,7 @@ def backward_analytic(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.networks import backward_analytic, initialize_parameters
+        >>> from compgraph.models.networks import backward_analytic, initialize_parameters
         >>> parameters = initialize_parameters([1, 1], scale=0)
         >>> grads = backward_analytic([[1.0, -1.0]], [[1, 0]], parameters)
         >>> grads["dW1"].tolist(), grads["db1"].tolist()
@@ -304,7 +304,7 @@ def propagate(
         ShapeError, DataError, DTypeError, ValueError: as for ``backward_analytic``.
 
     Example:
-        >>> from compgraph.networks import initialize_parameters, propagate
+        >>> from compgraph.models.networks import initialize_parameters, propagate
         >>> grads, cost = propagate([[1.0, -1.0]], [[1, 0]], initialize_parameters([1, 1], scale=0))
         >>> grads["dW1"].tolist(), grads["db1"].tolist(), round(cost, 6)
         ([[-0.5]], [[0.0]], 0.693147)
@@ -342,7 +342,7 @@ def update_parameters(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.networks import update_parameters
+        >>> from compgraph.models.networks import update_parameters
         >>> new = update_parameters({"W1": np.ones((1, 2)), "b1": np.zeros((1, 1))},
         ...                         {"dW1": np.ones((1, 2)), "db1": np.ones((1, 1))}, 0.5)
         >>> new["W1"].tolist(), new["b1"].tolist()
@@ -414,8 +414,8 @@ def train(
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.datasets import planar_flower
-        >>> from compgraph.networks import predict, train
+        >>> from compgraph.models.datasets import planar_flower
+        >>> from compgraph.models.networks import predict, train
         >>> X, Y = planar_flower()
         >>> parameters, costs = train(X, Y, [2, 4, 1], 1.2, 1000, hidden="tanh", seed=2)
         >>> len(costs), round(costs[0], 6), round(costs[-1], 6)
@@ -461,7 +461,7 @@ def predict(parameters: Mapping[str, Any], X: ArrayLike, hidden: str = "relu") -
 
     Example:
         >>> import numpy as np
-        >>> from compgraph.networks import predict
+        >>> from compgraph.models.networks import predict
         >>> parameters = {"W1": np.array([[2.0]]), "b1": np.array([[-1.0]])}
         >>> predict(parameters, [[0.0, 1.0]]).tolist()
         [[0.0, 1.0]]
@@ -527,8 +527,8 @@ def plot_decision_boundary(
 
     Example:
         >>> import tempfile, pathlib
-        >>> from compgraph.datasets import planar_flower
-        >>> from compgraph.networks import plot_decision_boundary, train
+        >>> from compgraph.models.datasets import planar_flower
+        >>> from compgraph.models.networks import plot_decision_boundary, train
         >>> X, Y = planar_flower()
         >>> parameters, _ = train(X, Y, [2, 4, 1], 1.2, 100, hidden="tanh", seed=2)
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "boundary.png"
@@ -623,7 +623,7 @@ class NetworkClassifier(BinaryClassifier):
     P(y = ``classes_[1]``). The defaults are the course's week-3 model: one hidden layer of
     4 tanh units, learning rate 1.2, 10 000 iterations, weights randn × 0.01 with seed 2.
     It is a scikit-learn estimator (``clone``, pipelines, ``cross_val_score``,
-    ``GridSearchCV``) through ``compgraph.estimators.BinaryClassifier``, without needing
+    ``GridSearchCV``) through ``compgraph.models.estimators.BinaryClassifier``, without needing
     scikit-learn installed.
 
     Args:
@@ -646,8 +646,8 @@ class NetworkClassifier(BinaryClassifier):
         n_features_in_: the number of features seen by ``fit``.
 
     Example:
-        >>> from compgraph.datasets import planar_flower
-        >>> from compgraph.networks import NetworkClassifier
+        >>> from compgraph.models.datasets import planar_flower
+        >>> from compgraph.models.networks import NetworkClassifier
         >>> X, Y = planar_flower()
         >>> model = NetworkClassifier(num_iterations=1000).fit(X.T, Y[0])
         >>> model.layer_dims_, model.score(X.T, Y[0])
