@@ -48,3 +48,22 @@ def skip_unless_required(message: str) -> None:
     if REQUIRE_SYSTEM_TOOLS:
         pytest.fail(message + " (COMPGRAPH_REQUIRE_SYSTEM_TOOLS=1 makes it mandatory)")
     pytest.skip(message)
+
+
+# -- the slow tier -------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="run the slow tier too (CI always runs it)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``slow`` unless CI is set or ``--run-slow`` is given."""
+    if os.environ.get("CI") or config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow tier: CI runs it; run it here with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
