@@ -384,8 +384,8 @@ def test_compgraph_animate_to_stdout(capsys):
         (["3*(a + b*", "a=1", "b=2"], "error at column 3: invalid syntax"),
         (["__import__('os')"], "only calls to the op functions are allowed"),
         (["a*b", "a=[1, 2]", "b=3"], "the formula's value has shape (2,)"),
-        (["a*a*a*a", "a=2", "--max-nodes", "3"], "has 4 nodes, more than max_nodes=3"),
-        (["a*b", "a=1", "b=2", "--max-nodes", "0"], "max_nodes must be a positive int"),
+        (["a*a*a*a", "a=2", "--max-nodes", "3"], "has 4 nodes, more than --max-nodes 3"),
+        (["a*b", "a=1", "b=2", "--max-nodes", "0"], "--max-nodes must be a whole number"),
     ],
 )
 def test_compgraph_animate_refuses_bad_formulas(arguments, message, tmp_path, capsys):
