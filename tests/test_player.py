@@ -488,3 +488,12 @@ def test_the_page_is_built_from_package_data_files():
         assert len(text) > 1000 and text.strip() in page
     source = Path(player_module.__file__).read_text(encoding="utf-8")
     assert "addEventListener" not in source and "font-family" not in source
+
+
+def test_the_text_repr_is_short():
+    J, _ = lecture_graph()
+    player = cg.animate(J)
+    assert repr(player) == (
+        f"<compgraph Player 'backprop through J': {len(player.frames)} frames, 4 of them "
+        f"backward; {len(player.html):,} characters of HTML>"
+    )
