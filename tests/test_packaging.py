@@ -88,6 +88,12 @@ def test_the_wheel_holds_the_package_its_type_marker_and_its_license(wheel):
     assert not [n for n in names if n.startswith(("tests/", "docs/", "benchmarks/"))]
 
 
+def test_the_wheel_has_the_packages_version(metadata):
+    import compgraph
+
+    assert metadata["Version"] == compgraph.__version__
+
+
 def test_the_metadata_says_where_the_project_lives(metadata):
     urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL"))
     assert urls["Source"] == HOME and urls["Issues"] == f"{HOME}/issues"

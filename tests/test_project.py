@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import compgraph as cg
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -111,3 +113,34 @@ def test_the_type_checker_sees_every_op_function():
         if alias.asname == alias.name  # the form that re-exports under --strict
     }
     assert for_type_checkers == set(compgraph.functions.__all__)
+
+
+# -- releases users can follow (issue 25) ------------------------------------------------------
+
+
+def test_the_version_is_written_once_and_shown_by_the_command(capsys):
+    import tomllib
+
+    from compgraph.cli.commands import main
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["hatch"]["version"]["path"] == "compgraph/__init__.py"
+    assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?(\.dev\d+)?", cg.__version__)
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"compgraph {cg.__version__}\n"
+
+
+def test_the_changelog_keeps_a_changelog():
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[([^\]]+)\]", text, re.M)
+    assert versions[0] == "Unreleased" and "0.2.0" in versions and "0.1.0" in versions
+    released = cg.__version__.split(".dev")[0]
+    # A development version is not released yet: its changes are under Unreleased.
+    assert (released in versions) != (".dev" in cg.__version__)
+    for version in ("Unreleased", "0.2.0"):
+        section = text.split(f"## [{version}]", 1)[1].split("\n## [", 1)[0]
+        headings = re.findall(r"^### (\w+)", section, re.M)
+        assert headings == ["Added", "Changed", "Fixed"], (version, headings)
+    for version in versions:
+        assert f"\n[{version}]: https://" in text  # each heading links to its changes

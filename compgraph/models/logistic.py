@@ -602,12 +602,13 @@ def plot_costs(
     elif path is None:
         import matplotlib.pyplot as plt
 
-        axes = plt.figure().add_subplot()
+        shown = plt.figure()
+        axes = shown.add_subplot()
         if "inline" in plt.get_backend():
             # Jupyter's inline backend shows every open pyplot figure when the cell ends,
             # and the figure returned as the cell's value once more: handed back to the
             # caller alone, it is shown once.
-            plt.close(axes.figure)
+            plt.close(shown)
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
