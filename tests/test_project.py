@@ -144,3 +144,44 @@ def test_the_changelog_keeps_a_changelog():
         assert headings == ["Added", "Changed", "Fixed"], (version, headings)
     for version in versions:
         assert f"\n[{version}]: https://" in text  # each heading links to its changes
+
+
+# -- the README's words are true (issue 25) -----------------------------------------------------
+
+#: Programs the virtual environment installs: typed bare, they are "command not found" unless
+#: the environment is activated, which the README's commands never do.
+VENV_PROGRAMS = {"compgraph", "ruff", "pip", "python", "pytest", "mkdocs", "mypy"}
+
+
+def commands_in(text: str) -> list[str]:
+    """Shell commands of a page: lines of bash/console blocks and `inline` spans, split at
+    && and |, a leading $ prompt and NAME=value settings removed."""
+    found = []
+    blocks = re.findall(r"^```(?:bash|console|sh)\n(.*?)^```", text, re.M | re.S)
+    lines = [line for block in blocks for line in block.splitlines()]
+    for candidate in lines + re.findall(r"`([^`\n]+)`", text):
+        for part in re.split(r"&&|\|", candidate.split("#")[0]):
+            words = part.strip().removeprefix("$ ").split()
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words = words[1:]
+            if words:
+                found.append(" ".join(words))
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "README.md",
+        "docs/how-to/rendering.md",
+        "docs/how-to/player.md",
+        "docs/tutorial/computation-graph.md",
+    ],
+)
+def test_commands_work_as_typed_without_activating_the_venv(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    # Two words in prose name a command ("the `graphviz-pure` program that `pip install`
+    # brings"); three or more are a command to type.
+    bare = [c for c in commands_in(text) if c.split()[0] in VENV_PROGRAMS and len(c.split()) > 2]
+    assert bare == [], f"{page}: write these as .venv/bin/..."
+    assert any(c.startswith(".venv/bin/compgraph ") for c in commands_in(text))
