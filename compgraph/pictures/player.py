@@ -27,13 +27,13 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from compgraph.autodiff import BackwardStep, gradients
 from compgraph.errors import OpError, RenderError
 from compgraph.files import write_atomically
 from compgraph.graph import topological_order
@@ -48,7 +48,6 @@ DEFAULT_MAX_NODES = 200
 #: Names longer than this many characters are clipped in the player's text and picture.
 NAME_LIMIT = 60
 
-_INFIX = frozenset("+−×÷^@")
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_START = re.compile(r"<svg\b")
 # What HTML cannot show (controls, lone surrogates): written as Python escapes, as viz does.
@@ -283,14 +282,6 @@ class _Picture:
         return names
 
 
-class _Step(NamedTuple):
-    """One step of the backward pass: what ``cg.BackwardStep`` reports."""
-
-    node: Node
-    grad: Any
-    input_grads: tuple[Any, ...]
-
-
 class _Frames:
     """Computes the player's frames for ``picture``, from the engine's backward pass."""
 
@@ -428,23 +419,25 @@ class _Frames:
         ]
         totals: dict[Node, np.ndarray] = {root: seed}
 
-        def observe(step: Any) -> None:
+        def observe(step: BackwardStep) -> None:
             if step.node not in picture.guards:
-                frames.append(self._vjp_step(_Step(*step), totals))
+                frames.append(self._vjp_step(step, totals))
 
         wrt = [
             user
             for user, drawn in picture.drawn.items()
             if user.requires_grad and user not in picture.guards
         ]
-        with np.errstate(all="ignore"):
-            found = _gradients(user_root, wrt, observe)
-        gradients = {
+        try:
+            found = gradients(user_root, wrt, observe=observe)
+        except OpError as error:  # an op without a vjp, or one that breaks its contract
+            raise OpError(f"animate: {error}") from None
+        by_id = {
             self.ids(picture.drawn[user])[0]: g for user, g in zip(wrt, found, strict=True)
         }
-        return frames, gradients
+        return frames, by_id
 
-    def _vjp_step(self, step: _Step, totals: dict[Node, np.ndarray]) -> dict[str, Any]:
+    def _vjp_step(self, step: BackwardStep, totals: dict[Node, np.ndarray]) -> dict[str, Any]:
         """The frame of one backward step: what the vjp of ``step.node`` sent to each input."""
         node = self.picture.drawn[step.node]
         op = node.op
@@ -511,41 +504,6 @@ def _broadcast_from(parent: Node, node: Node) -> bool:
     return shape == node.value.shape and parent.value.shape != shape
 
 
-def _gradients(root: Node, wrt: list[Node], observe: Callable[[Any], None]) -> Sequence[np.ndarray]:
-    """The gradients of ``root`` with respect to ``wrt``, each backward step ``observe``d."""
-    # TODO(gradients): cg.gradients(root, wrt, observe=observe) once it is on main; until
-    # then the steps are replayed here, as backward() takes them.
-    from compgraph.autodiff import fit_gradient
-
-    order = topological_order(root)
-    grads: dict[Node, Any] = {root: np.ones_like(root.value)}
-    for node in reversed(order):
-        op = node.op
-        if op is None or not node.requires_grad or node not in grads:
-            continue
-        attrs = dict(node.attrs)
-        if op.vjp_needs_grad:
-            attrs["needs_grad"] = tuple(parent.requires_grad for parent in node.parents)
-        try:
-            raw = op.vjp(grads[node], node.value, *(p.value for p in node.parents), **attrs)
-        except NotImplementedError:
-            raise OpError(
-                f"animate: op {op.name!r} ({op.__name__}) has no vjp, so the backward pass "
-                f"through {node.describe()} cannot be shown; define vjp(g, out, *inputs, "
-                "**attrs)"
-            ) from None
-        fitted: list[Any] = []
-        for position, (parent, g) in enumerate(zip(node.parents, raw, strict=True)):
-            if g is None or not parent.requires_grad:
-                fitted.append(None)
-                continue
-            g = fit_gradient(g, node, position)
-            fitted.append(g)
-            grads[parent] = g if parent not in grads else grads[parent] + g
-        observe(_Step(node, grads[node], tuple(fitted)))
-    return [grads.get(node, np.zeros_like(node.value)) for node in wrt]
-
-
 def _local_derivatives(node: Node) -> list[Any]:
     """∂node/∂x for each scalar input x of scalar ``node``: its op alone, differentiated."""
     op = node.op
@@ -556,7 +514,7 @@ def _local_derivatives(node: Node) -> list[Any]:
         warnings.simplefilter("ignore")
         alone = Node.record(op, tuple(inputs), dict(node.attrs))
         wanted = [x for x in inputs if x.requires_grad]
-        found = dict(zip(wanted, _gradients(alone, wanted, lambda step: None), strict=True))
+        found = dict(zip(wanted, gradients(alone, wanted), strict=True))
     return [found.get(x) for x in inputs]
 
 
@@ -596,7 +554,7 @@ def _expression(node: Node, operands: list[str]) -> str:
         for key, value in node.attrs.items()
         if value is not None and value is not False
     ]
-    if symbol in _INFIX and len(operands) == 2 and not settings:
+    if op.infix and len(operands) == 2 and not settings:
         return f"{operands[0]} {symbol} {operands[1]}"
     if symbol == "−" and len(operands) == 1:
         return f"−{operands[0]}"
