@@ -432,9 +432,7 @@ class _Frames:
             found = gradients(user_root, wrt, observe=observe)
         except OpError as error:  # an op without a vjp, or one that breaks its contract
             raise OpError(f"animate: {error}") from None
-        by_id = {
-            self.ids(picture.drawn[user])[0]: g for user, g in zip(wrt, found, strict=True)
-        }
+        by_id = {self.ids(picture.drawn[user])[0]: g for user, g in zip(wrt, found, strict=True)}
         return frames, by_id
 
     def _vjp_step(self, step: BackwardStep, totals: dict[Node, np.ndarray]) -> dict[str, Any]:
