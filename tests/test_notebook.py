@@ -81,6 +81,7 @@ LESSON_CELLS = [
 ]
 
 
+@pytest.mark.slow  # a kernel and a training run: about 8 s
 def test_a_lesson_notebook_shows_one_plot_a_quiet_bar_and_a_short_player_repr(tmp_path):
     pytest.importorskip("matplotlib")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LESSON_CELLS])
