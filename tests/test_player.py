@@ -497,3 +497,12 @@ def test_the_text_repr_is_short():
         f"<compgraph Player 'backprop through J': {len(player.frames)} frames, 4 of them "
         f"backward; {len(player.html):,} characters of HTML>"
     )
+
+
+def test_animating_inside_no_grad_shows_the_same_pass():
+    J, _ = lecture_graph()
+    with cg.no_grad():
+        inside = cg.animate(J)
+    outside = cg.animate(J)
+    assert inside.frames == outside.frames
+    assert inside.gradients.keys() == outside.gradients.keys()

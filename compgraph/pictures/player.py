@@ -37,7 +37,7 @@ from compgraph.autodiff import BackwardStep, gradients
 from compgraph.errors import OpError, RenderError
 from compgraph.files import write_atomically
 from compgraph.graph import topological_order
-from compgraph.node import Node
+from compgraph.node import Node, enable_grad
 from compgraph.pictures import drawing as viz
 from compgraph.pictures.export import node_labels
 
@@ -239,8 +239,9 @@ class _Picture:
             for node in reversed(order):
                 if node in needed:
                     needed.update([self.guards[node]] if node in self.guards else node.parents)
-            # The forward pass runs again on the copy: its warnings were given the first time.
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # The forward pass runs again on the copy (recorded even inside no_grad(), as
+            # the user's graph was): its warnings were given the first time.
+            with warnings.catch_warnings(), np.errstate(all="ignore"), enable_grad():
                 warnings.simplefilter("ignore")
                 for node in (node for node in order if node in needed):
                     self.drawn[node] = self._copy(node)
@@ -508,7 +509,7 @@ def _local_derivatives(node: Node) -> list[Any]:
     assert op is not None, "only recorded ops have local derivatives"
     inputs = [Node(p.value, requires_grad=p.requires_grad) for p in node.parents]
     # The real pass has reported any non-finite number already.
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"), enable_grad():
         warnings.simplefilter("ignore")
         alone = Node.record(op, tuple(inputs), dict(node.attrs))
         wanted = [x for x in inputs if x.requires_grad]
