@@ -258,7 +258,10 @@ def test_the_estimator_checks_pass_on_the_oldest_supported_scikit_learn(metadata
     )  # fmt: skip
     if install.returncode != 0:
         registry_unavailable(install.stderr.strip().splitlines()[-1])
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    # With array-api-compat installed (the backends' extra), scikit-learn 1.6 turns array-API
+    # dispatch on while it collects its estimator checks, and refuses to unless SciPy's own
+    # array-API support was switched on first.
+    env = {**os.environ, "PYTHONPATH": str(target), "SCIPY_ARRAY_API": "1"}
     version = subprocess.run(
         [sys.executable, "-c", "import sklearn; print(sklearn.__version__)"],
         capture_output=True, text=True, timeout=60, check=True, env=env,
