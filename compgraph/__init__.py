@@ -26,6 +26,7 @@ from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacobian, value_and_grad
 
 from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
+from compgraph.checks.difference import gradient_difference  # isort: skip
 from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
 from compgraph.pictures.export import to_json  # isort: skip
 from compgraph.pictures.flow import GradientFlow  # isort: skip
@@ -121,6 +122,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "gradient_difference",
     "hessian",
     "hvp",
     "is_grad_enabled",
