@@ -260,7 +260,8 @@ def compute_cost_with_regularization(
         The scalar node J; its parents are the cross-entropy and the penalty ``L2``.
 
     Raises:
-        as for ``compute_cost``, and ValueError for a negative or non-finite λ.
+        TypeError, ShapeError, DataError: as for ``compute_cost``.
+        ValueError: a negative or non-finite λ, or parameters that do not chain.
 
     Example:
         >>> import numpy as np
