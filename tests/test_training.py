@@ -454,3 +454,27 @@ def test_the_estimator_takes_the_same_under_scikit_learns_names():
         NetworkClassifier(alpha=-1.0, num_iterations=2).fit(X.T, Y[0])
     with pytest.raises(ValueError, match="NetworkClassifier.fit: batch_size must be"):
         NetworkClassifier(batch_size=0, num_iterations=2).fit(X.T, Y[0])
+
+
+# -- the example --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_optimization_example_shows_adam_ahead(tmp_path, monkeypatch, capsys):
+    import re
+    import runpy
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    example = Path(__file__).parent.parent / "examples" / "optimization.py"
+    monkeypatch.setattr(sys, "argv", [example.name, "--fast", "--out-dir", str(tmp_path)])
+    runpy.run_path(str(example), run_name="__main__")
+    out = capsys.readouterr().out
+    accuracies = dict(re.findall(r"^(.+): accuracy ([\d.]+) %", out, flags=re.MULTILINE))
+    assert set(accuracies) == {"gradient descent", "momentum", "Adam"}, out
+    # 500 epochs at the course's α = 0.0007: Adam is far along, the other two barely moved.
+    assert float(accuracies["Adam"]) > 85 > float(accuracies["gradient descent"]) + 10, out
+    for name in ("gd", "momentum", "adam", "costs"):
+        assert (tmp_path / f"optimization_{name}.png").stat().st_size > 0

@@ -538,7 +538,7 @@ def train(
         >>> float(np.mean(predict(parameters, X, hidden="tanh") == Y))
         0.8925
         >>> _, costs = train(X, Y, [2, 4, 1], 0.01, hidden="tanh", initialization="he",
-        ...                  optimizer="adam", mini_batch_size=64, num_epochs=200)
+        ...                  optimizer="adam", mini_batch_size=64, num_epochs=101)
         >>> len(costs), costs[-1] < costs[0]
         (2, True)
     """

@@ -263,7 +263,11 @@ def progress_bar(total: int, description: str) -> Any:
 
     Example:
         >>> from compgraph.models.training import progress_bar
-        >>> bar = progress_bar(3, "demo")  # doctest: +SKIP
+        >>> bar = progress_bar(2, "demo")  # drawn on standard error
+        >>> for _ in range(2):
+        ...     _ = bar.update()
+        >>> bar.n, bar.close()
+        (2, None)
     """
     try:
         from tqdm.auto import tqdm
