@@ -179,6 +179,28 @@ def test_the_loop_calls_the_optimizer_once_per_step_and_passes_the_schedule():
     assert not result.parameters["w"].flags.writeable
 
 
+def test_the_loop_writes_no_grad_for_a_recorder_that_takes_the_gradients():
+    X, Y = small_problem(m=10)
+    calls = []
+
+    class Recorder:
+        def record(self, iteration, parameters, root, gradients, node_gradients):
+            calls.append((parameters, root, gradients, node_gradients))
+
+    train(X, Y, [3, 2, 1], 0.1, 2, hidden="tanh", gradient_flow=Recorder())
+    parameters, root, gradients, node_gradients = calls[0]
+    assert all(node.grad is None for node in topological_order(root))
+    expected, _ = propagate(X, Y, initialize_parameters([3, 2, 1]), hidden="tanh")
+    for name, node in parameters.items():
+        np.testing.assert_array_equal(gradients[name], expected[f"d{name}"])
+        np.testing.assert_array_equal(node_gradients[node], expected[f"d{name}"])
+    # The pass's own gradient at every other node: what backward() would have written.
+    root.backward()
+    for node in topological_order(root):
+        if node.grad is not None:
+            np.testing.assert_array_equal(node_gradients[node], node.grad)
+
+
 # -- initialization -------------------------------------------------------------------------
 
 
