@@ -27,6 +27,7 @@ from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
 from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
+from compgraph.checks.difference import gradient_difference  # isort: skip
 from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
 from compgraph.pictures.export import to_json  # isort: skip
 from compgraph.pictures.flow import GradientFlow  # isort: skip
@@ -127,6 +128,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "gradient_difference",
     "hessian",
     "hvp",
     "is_grad_enabled",

@@ -525,6 +525,21 @@ def test_the_estimators_defaults_are_the_courses_week_3_model():
         "scale": 0.01,
         "print_cost": False,
         "print_every": 1000,
+        # The course's second lessons, all off by default (full-batch gradient descent).
+        "initialization": None,
+        "alpha": 0.0,
+        "keep_prob": 1.0,
+        "dropout_seed": 1,
+        "fixed_dropout_masks": False,
+        "solver": "gd",
+        "momentum": 0.9,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-8,
+        "batch_size": None,
+        "mini_batch_seed": 10,
+        "decay_rate": None,
+        "time_interval": None,
     }
 
 
