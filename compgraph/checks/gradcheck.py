@@ -52,18 +52,17 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from compgraph import numerics
-from compgraph.autodiff import no_vjp_error
-from compgraph.errors import GradientCheckError, NonFiniteError, ShapeError
+from compgraph.autodiff import gradients
+from compgraph.errors import GradientCheckError, NonFiniteError, OpError, ShapeError
 from compgraph.graph import ancestors, topological_order
-from compgraph.node import Node, enable_grad, is_grad_enabled, no_grad
-from compgraph.ops import unbroadcast
+from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
+from compgraph.ops import Op
 from compgraph.values import as_flag, as_float_array, preview
 
 __all__ = [
@@ -731,22 +730,6 @@ def _as_point(value: Any, position: int, caller: str) -> tuple[np.ndarray, str]:
     return point, name
 
 
-@contextmanager
-def _gradients_kept(root: Node, created_from: int) -> Iterator[None]:
-    """Put back the ``.grad`` of every node in ``root``'s graph created before ``created_from``.
-
-    ``f`` may close over a model's parameters, whose gradients belong to the caller: a
-    backward pass through ``f`` would replace them. Nodes the check made itself (ids from
-    ``created_from`` on: ids count creations) keep theirs, so its graph can be drawn.
-    """
-    saved = [(node, node.grad) for node in ancestors(root) if node.id < created_from]
-    try:
-        yield
-    finally:
-        for node, grad in saved:
-            node.grad = grad
-
-
 def _scalar(f: Callable[..., Any], leaves: tuple[Node, ...], caller: str) -> Node:
     """``f(*leaves)`` as a one-element Node (numbers are constants), or an error naming it."""
     out = f(*leaves)
@@ -788,7 +771,8 @@ def gradcheck(
     float32 rounding (a float32 model's gradients are float32 roundings of the same values).
     The default tolerances suit float64 values of order 1 to 10³ (larger ones with steps
     relative to them); the module notes derive them. ``f`` may close over Nodes, such as a
-    model's parameters: the check leaves their ``.grad`` as it found it.
+    model's parameters: the check takes its gradients from ``cg.gradients`` and writes no
+    ``.grad``.
 
     Args:
         f: a function of Nodes returning a one-element Node.
@@ -873,19 +857,12 @@ def _gradient_report(
         raise NonFiniteError(
             f"{caller}: {function} is {value} at the given point; choose a point in f's domain"
         )
-    if root.requires_grad:
-        with _gradients_kept(root, created_from=leaves[0].id):
-            root.backward()
-    # TODO(gradients): cg.gradients(root, leaves); until then only the leaves the pass
-    # reached hold d(root)/d(leaf) (gradgradcheck's inner pass wrote the others).
-    reached = ancestors(root) if root.requires_grad else set()
+    # A root that does not depend on the leaves (gradgradcheck's S for a constant gradient,
+    # an f that ignores x) has zero gradients.
+    found = gradients(root, leaves) if root.requires_grad else [None] * len(leaves)
     analytic = []
-    for leaf in leaves:
-        g = (
-            np.asarray(leaf.grad, np.float64)
-            if leaf in reached and leaf.grad is not None
-            else np.zeros(leaf.shape)
-        )
+    for leaf, g in zip(leaves, found, strict=True):
+        g = np.zeros(leaf.shape) if g is None else np.asarray(g, np.float64)
         if not np.isfinite(g).all():
             raise NonFiniteError(
                 f"{caller}: the engine's gradient of input {leaf.describe()} is not finite "
@@ -978,10 +955,11 @@ def gradgradcheck(
 
     Draws a random direction uᵢ per input (seeded) and runs ``gradcheck`` on
     S(x) = Σᵢ ⟨uᵢ, ∂f/∂xᵢ(x)⟩: the engine differentiates S through
-    ``backward(create_graph=True)``, and central differences of S use the engine's first
+    ``cg.gradients(..., create_graph=True)``, and central differences of S use the engine's first
     derivatives (which ``gradcheck(f, ...)`` checks). So a wrong second derivative, or a vjp
-    that cannot be differentiated, is caught and reported like a wrong gradient. The
-    ``.grad`` of Nodes that ``f`` closes over is left as it was, here too.
+    that cannot be differentiated, is caught and reported like a wrong gradient. A gradient
+    that does not depend on the inputs (3x, affine maps) is a zero second derivative. No
+    ``.grad`` is written, here too.
 
     Args and raises: as ``gradcheck``.
 
@@ -1019,13 +997,11 @@ def gradgradcheck(
         out = _scalar(f, nodes, "gradgradcheck")
         if not out.requires_grad:
             return Node(0.0, requires_grad=False)
-        reached = ancestors(out)
-        with _gradients_kept(out, created_from=min(node.id for node in nodes)):
-            out.backward(create_graph=create_graph)
         total: Any = 0.0
-        for node, u in zip(nodes, directions, strict=True):
-            if node in reached and node.grad is not None:
-                total = total + (node.grad * u).sum()
+        # A gradient that does not depend on the inputs (3x, affine maps, Σ relu) is a
+        # constant: S is then a constant too, and its derivative, the second one, is 0.
+        for g, u in zip(gradients(out, nodes, create_graph=create_graph), directions, strict=True):
+            total = total + (g * u).sum()
         return total if isinstance(total, Node) else Node(total, requires_grad=False)
 
     report = _gradient_report(
@@ -1179,41 +1155,31 @@ def _check_node(
     inputs = [np.array(parent.value, dtype=np.float64) for parent in parents]
     if not all(np.isfinite(x).all() for x in inputs):
         return NodeCheck(node, op.name, shapes, (), skipped="an input is not finite")
-    raw = np.asarray(op.forward(*inputs, **attrs))
+    # The op alone, rebuilt on fresh leaves at the values it saw: the engine's gradients of
+    # this one-op graph are exactly what its vjp sends back in the real pass (fitted to
+    # each input's shape, None never passing for an input that needs a gradient).
+    leaves = tuple(
+        Node(x, requires_grad=parent.requires_grad)
+        for x, parent in zip(inputs, parents, strict=True)
+    )
+    with enable_grad():
+        local = apply(op, *leaves, **attrs)
     # An op that computes in float32 (astype) rounds as float32 whatever its inputs.
-    precision = float(np.finfo(raw.dtype).eps) if raw.dtype.kind == "f" else MIN_EPS
-    out = raw.astype(np.float64)
-    g = rng.standard_normal(out.shape)
-    # Ask for exactly the gradients the backward pass asks for.
-    needs = {"needs_grad": tuple(p.requires_grad for p in parents)} if op.vjp_needs_grad else {}
+    precision = float(np.finfo(local.dtype).eps)
+    g = rng.standard_normal(local.shape)
+    wanted = [leaf for leaf in leaves if leaf.requires_grad]
     try:
-        grads = op.vjp(g, out, *inputs, **needs, **attrs)
-    except NotImplementedError:
-        raise no_vjp_error(node) from None
-    if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
-        got = (
-            f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else type(grads).__name__
-        )
-        return NodeCheck(
-            node, op.name, shapes, (), problem=f"vjp returned {got} for {len(parents)} inputs"
-        )
+        found = iter(gradients(local, wanted, grad=g.astype(local.dtype)) if wanted else ())
+    except OpError as error:
+        if op.vjp is Op.vjp:  # no vjp at all: nothing to check, as backward() would say
+            raise
+        return NodeCheck(node, op.name, shapes, (), problem=str(error))
     checks = []
     for position, parent in enumerate(parents):
         if not parent.requires_grad:
             continue
         name = f"#{position} {_label(parent)}"
-        if grads[position] is None:
-            problem = "vjp returned None for an input that requires a gradient"
-            checks.append(_unusable(name, parent.shape, problem))
-            continue
-        analytic = unbroadcast(np.asarray(grads[position], dtype=np.float64), parent.shape)
-        if analytic is None:
-            problem = (
-                f"vjp returned shape {np.shape(grads[position])}, which does not reduce to "
-                f"the input's shape {parent.shape}"
-            )
-            checks.append(_unusable(name, parent.shape, problem))
-            continue
+        analytic = np.asarray(next(found), dtype=np.float64)
         indices = _elements_to_check(parent.size, max_elements, rng)
         arguments = list(inputs)
         arguments[position] = inputs[position].copy()
@@ -1242,25 +1208,6 @@ def _check_node(
             _compare(name, parent.shape, analytic, numeric, indices, rtol, atol, status, notes)
         )
     return NodeCheck(node, op.name, shapes, tuple(checks))
-
-
-def _unusable(name: str, shape: tuple[int, ...], problem: str) -> InputCheck:
-    """A failed check of a gradient that could not be compared at all."""
-    return InputCheck(
-        name=name,
-        shape=shape,
-        checked=0,
-        max_abs_error=np.inf,
-        max_rel_error=np.inf,
-        worst_index=None,
-        analytic=np.nan,
-        numeric=np.nan,
-        relative_difference=np.inf,
-        largest=np.inf,
-        verdict="wrong",
-        passed=False,
-        problem=problem,
-    )
 
 
 def _label(node: Node) -> str:
@@ -1330,7 +1277,7 @@ def check_graph(
         raise_on_failure=raise_on_failure,
     )
     rng = np.random.default_rng(seed)
-    with no_grad(), np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
         checks = tuple(
             _check_node(node, eps, rtol, atol, max_elements, rng)
             for node in topological_order(root)
