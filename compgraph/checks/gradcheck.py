@@ -281,13 +281,22 @@ def _judge(
         estimate, error = min(confirmed, key=lambda run: run[1])
         if abs(analytic - estimate) - (atol + rtol * abs(estimate)) > 3 * error:
             return estimate, DECIDED, ""
+    if precision > MIN_EPS:
+        why = (
+            f"f computes at a precision of {precision:.2g} (float32 somewhere in it), too "
+            "coarse for its differences to resolve the gradient to this tolerance; check f "
+            "in float64, or loosen rtol and atol to float32's level"
+        )
+    else:
+        why = (
+            "rounding, or f changing faster than the smallest useful step; retry with a "
+            "smaller eps, or at a rescaled point"
+        )
     return (
         estimate,
         UNDECIDED,
         f"cannot decide: the differences do not settle (best {estimate:.8g} ± {error:.2g}, "
-        f"the engine's {analytic:.8g}): rounding at this precision ({precision:.2g}) or f "
-        "changing faster than the smallest useful step; retry with a smaller eps, or at a "
-        "rescaled point",
+        f"the engine's {analytic:.8g}): {why}",
     )
 
 
