@@ -18,7 +18,15 @@ import numpy as np
 from compgraph import ops
 from compgraph.errors import DTypeError
 from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index
-from compgraph.values import as_axes, as_axis, as_flag, as_float_array, as_shape, preview
+from compgraph.values import (
+    as_axes,
+    as_axis,
+    as_flag,
+    as_float_array,
+    as_float_dtype,
+    as_shape,
+    preview,
+)
 
 #: Each op class -> its public function.
 OP_FUNCTIONS: dict[type[ops.Op], Callable[..., Node]] = {}
@@ -525,10 +533,7 @@ def astype(x: Any, dtype: Any) -> Node:
         >>> cg.astype(cg.Node(1.5), np.float32).dtype
         dtype('float32')
     """
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize < 4:
-        raise TypeError(f"astype converts to float32 or float64, not {dtype}")
-    return apply(ops.Astype, x, dtype=dtype)
+    return apply(ops.Astype, x, dtype=as_float_dtype(dtype))
 
 
 @op_function(ops.Concatenate, numpy=[np.concatenate])

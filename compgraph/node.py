@@ -35,8 +35,10 @@ from compgraph.values import (
     as_axes,
     as_flag,
     as_float_array,
+    as_float_dtype,
     as_shape,
     conversion_refusal,
+    masked_array_error,
     preview,
 )
 
@@ -535,9 +537,16 @@ class Node(Recorded):
 
     def astype(self, dtype: Any) -> Node:
         """The node converted to float32 or float64, recorded (gradients convert back)."""
-        return apply(ops.Astype, self, dtype=np.dtype(dtype))
+        return apply(ops.Astype, self, dtype=as_float_dtype(dtype))
 
     # -- NumPy's dispatch protocols -------------------------------------------------------
+
+    @property
+    def _data(self) -> Any:
+        # A masked array computing with a Node (masked + x) asks it for ``_data`` before
+        # converting it with np.array: the mask is what is lost, so say so, not "use
+        # node.value" (x + masked already says it, through the ufunc protocol).
+        raise masked_array_error(f"the operand computing with {self.describe()}")
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method != "__call__":

@@ -997,7 +997,7 @@ class GetItem(Op):
 
 class IndexAdd(Op):
     """zeros of ``shape`` with v added at ``index`` (repeats add up), the adjoint of x[index] ;
-    vjp: g[index]"""
+    vjp: g[index], summed over the positions v was broadcast to"""
 
     name = "index_add"
     hint = GetItem.hint
@@ -1013,7 +1013,9 @@ class IndexAdd(Op):
 
     @staticmethod
     def vjp(g, out, v, index, shape):
-        return (g[index],)
+        # v may broadcast over the positions (index_add(2.0, [0, 2], (3,)) adds 2 twice): its
+        # gradient sums over them. The pass fits to the output's shape, not the positions'.
+        return (unbroadcast(g[index], v.shape),)
 
 
 #: Every built-in op, in the order of this table (derived: each Op class defined here).
