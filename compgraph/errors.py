@@ -20,6 +20,8 @@ __all__ = [
     "OpError",
     "RenderError",
     "ShapeError",
+    "TraceError",
+    "TraceWarning",
 ]
 
 
@@ -81,3 +83,14 @@ class NonFiniteWarning(RuntimeWarning):
 class GraphGrowthWarning(UserWarning):
     """Each ``backward()`` walks a bigger graph that still holds earlier passes' ops: a
     training loop is chaining its steps (a recorded update, ``w = w - lr * w.grad``)."""
+
+
+class TraceError(CompgraphError, TypeError):
+    """``cg.compile`` cannot record a function faithfully: a Python branch or conversion on a
+    traced value (``if loss.value < 0.1``, ``float(node)``), or a Node made inside it from
+    another's value; the message names the value and what to do instead."""
+
+
+class TraceWarning(UserWarning):
+    """``cg.compile`` traced a function again and again (its arguments' shapes keep changing),
+    or found a value it keeps fixed that may change (a Node read from outside the function)."""

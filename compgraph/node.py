@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from compgraph import autodiff, numerics, ops
-from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
+from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError, TraceError
 from compgraph.graph import graph_with_gradient_graphs
 from compgraph.values import (
     KEPT_DTYPES,
@@ -48,6 +48,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "normalize_index",
+    "refuse_conversions",
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
@@ -145,6 +146,51 @@ def enable_grad() -> Iterator[None]:
         yield
     finally:
         _grad_mode.enabled = previous
+
+
+class _Conversions(threading.local):
+    """Why converting a Node to a Python value is refused in this thread (None: allowed)."""
+
+    refused: str | None = None
+
+
+_conversions = _Conversions()
+
+
+@contextlib.contextmanager
+def refuse_conversions(reason: str) -> Iterator[None]:
+    """Inside, ``bool(node)``, ``float(node)`` and ``node.item()`` raise ``TraceError``.
+
+    For code that records a computation to replay it (``cg.compile``): a Python decision on
+    a value would be taken once, at recording, and silently reused for every later input.
+    ``reason`` says who refuses (e.g. "cg.compile is tracing step").
+
+    Example:
+        >>> import compgraph as cg
+        >>> from compgraph.node import refuse_conversions
+        >>> with refuse_conversions("this example"):
+        ...     float(cg.Node(2.0, name="x"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        compgraph.errors.TraceError: this example: float() of 'x' of shape () ...
+    """
+    previous = _conversions.refused
+    _conversions.refused = reason
+    try:
+        yield
+    finally:
+        _conversions.refused = previous
+
+
+def _refuse_conversion(node: Node, what: str) -> None:
+    reason = _conversions.refused
+    if reason is not None:
+        raise TraceError(
+            f"{reason}: {what} of {node.describe()} reads a traced value in Python, so the "
+            "choice made now would be replayed for every later input. Choose per element "
+            "with cg.where(condition, x, y), or pass the deciding value as a static argument "
+            "(a Python int, bool or str, which traces again when it changes)"
+        )
 
 
 class Node(Recorded):
@@ -277,12 +323,15 @@ class Node(Recorded):
 
     def item(self) -> float:
         """The value of a one-element node as a Python float."""
+        _refuse_conversion(self, "item()")
         return float(self.value.item())
 
     def __float__(self) -> float:
+        _refuse_conversion(self, "float()")
         return float(self.value)
 
     def __bool__(self) -> bool:
+        _refuse_conversion(self, "bool() (an if or while on it)")
         if self.value.size != 1:
             raise ValueError(
                 f"the truth value of {self.describe()} is ambiguous, as for NumPy arrays; "
