@@ -334,13 +334,14 @@ class _Writer:
         self.name = name
         self.start = start
         self.used = set(_RESERVED) | {name}
+        self.suffixes: dict[str, int] = {}
         self.namespace: dict[str, Any] = {
             "xp": np,
             "asarray": np.asarray,
             "check_finite": _check_finite,
         }
         self.code: dict[int, str] = {}  # node id -> its variable name or literal
-        self.runtime: dict[int, Any] = {}  # node id -> what the compiled code holds there
+        self.env: dict[str, Any] = {}  # variable -> what the compiled code holds there
         self.parameters: list[str] = []
         self.constants: list[str] = []
         self.lines: list[str] = []
@@ -352,16 +353,17 @@ class _Writer:
             variable = self.fresh(leaf_name)
             self.parameters.append(variable)
             self.code[node.id] = variable
-            self.runtime[node.id] = value
+            self.env[variable] = value
 
     def fresh(self, base: str) -> str:
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "v"
         if not base[0].isalpha() and base[0] != "_":
             base = f"v_{base}"
-        candidate, n = base, 1
-        while candidate in self.used:
+        candidate, n = base, self.suffixes.get(base, 1)
+        while candidate in self.used:  # from the last suffix taken: no rescan per name
             n += 1
             candidate = f"{base}_{n}"
+        self.suffixes[base] = n
         self.used.add(candidate)
         return candidate
 
@@ -460,7 +462,7 @@ class _Writer:
             held = value[()] if value.ndim == 0 else value
             self.namespace[variable] = held
             self.code[node.id] = variable
-            self.runtime[node.id] = held
+            self.env[variable] = held
         return self.code[node.id]
 
     def _operand(self, node: Node, parent: Node) -> str:
@@ -486,7 +488,7 @@ class _Writer:
             if expr is None:
                 continue
             try:
-                value = eval(expr, self.namespace, self._locals())
+                value = eval(expr, self.namespace, self.env)
             except Exception:  # a template that cannot run: forward instead
                 continue
             if node.ndim == 0 and type(value) is np.ndarray:
@@ -509,10 +511,7 @@ class _Writer:
         if not op.builtin:
             self.lines.append(f"check_finite({variable})")  # eager checks a user op's output
         self.code[node.id] = variable
-        self.runtime[node.id] = value
-
-    def _locals(self) -> dict[str, Any]:
-        return {self.code[i]: v for i, v in self.runtime.items()}
+        self.env[variable] = value
 
     def _template(self, node: Node, operands: list[str]) -> str | None:
         op = node.op
