@@ -34,8 +34,9 @@ import numpy as np
 
 from compgraph import numerics
 from compgraph.errors import TraceError, TraceWarning
-from compgraph.node import Node, refuse_conversions
+from compgraph.node import Node
 from compgraph.ops import Op
+from compgraph.values import refuse_conversions
 
 __all__ = ["Compiled", "compile"]
 
@@ -214,7 +215,7 @@ class Compiled:
         name = _function_name(self.fn)
         try:
             with (
-                refuse_conversions(f"cg.compile is tracing {name}"),
+                refuse_conversions(f"cg.compile is tracing {name}", tracing=True),
                 numerics.errstate(nonfinite="ignore"),
                 np.errstate(all="ignore"),
             ):

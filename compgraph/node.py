@@ -36,7 +36,9 @@ from compgraph.values import (
     as_flag,
     as_float_array,
     as_shape,
+    conversion_refusal,
     preview,
+    trace_refusal,
 )
 
 __all__ = [
@@ -48,7 +50,6 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "normalize_index",
-    "refuse_conversions",
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
@@ -146,51 +147,6 @@ def enable_grad() -> Iterator[None]:
         yield
     finally:
         _grad_mode.enabled = previous
-
-
-class _Conversions(threading.local):
-    """Why converting a Node to a Python value is refused in this thread (None: allowed)."""
-
-    refused: str | None = None
-
-
-_conversions = _Conversions()
-
-
-@contextlib.contextmanager
-def refuse_conversions(reason: str) -> Iterator[None]:
-    """Inside, ``bool(node)``, ``float(node)`` and ``node.item()`` raise ``TraceError``.
-
-    For code that records a computation to replay it (``cg.compile``): a Python decision on
-    a value would be taken once, at recording, and silently reused for every later input.
-    ``reason`` says who refuses (e.g. "cg.compile is tracing step").
-
-    Example:
-        >>> import compgraph as cg
-        >>> from compgraph.node import refuse_conversions
-        >>> with refuse_conversions("this example"):
-        ...     float(cg.Node(2.0, name="x"))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        compgraph.errors.TraceError: this example: float() of 'x' of shape () ...
-    """
-    previous = _conversions.refused
-    _conversions.refused = reason
-    try:
-        yield
-    finally:
-        _conversions.refused = previous
-
-
-def _refuse_conversion(node: Node, what: str) -> None:
-    reason = _conversions.refused
-    if reason is not None:
-        raise TraceError(
-            f"{reason}: {what} of {node.describe()} reads a traced value in Python, so the "
-            "choice made now would be replayed for every later input. Choose per element "
-            "with cg.where(condition, x, y), or pass the deciding value as a static argument "
-            "(a Python int, bool or str, which traces again when it changes)"
-        )
 
 
 class Node(Recorded):
@@ -323,15 +279,15 @@ class Node(Recorded):
 
     def item(self) -> float:
         """The value of a one-element node as a Python float."""
-        _refuse_conversion(self, "item()")
+        _check_conversion(self, "node.item()")
         return float(self.value.item())
 
     def __float__(self) -> float:
-        _refuse_conversion(self, "float()")
+        _check_conversion(self, "float(node)")
         return float(self.value)
 
     def __bool__(self) -> bool:
-        _refuse_conversion(self, "bool() (an if or while on it)")
+        _check_conversion(self, "bool(node) (an if or while on it)", branch=True)
         if self.value.size != 1:
             raise ValueError(
                 f"the truth value of {self.describe()} is ambiguous, as for NumPy arrays; "
@@ -644,6 +600,30 @@ def _rebuild_graph(records: list[tuple[Any, ...]], root: int = -1) -> Node:
         if type(node.grad) is _NodeAt:
             node.grad = nodes[node.grad]
     return nodes[root]
+
+
+def _check_conversion(node: Node, conversion: str, branch: bool = False) -> None:
+    """Refuse a conversion to a number where it would silently lose a gradient, or, while a
+    trace records (``cg.compile``), freeze a value into a replay; ``branch``: a truth test,
+    refused only while tracing (eagerly a branch loses no gradient)."""
+    traced_by = trace_refusal()
+    if traced_by is not None and node.requires_grad:
+        raise TraceError(
+            f"{traced_by}: {conversion} on {node.describe()} reads a traced value in Python, "
+            "so the choice made now would be replayed for every later input. Choose per "
+            "element with cg.where(condition, x, y), or pass the deciding value as a static "
+            "argument (a Python int, bool or str, which traces again when it changes)"
+        )
+    if branch:
+        return
+    refused_by = conversion_refusal()
+    if refused_by is not None and node.requires_grad:
+        raise NotDifferentiableError(
+            f"{conversion} on {node.describe()} inside {refused_by}: the number would be a "
+            "constant cut from the graph (math.sin(x) and np.float64(x) convert too), so part "
+            "of the derivative would be lost without a word. Compute with compgraph's ops "
+            "(cg.sin, cg.exp, x * x, ...); read node.value only for a deliberate constant"
+        )
 
 
 def _comparison_error(node: Node, operator: str) -> TypeError:

@@ -194,6 +194,8 @@ def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, da
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the drawn domains stay finite: no report, no fallback
+        # abs, relu, ...: second derivatives that are 0 whatever the input; eager says so too
+        warnings.simplefilter("ignore", cg.IndependentOutputWarning)
         compiled_equals_eager(first, *arrays)
         compiled_equals_eager(second, *arrays)
 
@@ -216,7 +218,7 @@ def test_a_python_decision_on_a_traced_value_is_refused_by_name(branch):
         return loss
 
     with pytest.raises(
-        cg.TraceError, match=r"cg.compile is tracing fn: .*of unnamed sum result.*cg\.where"
+        cg.TraceError, match=r"cg.compile is tracing fn: .* on unnamed sum result.*cg\.where"
     ):
         cg.compile(fn)(np.ones(3))
 
@@ -231,7 +233,7 @@ def test_an_if_on_a_traced_value_names_it_and_the_remedies():
     with pytest.raises(cg.TraceError) as caught:
         cg.compile(clipped)(np.ones(2))
     message = str(caught.value)
-    assert "bool()" in message and "cg.where" in message and "static argument" in message
+    assert "bool(node)" in message and "cg.where" in message and "static argument" in message
 
 
 def test_conversions_work_again_after_a_refused_trace():
@@ -379,7 +381,7 @@ def test_a_scalar_graph_runs_on_numpy_scalars_with_eagers_bits():
     compiled = compiled_equals_eager(cg.value_and_grad(chain, argnums=(0, 1)), 0.3, -1.2)
     # NumPy scalars all the way (eager's types): only pow's vjp makes 0-d arrays, for where
     arrays = [line for line in compiled.source.splitlines()[1:-1] if "asarray(" in line]
-    assert arrays and all("xp.where(" in line for line in arrays)
+    assert arrays and all("# vjp of pow" in line for line in arrays)
 
 
 def test_float32_arguments_keep_their_dtype():
