@@ -40,6 +40,8 @@ from compgraph.values import refuse_conversions
 
 __all__ = ["Compiled", "compile"]
 
+#: Arguments up to this many elements are checked for inf/NaN on every call (see write).
+SMALL_ARGUMENT = 4096
 #: Traces after which ``Compiled`` warns (once) that its arguments keep changing signature.
 RETRACE_WARNING_AFTER = 8
 
@@ -85,10 +87,12 @@ class _ReplayFailedError(Exception):
     """A compiled line made a value eager would report (a user op's non-finite output)."""
 
 
-def _check_finite(value: Any) -> None:
-    """Compiled code's check after each user op, whose forward no flag may cover."""
-    if not numerics.all_finite(np.asarray(value)):
-        raise _ReplayFailedError
+def _check_finite(*values: Any) -> None:
+    """Compiled code's check of the values no floating-point flag covers: a user op's
+    output, the small arguments and the results (an inf or NaN that came in)."""
+    for value in values:
+        if not numerics.all_finite(value):
+            raise _ReplayFailedError
 
 
 _FLOAT_KINDS = "fd"  # float32, float64: the dtypes a traced argument keeps
@@ -189,7 +193,7 @@ class Compiled:
                 result = trace.function(*leaves)
         except Exception:  # eager raises its own error (or reports) instead
             return self.fn(*args, **kwargs)
-        if events.signalled or not all(map(numerics.all_finite, leaves)):
+        if events.signalled:
             return self.fn(*args, **kwargs)  # eager's values with eager's reports
         return result
 
@@ -382,7 +386,23 @@ class _Writer:
                 self._line(node)
         result = self._expression(out)
         body = [f"# constants: {', '.join(self.constants)}"] if self.constants else []
-        body += [*self.lines, f"return {result}"]
+        # NaN and inf that come in raise no flag: the small arguments are checked, and the
+        # results, which they reach unless masked; a pass over data the size of X would
+        # cost as much as a step's own passes.
+        checked = [
+            self.code[node.id] for node, _, _ in self.leaves.values() if node.size <= SMALL_ARGUMENT
+        ]
+        checked += [
+            self.code[node.id]
+            for node in dict.fromkeys(outputs)
+            if node.id in self.code
+            and node.id not in self.constant_nodes
+            and node.id not in self.leaves
+        ]
+        body += [*self.lines]
+        if checked:
+            body.append(f"check_finite({', '.join(dict.fromkeys(checked))})")
+        body.append(f"return {result}")
         source = f"def {self.name}({', '.join(self.parameters)}):\n" + "".join(
             f"    {line}\n" for line in body
         )
@@ -502,6 +522,9 @@ class _Writer:
                 f"({op.__name__}) did not reproduce its traced value at {node.describe()}; "
                 "its forward is not a function of its inputs and attrs alone"
             )
+        if expr == operands[0] and expr in self.env and op.builtin:
+            self.code[node.id] = expr  # the identity (cg.positive): the same variable
+            return
         variable = self._variable_for(node)
         source = getattr(node, "vjp_of", None)
         comment = ""
@@ -586,14 +609,14 @@ _trace_counter = iter(range(1, 1 << 62))
 
 def _collect_nodes(out: Any, found: list[Node]) -> None:
     stack = [out]
-    while stack:
+    while stack:  # in the order they are returned
         value = stack.pop()
         if isinstance(value, Node):
             found.append(value)
         elif isinstance(value, (tuple, list)):
-            stack.extend(value)
+            stack.extend(reversed(value))
         elif isinstance(value, dict):
-            stack.extend(value.values())
+            stack.extend(reversed(value.values()))
 
 
 @functools.cache
