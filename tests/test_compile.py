@@ -29,6 +29,8 @@ def assert_same_bits(got, expected):
         for key in expected:
             assert_same_bits(got[key], expected[key])
         return
+    if isinstance(expected, cg.Node):  # eager returns a Node, compiled code its array
+        expected = expected.value
     got_array, expected_array = np.asarray(got), np.asarray(expected)
     assert got_array.dtype == expected_array.dtype
     assert got_array.shape == expected_array.shape
@@ -389,3 +391,36 @@ def test_a_scalar_graph_runs_on_numpy_scalars_with_eagers_bits():
 def test_float32_arguments_keep_their_dtype():
     x = np.array([0.5, 1.5], dtype=np.float32)
     compiled_equals_eager(cg.value_and_grad(lambda x: cg.sum(cg.exp(x) * 0.1 + x**2)), x)
+
+
+# -- arguments ----------------------------------------------------------------------------------
+
+
+def test_dicts_lists_and_keyword_arguments_are_traced_by_name():
+    def step(parameters, scales, *, X):
+        loss = cg.sum(cg.tanh(parameters["W"] @ X) * scales[0]) + cg.sum(parameters["b"])
+        return cg.grad(lambda W: cg.sum(cg.tanh(W @ X) * scales[1]))(parameters["W"]), loss
+
+    rng = np.random.default_rng(4)
+    parameters = {"W": rng.normal(size=(2, 3)), "b": rng.normal(size=(2, 1))}
+    scales = [0.5, np.float64(2.0)]
+    X = rng.normal(size=(3, 4))
+    compiled = cg.compile(step)
+    expected = step(parameters, scales, X=X)
+    assert_same_bits(compiled(parameters, scales, X=X), expected)
+    assert_same_bits(compiled(parameters, scales, X=X), expected)
+    assert compiled.source.startswith("def step(W, b, scales0, scales1, X):")
+    assert compiled.traces == 1
+
+
+def test_integer_arrays_are_static_and_keyed_by_their_values():
+    def pick(x, index):
+        return cg.sum(x[index] * x[index])
+
+    compiled = cg.compile(cg.grad(pick))
+    x = np.arange(4.0)
+    first, second = np.array([0, 2]), np.array([1, 3])
+    assert_same_bits(compiled(x, first), cg.grad(pick)(x, first))
+    assert_same_bits(compiled(x, second), cg.grad(pick)(x, second))
+    assert_same_bits(compiled(x, first.copy()), cg.grad(pick)(x, first))
+    assert compiled.traces == 2
