@@ -172,7 +172,9 @@ def case_inputs(draw, case):
     shapes, attrs = draw(case.arguments)
     arrays = [draw(float_arrays(s, d)) for s, d in zip(shapes, case.domains, strict=True)]
     weights = draw(float_arrays(np.shape(case.reference(*arrays, **attrs))))
-    return arrays, attrs, weights
+    # other values of the same shapes: the replay must not reuse the trace's (masks, ties)
+    others = [draw(float_arrays(np.shape(a), d)) for a, d in zip(arrays, case.domains, strict=True)]
+    return arrays, attrs, weights, others
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -180,7 +182,7 @@ def case_inputs(draw, case):
 @given(data=st.data())
 def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, data):
     case = CASES[name]
-    arrays, attrs, weights = data.draw(case_inputs(case))
+    arrays, attrs, weights, others = data.draw(case_inputs(case))
     positions = tuple(range(len(arrays)))
 
     def loss(*xs):
@@ -200,8 +202,43 @@ def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, da
         warnings.simplefilter("error")  # the drawn domains stay finite: no report, no fallback
         # abs, relu, ...: second derivatives that are 0 whatever the input; eager says so too
         warnings.simplefilter("ignore", cg.IndependentOutputWarning)
-        compiled_equals_eager(first, *arrays)
-        compiled_equals_eager(second, *arrays)
+        for fn in (first, second):
+            compiled = compiled_equals_eager(fn, *arrays)
+            assert_same_bits(compiled(*others), fn(*others))
+            assert compiled.traces == 1
+
+
+def test_masks_and_signs_are_computed_from_each_calls_values_not_the_traces():
+    # relu's, abs's and pow's vjps read the values (np.greater(x, 0)): frozen at tracing,
+    # a later call would get the traced call's mask
+    functions = [
+        lambda x: cg.sum(cg.relu(x) * x),
+        lambda x: cg.sum(cg.abs(x) * 3.0),
+        lambda x: cg.sum(cg.leaky_relu(x)),
+        lambda x: cg.sum(cg.maximum(x, 0.25) ** 2),
+        lambda x: cg.max(x * x),
+    ]
+    rng = np.random.default_rng(5)
+    for f in functions:
+        step = cg.value_and_grad(f)
+        compiled = cg.compile(step)
+        compiled(np.abs(rng.normal(size=6)))  # traced where every x > 0
+        for _ in range(3):
+            x = rng.normal(size=6)
+            assert_same_bits(compiled(x), step(x))
+        assert compiled.traces == 1
+    assert "Test.forward(" in compiled.source  # the test, recomputed per call
+
+
+def test_a_mask_made_in_fn_from_a_traced_value_is_computed_per_call():
+    def f(x):
+        return cg.sum(cg.where(np.greater(x, 0), x, 0.1 * x))
+
+    compiled = cg.compile(cg.grad(f))
+    compiled(np.ones(3))
+    x = np.array([-1.0, 2.0, -3.0])
+    assert_same_bits(compiled(x), cg.grad(f)(x))
+    assert "Select.forward(" in compiled.source
 
 
 # -- limits refused, not frozen -----------------------------------------------------------------
