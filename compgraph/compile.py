@@ -413,6 +413,17 @@ class _Writer:
         _collect_nodes(out, outputs)
         self._name_outputs(out, self.returned)
         nodes = self._needed(outputs)
+        needed = {node.id for node in nodes}
+        unused = [name for node, name, _ in self.leaves.values() if node.id not in needed]
+        if unused:
+            # Unused, or read through .value (cg.hvp's v is, for now): a constant of the trace.
+            warnings.warn(
+                f"{self.name}'s compiled code does not use {', '.join(map(repr, unused))}: if "
+                "it reads their .value, the compiled code keeps the values of this call; "
+                "compute with them as Nodes, or compile a function without them",
+                TraceWarning,
+                stacklevel=5,
+            )
         for node in nodes:
             if node.id in self.code or node.id in self.constant_nodes:
                 continue

@@ -111,7 +111,9 @@ def network_step(parameters, X, Y):
 def test_the_week3_network_step_is_eagers_bit_for_bit():
     X, Y = planar_flower()
     parameters = networks.initialize_parameters([2, 4, 1], seed=2)
-    compiled = compiled_equals_eager(network_step, parameters, X, Y)
+    # compute_cost reads Y's values (it checks the labels): a constant of the trace, said
+    with pytest.warns(cg.TraceWarning, match="does not use 'Y'"):
+        compiled = compiled_equals_eager(network_step, parameters, X, Y)
     source = compiled.source
     for name in ("W1", "b1", "W2", "b2", "X", "Y"):
         assert name in source
@@ -134,7 +136,8 @@ def test_a_deep_relu_step_is_eagers_bit_for_bit():
         )
         return J, {n: parameters[n] - 0.05 * g for n, g in zip(names, grads, strict=True)}
 
-    compiled_equals_eager(step, parameters, X, Y)
+    with pytest.warns(cg.TraceWarning, match="does not use 'Y'"):  # checked labels, as above
+        compiled_equals_eager(step, parameters, X, Y)
 
 
 # -- second order -------------------------------------------------------------------------------
@@ -202,6 +205,7 @@ def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, da
         warnings.simplefilter("error")  # the drawn domains stay finite: no report, no fallback
         # abs, relu, ...: second derivatives that are 0 whatever the input; eager says so too
         warnings.simplefilter("ignore", cg.IndependentOutputWarning)
+        warnings.simplefilter("ignore", cg.TraceWarning)  # and so the trace does not use x
         for fn in (first, second):
             compiled = compiled_equals_eager(fn, *arrays)
             assert_same_bits(compiled(*others), fn(*others))
@@ -298,6 +302,13 @@ def test_a_node_read_from_outside_fn_is_a_constant_with_a_warning():
     with pytest.warns(cg.TraceWarning, match="reads 'w' of shape \\(2,\\) from outside"):
         compiled(np.ones(2))
     assert "w_2 (float64 (2,))" in compiled.source
+
+
+def test_an_argument_the_code_does_not_use_warns_that_a_value_read_would_be_frozen():
+    # cg.hvp reads v's .value (its direction is a constant): compiled, v would be frozen
+    compiled = cg.compile(cg.hvp(lambda x: cg.sum(x**3)))
+    with pytest.warns(cg.TraceWarning, match="does not use 'arg1'.*keeps the values"):
+        compiled(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
 
 
 def test_a_plain_array_made_inside_fn_is_a_constant_of_the_trace_shown_in_the_source():
