@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 # The engine first, then the rooms built on it (they import the engine's names).
 from compgraph import errors, functions, ops
 from compgraph.autodiff import BackwardStep, gradients
+from compgraph.compile import compile
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
@@ -123,6 +124,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "apply",
     "enable_grad",
     "check_graph",
+    "compile",
     "errstate",
     "geterr",
     "grad",

@@ -33,6 +33,7 @@ __all__ = [
     "masked_array_error",
     "preview",
     "refuse_conversions",
+    "trace_refusal",
 ]
 
 KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -63,28 +64,40 @@ class _Conversions(threading.local):
     """Why converting a value that requires a gradient to a number is refused, per thread."""
 
     refused_by: str | None = None
+    #: Who records a trace to replay (``cg.compile``): then truth tests refuse too.
+    traced_by: str | None = None
 
 
 _conversions = _Conversions()
 
 
 @contextlib.contextmanager
-def refuse_conversions(reason: str) -> Iterator[None]:
+def refuse_conversions(reason: str, tracing: bool = False) -> Iterator[None]:
     """Make ``float(x)``, ``x.item()`` (and ``math.sin(x)``, which calls ``float``) raise for
     values that require a gradient while the block runs: inside a differentiated function
     they would cut the value from the graph and silently lose part of the derivative.
-    ``reason`` says who refuses (``"cg.grad"``) in the error."""
-    previous = _conversions.refused_by
+    ``reason`` says who refuses (``"cg.grad"``) in the error. ``tracing``: the block records
+    a computation to replay it (``cg.compile``), so ``bool(x)`` is refused as well, with a
+    ``TraceError``, for the whole block (nested refusals included): a Python decision on a
+    value would be replayed for every later input."""
+    previous = _conversions.refused_by, _conversions.traced_by
     _conversions.refused_by = reason
+    if tracing:
+        _conversions.traced_by = reason
     try:
         yield
     finally:
-        _conversions.refused_by = previous
+        _conversions.refused_by, _conversions.traced_by = previous
 
 
 def conversion_refusal() -> str | None:
     """Who refuses conversions to numbers right now (see ``refuse_conversions``), or None."""
     return _conversions.refused_by
+
+
+def trace_refusal() -> str | None:
+    """Who is recording a trace right now (``refuse_conversions(..., tracing=True)``), or None."""
+    return _conversions.traced_by
 
 
 def preview(value: Any) -> str:

@@ -31,6 +31,7 @@ ENGINE = {
     "node": 5,
     "functions": 6,
     "transforms": 7,
+    "compile": 8,
 }
 #: The rooms built on the engine, one job each, and the other rooms each may use. A room
 #: uses only the engine's public names (those in each engine module's ``__all__``, or the
