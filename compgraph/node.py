@@ -182,7 +182,8 @@ def traced_tests() -> tuple[Any, Any] | None:
 
 
 def _traced(x: Any) -> bool:
-    return isinstance(x, Node) and x.requires_grad
+    """Whether ``x`` is a traced value: one that requires a gradient, or a recorded test."""
+    return isinstance(x, Node) and (x.requires_grad or x.op is not None)
 
 
 class Node(Recorded):
@@ -596,7 +597,11 @@ class Node(Recorded):
             recording = _traced_tests.ops
             if recording is not None and not kwargs and any(map(_traced, inputs)):
                 # A trace replays this test on each call's values, rather than freeze it.
-                return apply(recording[0], *inputs, function=ufunc)
+                test = apply(recording[0], *inputs, function=ufunc)
+                # Data, as the eager test's array is: no gradient flows through it, not even
+                # the +0 that would turn a -0.0 gradient into +0.0.
+                test.requires_grad = False
+                return test
             return ufunc(*map(_value, inputs), **kwargs)
         return _call_numpy_function(ufunc, inputs, kwargs)
 
@@ -803,6 +808,13 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     node.id = next(_creation_counter)
     if _grad_mode.enabled and any(map(requires_grad_of, nodes)):
         node.requires_grad = True
+        node.op = op
+        node.parents = nodes
+        node.attrs = attrs or _NO_ATTRS
+    elif _traced_tests.ops is not None and any(x.op is not None for x in nodes):
+        # While cg.compile traces, data computed from a traced test (a vjp's mask times a
+        # constant) is recorded too, so the code replays it per call; it needs no gradient.
+        node.requires_grad = False
         node.op = op
         node.parents = nodes
         node.attrs = attrs or _NO_ATTRS
