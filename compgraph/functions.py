@@ -644,7 +644,7 @@ def var(x: Any, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -
 @op_function(ops.Std, numpy=[np.std])
 def std(x: Any, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
     """The standard deviation √var over ``axis``, as ``numpy.std``; where it is 0 (a
-    constant group) its gradient is taken as 0, as for ``norm`` at 0.
+    constant group) its gradient is taken as 0, as for ``norm`` at 0 (PyTorch gives NaN).
 
     Raises:
         ValueError: n - ddof <= 0 (NumPy would return NaN or inf).

@@ -17,7 +17,7 @@ def grad_at(f, x):
     return x.grad
 
 
-# -- kinks and ties: the documented rules (PyTorch's and JAX's) --------------------------------
+# -- kinks and ties: the documented rules (PyTorch's; JAX differs for abs and leaky_relu) ------
 
 
 def test_relu_abs_and_leaky_relu_at_zero():
