@@ -912,6 +912,11 @@ def explicit_subscripts(subscripts: str, ndims: Any) -> str:
         for part, ndim in zip(inputs, ndims, strict=True)
     ]
     if arrow:
+        if broadcast and "..." not in output:
+            raise refuse(
+                f"the output leaves out the {broadcast} dimension(s) '...' stands for, which "
+                "NumPy refuses; keep '...' in the output, or name them with letters to sum them"
+            )
         output = output.replace("...", spare)
         if len(set(output)) != len(output):
             raise refuse(f"the output {output!r} repeats a letter; take a diagonal with 'ii->i'")

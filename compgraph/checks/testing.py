@@ -513,7 +513,7 @@ def _norm_away_from_zero(x: np.ndarray, axis: Any = None, keepdims: bool = False
 
 #: einsum forms for the op table: products, outer, batch, implicit output, broadcasting
 #: '...', repeated letters (a diagonal) and letters only one operand has.
-EINSUM_FORMS = (
+_EINSUM_FORMS = (
     "ij,jk->ik",
     "ij,jk",
     "i,j->ij",
@@ -532,7 +532,7 @@ EINSUM_FORMS = (
 
 @st.composite
 def _einsum_arguments(draw: st.DrawFn) -> Arguments:
-    form = draw(st.sampled_from(EINSUM_FORMS))
+    form = draw(st.sampled_from(_EINSUM_FORMS))
     inputs = form.split("->")[0].split(",")
     lengths = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(inputs)) - {"."})}
     batch = draw(broadcastable_shapes(2, max_dims=2, max_side=3))
@@ -547,7 +547,7 @@ def _einsum_arguments(draw: st.DrawFn) -> Arguments:
 def _einsum_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
     """The forms whose first operand can have ``shape`` (the second is found by trying)."""
     fitting = []
-    for form in EINSUM_FORMS:
+    for form in _EINSUM_FORMS:
         first = form.split(",")[0]
         named = first.replace("...", "")
         if len(named) > len(shape) or ("..." not in first and len(named) != len(shape)):
