@@ -160,8 +160,7 @@ def einsum_gradients(subscripts, *arrays, weights=None):
     nodes = [cg.Node(a) for a in arrays]
     out = cg.einsum(subscripts, *nodes)
     w = np.ones(out.shape) if weights is None else weights
-    cg.sum(out * w).backward()  # TODO(gradients): cg.gradients(cg.sum(out * w), nodes)
-    return out, [node.grad for node in nodes]
+    return out, cg.gradients(cg.sum(out * w), nodes)
 
 
 def test_einsum_matrix_product_equals_matmul_with_its_gradients():
