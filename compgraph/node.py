@@ -7,8 +7,9 @@ topological order). There is no maths here: that lives in ``compgraph.ops``.
 
 Nodes take part in NumPy's dispatch protocols: ``np.exp(x)``, ``np.sum(x, axis=0)`` and
 ``ndarray @ x`` on a Node call the compgraph function registered for that NumPy function in
-``NUMPY_FUNCTIONS`` (filled by ``compgraph.functions``), and a NumPy function with no op
-raises a ``TypeError`` that names it, never an object array of Nodes.
+``NUMPY_FUNCTIONS`` (filled by ``compgraph.functions``); functions that only read data
+(comparisons, ``np.shape``, ``np.any``, ``np.argmax``, ...) answer on the values; and a NumPy
+function with no op raises a ``TypeError`` that names it, never an object array of Nodes.
 """
 
 from __future__ import annotations
@@ -563,10 +564,10 @@ class Node(Recorded):
     def cumsum(self, axis: Any = None) -> Node:
         return cast(Node, np.cumsum(self, axis=axis))
 
-    def var(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Node:
+    def var(self, axis: Any = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
         return cast(Node, np.var(self, axis=axis, ddof=ddof, keepdims=keepdims))
 
-    def std(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Node:
+    def std(self, axis: Any = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
         return cast(Node, np.std(self, axis=axis, ddof=ddof, keepdims=keepdims))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Node:
