@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import sys
 import threading
 import warnings
 import weakref
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from compgraph.node import Node
     from compgraph.ops import Op
 
-__all__ = ["describe_nonfinite", "errstate", "geterr", "seterr"]
+__all__ = ["describe_nonfinite", "errstate", "geterr", "outside_compgraph", "seterr"]
 
 _POLICIES = ("warn", "raise", "ignore")
 
@@ -149,13 +151,32 @@ def describe_nonfinite(array: np.ndarray) -> str:
     return ", ".join(p for p in parts if p) + f" of {array.size} elements"
 
 
-def report(message: str, stacklevel: int = 3) -> None:
-    """Warn or raise ``message`` according to the current policy."""
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def outside_compgraph() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller name the user's line:
+    the first frame up the stack outside the compgraph package (its own code is no help)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def report(message: str, stacklevel: int | None = None) -> None:
+    """Warn or raise ``message`` according to the current policy.
+
+    The warning names the first line outside compgraph (the user's ``backward()`` call or
+    op), unless ``stacklevel`` says otherwise.
+    """
     policy = _policy.nonfinite
     if policy == "raise":
         raise NonFiniteError(message)
     if policy == "warn":
-        warnings.warn(message, NonFiniteWarning, stacklevel=stacklevel + 1)
+        level = outside_compgraph() if stacklevel is None else stacklevel + 1
+        warnings.warn(message, NonFiniteWarning, stacklevel=level)
 
 
 def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, ...]) -> None:
@@ -189,5 +210,4 @@ def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, 
     report(
         f"{where} is not finite ({describe_nonfinite(node.value)}){hint}; "
         "compgraph.seterr(nonfinite='raise') stops at the first one",
-        stacklevel=4,
     )

@@ -179,6 +179,28 @@ def test_the_loop_calls_the_optimizer_once_per_step_and_passes_the_schedule():
     assert not result.parameters["w"].flags.writeable
 
 
+def test_the_loop_writes_no_grad_for_a_recorder_that_takes_the_gradients():
+    X, Y = small_problem(m=10)
+    calls = []
+
+    class Recorder:
+        def record(self, iteration, parameters, root, gradients, node_gradients):
+            calls.append((parameters, root, gradients, node_gradients))
+
+    train(X, Y, [3, 2, 1], 0.1, 2, hidden="tanh", gradient_flow=Recorder())
+    parameters, root, gradients, node_gradients = calls[0]
+    assert all(node.grad is None for node in topological_order(root))
+    expected, _ = propagate(X, Y, initialize_parameters([3, 2, 1]), hidden="tanh")
+    for name, node in parameters.items():
+        np.testing.assert_array_equal(gradients[name], expected[f"d{name}"])
+        np.testing.assert_array_equal(node_gradients[node], expected[f"d{name}"])
+    # The pass's own gradient at every other node: what backward() would have written.
+    root.backward()
+    for node in topological_order(root):
+        if node.grad is not None:
+            np.testing.assert_array_equal(node_gradients[node], node.grad)
+
+
 # -- initialization -------------------------------------------------------------------------
 
 
@@ -454,3 +476,27 @@ def test_the_estimator_takes_the_same_under_scikit_learns_names():
         NetworkClassifier(alpha=-1.0, num_iterations=2).fit(X.T, Y[0])
     with pytest.raises(ValueError, match="NetworkClassifier.fit: batch_size must be"):
         NetworkClassifier(batch_size=0, num_iterations=2).fit(X.T, Y[0])
+
+
+# -- the example --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_optimization_example_shows_adam_ahead(tmp_path, monkeypatch, capsys):
+    import re
+    import runpy
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    example = Path(__file__).parent.parent / "examples" / "optimization.py"
+    monkeypatch.setattr(sys, "argv", [example.name, "--fast", "--out-dir", str(tmp_path)])
+    runpy.run_path(str(example), run_name="__main__")
+    out = capsys.readouterr().out
+    accuracies = dict(re.findall(r"^(.+): accuracy ([\d.]+) %", out, flags=re.MULTILINE))
+    assert set(accuracies) == {"gradient descent", "momentum", "Adam"}, out
+    # 500 epochs at the course's α = 0.0007: Adam is far along, the other two barely moved.
+    assert float(accuracies["Adam"]) > 85 > float(accuracies["gradient descent"]) + 10, out
+    for name in ("gd", "momentum", "adam", "costs"):
+        assert (tmp_path / f"optimization_{name}.png").stat().st_size > 0

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from compgraph.autodiff import gradients as engine_gradients
 from compgraph.checks.gradcheck import relative_difference
 from compgraph.graph import topological_order
 from compgraph.node import Node
@@ -179,14 +180,8 @@ def _engine_gradient(
         )
     if J.size != 1:
         raise TypeError(f"{where}: f must return a scalar cost, got shape {J.shape}")
-    # TODO(gradients): cg.gradients(J, nodes) once it lands on main.
-    J.backward()
-    return np.concatenate(
-        [
-            np.zeros(node.size) if node.grad is None else np.ravel(np.asarray(node.grad))
-            for node in nodes
-        ]
-    )
+    found = engine_gradients(J, nodes)
+    return np.concatenate([np.ravel(np.asarray(g, dtype=np.float64)) for g in found])
 
 
 def _given_gradient(

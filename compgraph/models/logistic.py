@@ -408,10 +408,9 @@ def _cost(w: Node, b: Node, X: Node, Y: Node) -> Node:
 def _step(w: np.ndarray, b: float, X: Node, Y: Node) -> tuple[Grads, float]:
     w_node, b_node = Node(w, name="w"), Node(b, name="b")
     J = _cost(w_node, b_node, X, Y)
-    # TODO(gradients): cg.gradients(J, [w_node, b_node]) once it lands on main.
-    J.backward()
-    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
-    return {"dw": np.array(w_node.grad), "db": float(b_node.grad)}, float(J.value)
+    dw, db = cg.gradients(J, [w_node, b_node])
+    # A fresh array: the engine's gradients are read-only and may be shared.
+    return {"dw": np.array(dw), "db": float(db)}, float(J.value)
 
 
 def _descend(

@@ -389,8 +389,9 @@ def propagate(
     _check_output(dims, where)
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
     J = _cost(_forward(X_node, nodes, activation), Y_node)
-    J.backward()
-    return _gradients_of(nodes), J.item()
+    found = cg.gradients(J, nodes)
+    # Fresh arrays: the engine's gradients are read-only and may be shared.
+    return {f"d{name}": np.array(g, dtype=np.float64) for name, g in found.items()}, J.item()
 
 
 def update_parameters(
@@ -538,7 +539,7 @@ def train(
         >>> float(np.mean(predict(parameters, X, hidden="tanh") == Y))
         0.8925
         >>> _, costs = train(X, Y, [2, 4, 1], 0.01, hidden="tanh", initialization="he",
-        ...                  optimizer="adam", mini_batch_size=64, num_epochs=200)
+        ...                  optimizer="adam", mini_batch_size=64, num_epochs=101)
         >>> len(costs), costs[-1] < costs[0]
         (2, True)
     """
@@ -1088,11 +1089,6 @@ def _regularized_cost(AL: Node, Y: Node, weights: Sequence[Node], lambd: float) 
     J = cross_entropy + penalty
     J.name = "J"
     return J
-
-
-def _gradients_of(nodes: Mapping[str, Node]) -> Grads:
-    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
-    return {f"d{name}": np.array(node.grad, dtype=np.float64) for name, node in nodes.items()}
 
 
 def _activation(hidden: Any, where: str, name: str = "hidden") -> Any:

@@ -409,8 +409,9 @@ def schedule_lr_decay(
 
 
 def _frozen(array: Any) -> np.ndarray:
-    # Read-only: the optimizer's results may be shared by the caller and the state.
-    result = np.array(array, dtype=np.float64)
+    # Read-only: the optimizer's results may be shared by the caller and the state. Every
+    # array given here is new (the result of arithmetic), so freezing it touches nobody's.
+    result = np.asarray(array, dtype=np.float64)
     result.flags.writeable = False
     return result
 
@@ -419,18 +420,19 @@ def _zeros_like(arrays: Mapping[Any, np.ndarray]) -> Arrays:
     return {name: _frozen(np.zeros_like(value)) for name, value in arrays.items()}
 
 
+def _as_array(value: Any) -> np.ndarray:
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value  # the common case, kept cheap: the loop calls this every step
+    return np.asarray(getattr(value, "value", value), dtype=np.float64)  # a Node's value
+
+
 def _arrays(parameters: Any, where: str) -> Arrays:
     if not isinstance(parameters, Mapping) or not parameters:
         raise TypeError(
             f"{where}: parameters must be a non-empty dict of name -> array, got "
             f"{type(parameters).__name__}"
         )
-    arrays = {}
-    for name, value in parameters.items():
-        value = getattr(value, "value", value)  # a Node's value
-        array = np.asarray(value, dtype=np.float64)
-        arrays[name] = array
-    return arrays
+    return {name: _as_array(value) for name, value in parameters.items()}
 
 
 def _pairs(parameters: Any, gradients: Any, where: str) -> tuple[Arrays, Arrays]:
@@ -442,16 +444,15 @@ def _pairs(parameters: Any, gradients: Any, where: str) -> tuple[Arrays, Arrays]
         )
     grads = {}
     for name, value in arrays.items():
-        if name in gradients:
-            gradient = gradients[name]
-        elif isinstance(name, str) and f"d{name}" in gradients:
-            gradient = gradients[f"d{name}"]
-        else:
+        gradient = gradients.get(name)
+        if gradient is None and isinstance(name, str):
+            gradient = gradients.get(f"d{name}")
+        if gradient is None:
             raise ValueError(
                 f"{where}: gradients has no {name!r} (nor 'd{name}'); give one gradient per "
                 f"parameter ({', '.join(map(repr, arrays))})"
             )
-        gradient = np.asarray(getattr(gradient, "value", gradient), dtype=np.float64)
+        gradient = _as_array(gradient)
         if gradient.shape != value.shape:
             raise ShapeError(
                 f"{where}: the gradient of {name!r} has shape {gradient.shape} but the "

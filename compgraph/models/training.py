@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+import compgraph as cg
 from compgraph.errors import ShapeError
 from compgraph.node import Node
 
@@ -41,8 +42,11 @@ class GradientRecorder(Protocol):
 
     The loop calls ``record(step, parameters, root=J)`` once per step, after the gradients
     are computed and before the update, with the step's parameter Nodes and the cost node
-    J; if ``record`` also takes a ``gradients`` keyword (as ``cg.GradientFlow.record``
-    does), the loop passes the gradients it computed, name → array, there too.
+    J. If ``record`` takes a ``gradients`` keyword (as ``cg.GradientFlow.record`` does), the
+    loop passes the gradients it computed with ``cg.gradients``, name → array, and with a
+    ``node_gradients`` keyword also the gradient of every node of the pass, Node → array;
+    no ``.grad`` is written. A ``record`` without them gets Nodes whose ``.grad``
+    ``J.backward()`` filled, as before.
     """
 
     def record(self, iteration: int, parameters: dict[Any, Node], root: Node) -> Any: ...
@@ -188,7 +192,7 @@ def run_training(
     else:
         X_values, Y_values = _value(X), _value(Y)
         m = np.shape(X_values)[-1]
-    record_gradients = _takes_gradients(gradient_flow)
+    hooks = _recorder_hooks(gradient_flow)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
     learning_rate: float | None = None
@@ -215,14 +219,7 @@ def run_training(
             for X_node, Y_node in batches:
                 nodes = {name: Node(value, name=name) for name, value in current.items()}
                 J = cost(nodes, X_node, Y_node)
-                # TODO(gradients): cg.gradients(J, nodes) once it lands on main.
-                J.backward()
-                gradients = {name: node.grad for name, node in nodes.items()}
-                if gradient_flow is not None:
-                    if record_gradients:
-                        gradient_flow.record(step, nodes, root=J, gradients=gradients)  # type: ignore[call-arg]
-                    else:
-                        gradient_flow.record(step, nodes, root=J)
+                gradients = _gradients(J, nodes, gradient_flow, step, hooks)
                 batch_cost = J.item()
                 # One batch: its cost is the epoch's, bit for bit (no · m / m).
                 total = batch_cost if len(batches) == 1 else total + batch_cost * X_node.shape[-1]
@@ -263,7 +260,11 @@ def progress_bar(total: int, description: str) -> Any:
 
     Example:
         >>> from compgraph.models.training import progress_bar
-        >>> bar = progress_bar(3, "demo")  # doctest: +SKIP
+        >>> bar = progress_bar(2, "demo")  # drawn on standard error
+        >>> for _ in range(2):
+        ...     _ = bar.update()
+        >>> bar.n, bar.close()
+        (2, None)
     """
     try:
         from tqdm.auto import tqdm
@@ -308,16 +309,46 @@ def check_seed(value: Any, name: str, where: str) -> int:
     return int(value)
 
 
-def _takes_gradients(recorder: Any) -> bool:
+def _recorder_hooks(recorder: Any) -> frozenset[str]:
+    """Which of the keywords ``gradients`` and ``node_gradients`` the recorder's record takes."""
     if recorder is None:
-        return False
+        return frozenset()
     try:
-        signature = inspect.signature(recorder.record)
+        parameters = inspect.signature(recorder.record).parameters
     except (TypeError, ValueError):
-        return False
-    return "gradients" in signature.parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
-    )
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return frozenset({"gradients", "node_gradients"})
+    return frozenset({"gradients", "node_gradients"} & set(parameters))
+
+
+def _gradients(
+    J: Node, nodes: dict[Any, Node], recorder: Any, step: int, hooks: frozenset[str]
+) -> dict[Any, Any]:
+    """The step's gradients of J, from the engine's pure pass, and the recorder's call."""
+    if recorder is not None and "gradients" not in hooks:
+        # A recorder written for the older call reads each Node's .grad: backward() fills it.
+        J.backward()
+        gradients = {name: node.grad for name, node in nodes.items()}
+        recorder.record(step, nodes, root=J)
+        return gradients
+    if recorder is None:
+        return dict(cg.gradients(J, nodes))
+    extra: dict[str, Any] = {}
+    observe = None
+    if "node_gradients" in hooks:
+        # The gradient reaching each node, as the pass itself computed it.
+        seen: dict[Node, Any] = {}
+        extra["node_gradients"] = seen
+
+        def observe(backward_step: Any) -> None:
+            seen[backward_step.node] = backward_step.grad
+
+    gradients = dict(cg.gradients(J, nodes, observe=observe))
+    if "node_gradients" in extra:
+        extra["node_gradients"].update({nodes[name]: g for name, g in gradients.items()})
+    recorder.record(step, nodes, root=J, gradients=gradients, **extra)
+    return gradients
 
 
 def _value(value: Any) -> Any:

@@ -93,6 +93,7 @@ class GradientFlow:
         root: Node | None = None,
         *,
         gradients: Mapping[Any, Any] | None = None,
+        node_gradients: Mapping[Node, Any] | None = None,
     ) -> bool:
         """Record the gradient norms of ``parameters`` if ``iteration`` is a multiple of ``every``.
 
@@ -106,8 +107,11 @@ class GradientFlow:
             iteration: the training iteration, counting from 0, increasing between calls.
             parameters: name → the parameter (its Node; with ``gradients``, anything).
                 Names may be any hashable (strings, numbers); two names are never merged.
-            root: the cost node; needed with ``nodes=True``, whose nodes' ``.grad`` are read.
+            root: the cost node; needed with ``nodes=True``.
             gradients: name → the parameter's gradient array, for the same names.
+            node_gradients: with ``nodes=True``, Node → its gradient (the pass's, as
+                ``cg.gradients(..., observe=...)`` hands them over); without it each node's
+                ``.grad`` is read. A node missing from it counts as having no gradient.
 
         Returns:
             Whether this iteration was recorded.
@@ -148,7 +152,7 @@ class GradientFlow:
                 raise ValueError(
                     "GradientFlow.record: nodes=True records every node of the graph: pass root=J"
                 )
-            node_norms = self._node_norms(root)
+            node_norms = self._node_norms(root, node_gradients)
         # Checked before anything is stored, so a failed call leaves the record unchanged.
         self.iterations.append(iteration)
         for name, norm in norms.items():
@@ -204,13 +208,20 @@ class GradientFlow:
         return norms
 
     @staticmethod
-    def _node_norms(root: Node) -> dict[str, float]:
+    def _node_norms(root: Node, given: Mapping[Node, Any] | None) -> dict[str, float]:
         if not isinstance(root, Node):
             raise TypeError(f"GradientFlow.record: root must be a Node, got {type(root).__name__}")
         order = topological_order(root)
         labels = node_labels(order)
+        if given is None:
+            return {
+                labels[node]: math.nan if node.grad is None else gradient_norm(gradient_array(node))
+                for node in order
+            }
         return {
-            labels[node]: math.nan if node.grad is None else gradient_norm(gradient_array(node))
+            labels[node]: math.nan
+            if given.get(node) is None
+            else gradient_norm(_array(given[node]))
             for node in order
         }
 
