@@ -445,6 +445,7 @@ def test_dropout_scales_the_kept_units_and_only_while_training():
         ({"optimizer": "adam", "beta1": 1.0}, ValueError, r"beta1 must be in \[0, 1\)"),
         ({"mini_batch_size": 0}, ValueError, "mini_batch_size must be a positive integer"),
         ({"num_epochs": -3}, ValueError, "num_epochs must be a positive integer"),
+        ({"num_epochs": 0}, ValueError, "num_epochs must be a positive integer, got 0"),
         ({"time_interval": 10}, ValueError, "time_interval needs a decay_rate"),
         ({"decay_rate": -1.0}, ValueError, "decay_rate must be a finite number >= 0"),
         ({"dropout_seed": -1}, ValueError, "dropout_seed must be an integer from 0"),
