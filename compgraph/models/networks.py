@@ -553,8 +553,9 @@ def train(
             f"train: gradient_flow must have a record(iteration, parameters, root) method, "
             f"got {type(gradient_flow).__name__}; pass e.g. cg.GradientFlow() or None"
         )
+    epochs = num_iterations if num_epochs is None else num_epochs
     settings = _TrainingSettings.checked(
-        where, learning_rate=learning_rate, num_epochs=num_iterations if num_epochs is None else num_epochs,
+        where, learning_rate=learning_rate, num_epochs=epochs,
         initialization=initialization, scale=scale, l2=l2, keep_prob=keep_prob,
         dropout_seed=dropout_seed, fixed_dropout_masks=fixed_dropout_masks,
         optimizer=optimizer, beta=beta, beta1=beta1, beta2=beta2, epsilon=epsilon,
