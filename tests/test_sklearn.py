@@ -158,6 +158,7 @@ def test_the_parameters_come_from_the_constructor():
         "print_every",
         "progress",
         "solver",
+        "compile",
     ]
     assert repr(model) == "LogisticRegression(learning_rate=0.5)"
     assert repr(LogisticRegression(num_iterations=2000.0)) == (

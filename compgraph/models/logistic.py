@@ -41,7 +41,7 @@ from compgraph.models.estimators import (
     finite_real_array,
 )
 from compgraph.models.optimizers import GradientDescent
-from compgraph.models.training import run_training
+from compgraph.models.training import check_compile, run_training
 from compgraph.node import Node
 from compgraph.pictures.flow import literal_label
 
@@ -183,6 +183,7 @@ def optimize(
     record_every: int = 100,
     progress: bool = False,
     gradient_flow: Any = None,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """Gradient descent: w ← w - α dw, b ← b - α db, with gradients from ``propagate``.
 
@@ -196,7 +197,11 @@ def optimize(
         record_every: how often to record the cost in the returned list (the lesson's 100).
         progress: show a progress bar (needs the optional ``tqdm`` package).
         gradient_flow: a ``cg.GradientFlow`` (or anything with its ``record`` method),
-            called as ``record(i, {"w": w_node, "b": b_node}, root=J)`` after each backward.
+            called as ``record(i, {"w": w_node, "b": b_node}, root=J)`` after each backward
+            (its steps are eager: it is handed the step's own graph).
+        compile: the step is compiled (``cg.compile``: traced once, then replayed as NumPy,
+            with the eager step's numbers bit for bit) for at least ``COMPILE_FROM_EPOCHS``
+            (100) iterations when None, always when True, never when False.
 
     Returns:
         ``(params, grads, costs)``: ``params = {"w": ..., "b": ...}`` after the last step,
@@ -230,6 +235,7 @@ def optimize(
         print_every=int(print_every) if print_cost else 0,
         record_every=int(record_every),
         progress=progress, gradient_flow=gradient_flow,
+        compile=check_compile(compile, where),
     )  # fmt: skip
 
 
@@ -425,6 +431,7 @@ def _descend(
     record_every: int,
     progress: bool,
     gradient_flow: Any = None,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """Gradient descent on checked inputs, by the shared training loop; ``print_every=0``
     prints nothing."""
@@ -436,6 +443,7 @@ def _descend(
         cost, {"w": w, "b": b}, *_data_nodes(X, Y), GradientDescent(learning_rate),
         num_iterations, record_every=record_every, print_every=print_every,
         progress=progress, gradient_flow=gradient_flow, description="gradient descent",
+        compile=compile,
     )  # fmt: skip
     parameters, gradients = result.parameters, result.gradients
     return (
@@ -686,6 +694,8 @@ class LogisticRegression(BinaryClassifier):
         print_cost: print the cost every ``print_every`` iterations while fitting.
         print_every: how often to print, in iterations.
         progress: show a progress bar while fitting (needs ``tqdm``).
+        compile: compile the gradient-descent step, as for ``optimize`` (None: runs of
+            100 iterations or more; False: eager; the numbers are the same either way).
 
     Attributes (after ``fit``):
         coef_: the weights wᵀ, shape (1, n_features).
@@ -714,6 +724,7 @@ class LogisticRegression(BinaryClassifier):
         print_every: int = 100,
         progress: bool = False,
         solver: str = "gradient_descent",
+        compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
     ) -> None:
         self.learning_rate = learning_rate
         self.num_iterations = num_iterations
@@ -721,6 +732,7 @@ class LogisticRegression(BinaryClassifier):
         self.print_every = print_every
         self.progress = progress
         self.solver = solver
+        self.compile = compile
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
@@ -752,6 +764,7 @@ class LogisticRegression(BinaryClassifier):
                 print_every=int(self.print_every) if self.print_cost else 0,
                 record_every=1,
                 progress=self.progress,
+                compile=check_compile(self.compile, where),
             )  # fmt: skip
             n_iter = int(self.num_iterations)
         self.coef_: np.ndarray = params["w"].T

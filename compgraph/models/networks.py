@@ -47,7 +47,13 @@ from compgraph.models.optimizers import (
     schedule_lr_decay,
     update_lr,
 )
-from compgraph.models.training import GradientRecorder, check_count, check_seed, run_training
+from compgraph.models.training import (
+    GradientRecorder,
+    check_compile,
+    check_count,
+    check_seed,
+    run_training,
+)
 from compgraph.node import Node
 
 __all__ = [
@@ -469,6 +475,7 @@ def train(
     decay_rate: float | None = None,
     time_interval: int | None = None,
     progress: bool = False,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
 ) -> tuple[Parameters, list[float]]:
     """Train a network initialised by ``initialize_parameters``, as the course's models do.
 
@@ -517,6 +524,10 @@ def train(
         num_epochs: passes over the data; replaces ``num_iterations`` when given.
         decay_rate, time_interval: the learning-rate schedule (None: a constant rate).
         progress: show a tqdm progress bar.
+        compile: the training step is compiled (``cg.compile``: traced once per batch shape,
+            then replayed as NumPy, with the eager step's numbers bit for bit) for runs of
+            at least ``COMPILE_FROM_EPOCHS`` (100) epochs when None, always when True, never
+            when False. With ``gradient_flow`` the steps are eager.
 
     Returns:
         ``(parameters, costs)``: the trained parameters and the cost at iterations (epochs)
@@ -571,6 +582,7 @@ def train(
         X_node, Y_node, parameters, activation, float(learning_rate), settings.num_epochs,
         print_every=int(print_every) if print_cost else 0,
         gradient_flow=gradient_flow, settings=settings, progress=progress,
+        compile=check_compile(compile, where),
     )  # fmt: skip
 
 
@@ -777,6 +789,7 @@ class NetworkClassifier(BinaryClassifier):
             epochs, as scikit-learn's ``max_iter`` does.
         mini_batch_seed: the mini-batches' seed, as for ``train``.
         decay_rate, time_interval: the learning-rate schedule, as for ``train``.
+        compile: compile the training step, as for ``train`` (None: long runs; False: eager).
 
     Attributes (after ``fit``):
         parameters_: the trained ``{"W1": (n_1, n_features), "b1": (n_1, 1), …}``.
@@ -819,6 +832,7 @@ class NetworkClassifier(BinaryClassifier):
         mini_batch_seed: int = 10,
         decay_rate: float | None = None,
         time_interval: int | None = None,
+        compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -842,6 +856,7 @@ class NetworkClassifier(BinaryClassifier):
         self.mini_batch_seed = mini_batch_seed
         self.decay_rate = decay_rate
         self.time_interval = time_interval
+        self.compile = compile
 
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "NetworkClassifier.fit"
@@ -867,6 +882,7 @@ class NetworkClassifier(BinaryClassifier):
             activation, float(self.learning_rate), int(self.num_iterations),
             print_every=int(self.print_every) if self.print_cost else 0,
             gradient_flow=None, settings=settings,
+            compile=check_compile(self.compile, where),
         )  # fmt: skip
         self.parameters_ = parameters
         self.layer_dims_ = dims
@@ -997,6 +1013,7 @@ def _descend(
     gradient_flow: GradientRecorder | None,
     settings: _TrainingSettings | None = None,
     progress: bool = False,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
 ) -> tuple[Parameters, list[float]]:
     """Training on checked inputs by the shared loop; ``print_every=0`` prints nothing.
 
@@ -1008,18 +1025,19 @@ def _descend(
     L = len(parameters) // 2
     keep_prob = settings.keep_prob
     generator = np.random.RandomState(settings.dropout_seed)
+    hidden_units = [np.shape(parameters[f"W{layer}"])[0] for layer in range(1, L)]
 
-    def cost(nodes: dict[Any, Node], X_batch: Node, Y_batch: Node) -> Node:
-        masks = None
-        if keep_prob < 1:
-            # The notebook calls np.random.seed(1) at the top of every forward pass.
-            source = (
-                np.random.RandomState(settings.dropout_seed)
-                if settings.fixed_dropout_masks
-                else generator
-            )
-            masks = _dropout_masks(source, nodes, X_batch.shape[1], keep_prob)
-        AL = _forward(X_batch, nodes, activation, masks, keep_prob)
+    def masks(X_batch: np.ndarray) -> dict[str, np.ndarray]:
+        # The notebook calls np.random.seed(1) at the top of every forward pass.
+        source = (
+            np.random.RandomState(settings.dropout_seed)
+            if settings.fixed_dropout_masks
+            else generator
+        )
+        return _dropout_masks(source, hidden_units, X_batch.shape[1], keep_prob)
+
+    def cost(nodes: dict[Any, Node], X_batch: Node, Y_batch: Node, inputs: Any = None) -> Node:
+        AL = _forward(X_batch, nodes, activation, inputs, keep_prob)
         if settings.l2 == 0:
             return _cost(AL, Y_batch)
         weights = [nodes[f"W{layer}"] for layer in range(1, L + 1)]
@@ -1030,19 +1048,19 @@ def _descend(
         mini_batch_size=settings.mini_batch_size, mini_batch_seed=settings.mini_batch_seed,
         schedule=settings.schedule, record_every=COST_EVERY, print_every=print_every,
         progress=progress, gradient_flow=gradient_flow,
+        step_inputs=masks if keep_prob < 1 else None, compile=compile,
     )  # fmt: skip
     # Writable copies, as before the shared loop: the caller owns the trained parameters.
     return {name: np.array(value) for name, value in result.parameters.items()}, result.costs
 
 
 def _dropout_masks(
-    generator: np.random.RandomState, nodes: Mapping[Any, Node], m: int, keep_prob: float
-) -> dict[int, np.ndarray]:
+    generator: np.random.RandomState, hidden_units: Sequence[int], m: int, keep_prob: float
+) -> dict[str, np.ndarray]:
     """D[l] = (rand(n_l, m) < keep_prob) for each hidden layer l, drawn in layer order."""
-    L = len(nodes) // 2
     return {
-        l: (generator.rand(nodes[f"W{l}"].shape[0], m) < keep_prob).astype(np.float64)
-        for l in range(1, L)  # noqa: E741
+        f"D{layer}": (generator.rand(n, m) < keep_prob).astype(np.float64)
+        for layer, n in enumerate(hidden_units, start=1)
     }
 
 
@@ -1050,7 +1068,7 @@ def _forward(
     X: Node,
     parameters: Mapping[str, Node],
     activation: Any,
-    masks: Mapping[int, np.ndarray] | None = None,
+    masks: Mapping[str, Any] | None = None,
     keep_prob: float = 1.0,
 ) -> Node:
     L = len(parameters) // 2
@@ -1062,8 +1080,11 @@ def _forward(
         A.name = f"A{l}"
         if masks is not None and l < L:
             # Inverted dropout, in the course's order: A ⊙ D, then / keep_prob so that
-            # the expected activation is unchanged. The mask is an input of the step.
-            D = Node(masks[l], name=f"D{l}", requires_grad=False)
+            # the expected activation is unchanged. The mask is an input of the step (a
+            # traced Node when the step is compiled), drawn outside it.
+            D = masks[f"D{l}"]
+            if not isinstance(D, Node):
+                D = Node(D, name=f"D{l}", requires_grad=False)
             A = (A * D) / keep_prob
             A.name = f"A{l}_dropped"
     return A

@@ -10,12 +10,21 @@ Full batch, one step per iteration, is the default. With ``mini_batch_size`` the
 split by ``random_mini_batches`` as the course does, and the loop runs over epochs, drawing
 the batches of each epoch with a seed one higher than the last (the course's ``model``
 increments its seed before each epoch); the epoch's cost is Σ (batch cost · batch size) / m.
+
+Long runs are compiled (issue 23): the step (parameters, X, Y, step inputs) → (J, gradients)
+goes through ``cg.compile`` of ``cg.value_and_grad`` of the cost, so after one trace per
+batch shape each step replays straight-line NumPy. The first step of every trace is also
+taken eagerly and compared bit for bit; the eager loop's numbers are the contract, and any
+difference, trace error or trace warning makes the rest of the run eager. ``compile=False``
+keeps every step eager, as does a gradient recorder (it is handed the eager graph).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,18 +32,24 @@ from typing import Any, Protocol
 import numpy as np
 
 import compgraph as cg
-from compgraph.errors import ShapeError
+from compgraph.errors import ShapeError, TraceWarning
 from compgraph.node import Node
 
 __all__ = [
+    "COMPILE_FROM_EPOCHS",
     "GradientRecorder",
     "TrainingResult",
+    "check_compile",
     "check_count",
     "check_seed",
     "progress_bar",
     "random_mini_batches",
     "run_training",
 ]
+
+#: ``compile=None`` compiles a run of at least this many epochs (each batch shape is then
+#: replayed at least this often): below it, tracing costs more than the replays save.
+COMPILE_FROM_EPOCHS = 100
 
 
 class GradientRecorder(Protocol):
@@ -63,6 +78,9 @@ class TrainingResult:
         gradients: the last step's gradients (name → read-only array).
         state: the optimizer's state after the last step.
         steps: the number of updates taken.
+        traces: how many step signatures (batch shapes) were compiled; 0 for an eager run.
+        compiled_steps: how many steps took their gradients from compiled code (the rest,
+            eager: all of them when compilation was off or given up).
     """
 
     parameters: dict[Any, np.ndarray]
@@ -70,6 +88,8 @@ class TrainingResult:
     gradients: dict[Any, np.ndarray]
     state: Any
     steps: int
+    traces: int = 0
+    compiled_steps: int = 0
 
 
 def random_mini_batches(
@@ -124,7 +144,7 @@ def random_mini_batches(
 
 
 def run_training(
-    cost: Callable[[dict[Any, Node], Node, Node], Node],
+    cost: Callable[..., Node],
     parameters: Mapping[Any, Any],
     X: Any,
     Y: Any,
@@ -139,6 +159,8 @@ def run_training(
     progress: bool = False,
     gradient_flow: GradientRecorder | None = None,
     description: str = "training",
+    step_inputs: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
 ) -> TrainingResult:
     """The training loop: ``num_epochs`` passes of optimizer steps on ``cost``'s gradients.
 
@@ -147,9 +169,17 @@ def run_training(
     hands the step to ``gradient_flow`` and applies ``optimizer.update``. Printing, the
     progress bar and the gradient recorder are here once, for every model.
 
+    Compiled (the default for runs of ``COMPILE_FROM_EPOCHS`` epochs or more), the step
+    ``(parameters, X_batch, Y_batch, inputs) → (J, gradients)`` is ``cg.compile`` of
+    ``cg.value_and_grad`` of ``cost``: traced once per batch shape, its first call checked
+    bit for bit against the eager step, then replayed without Nodes. The parameters, the
+    costs and the gradients are the eager loop's, bit for bit; a cost that cannot be traced
+    (a Python branch on a value, a value read through ``.value``) trains eagerly instead.
+
     Args:
         cost: builds the scalar cost node from the parameter Nodes and a batch's X and Y
-            Nodes (examples as columns).
+            Nodes (examples as columns), and with ``step_inputs`` also the step's inputs
+            (name → array, or Node when compiled): ``cost(nodes, X, Y, inputs)``.
         parameters: the starting parameters, name → array (never modified).
         X, Y: the data, examples as columns; Nodes are used as they are for full batches.
         optimizer: an object with ``init`` and ``update`` (see ``optimizers``).
@@ -162,8 +192,13 @@ def run_training(
         print_every: print ``Cost after iteration i: J`` (``epoch`` with mini-batches)
             every ``print_every`` epochs; 0 prints nothing.
         progress: show a tqdm progress bar (see ``progress_bar``).
-        gradient_flow: a ``GradientRecorder`` called once per step, or None.
+        gradient_flow: a ``GradientRecorder`` called once per step, or None. Its steps
+            are eager: it is handed the step's own graph.
         description: the progress bar's label.
+        step_inputs: X_batch → the step's random inputs (dropout masks), drawn once per
+            step before its cost, so that eager and compiled steps see the same draws.
+        compile: True compiles the step, False keeps every step eager, None (the default)
+            compiles runs of at least ``COMPILE_FROM_EPOCHS`` epochs.
 
     Returns:
         A ``TrainingResult``.
@@ -179,10 +214,16 @@ def run_training(
         ...     GradientDescent(0.1), num_epochs=50, record_every=10)
         >>> round(float(result.parameters["w"]), 6), len(result.costs)
         (2.0, 5)
+        >>> compiled = run_training(
+        ...     cost, {"w": 0.0}, np.array([[1.0, 2.0]]), np.array([[2.0, 4.0]]),
+        ...     GradientDescent(0.1), num_epochs=50, record_every=10, compile=True)
+        >>> compiled.parameters["w"] == result.parameters["w"], compiled.traces
+        (np.True_, 1)
     """
     where = "run_training"
     epochs = check_count(num_epochs, "num_epochs", where)
     record_every = check_count(record_every, "record_every", where)
+    compile = check_compile(compile, where)  # noqa: A001
     unit = "iteration" if mini_batch_size is None else "epoch"
     full_batch = None
     size = 0 if mini_batch_size is None else check_count(mini_batch_size, "mini_batch_size", where)
@@ -193,6 +234,9 @@ def run_training(
         X_values, Y_values = _value(X), _value(Y)
         m = np.shape(X_values)[-1]
     hooks = _recorder_hooks(gradient_flow)
+    compiled = None
+    if gradient_flow is None and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile):
+        compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
     learning_rate: float | None = None
@@ -217,10 +261,17 @@ def run_training(
                 ]
             total = 0.0
             for X_node, Y_node in batches:
-                nodes = {name: Node(value, name=name) for name, value in current.items()}
-                J = cost(nodes, X_node, Y_node)
-                gradients = _gradients(J, nodes, gradient_flow, step, hooks)
-                batch_cost = J.item()
+                inputs = None if step_inputs is None else step_inputs(X_node.value)
+
+                eager_step = functools.partial(
+                    _eager_step, cost, current, X_node, Y_node, inputs, gradient_flow, step, hooks
+                )
+                if compiled is not None and not compiled.given_up:
+                    batch_cost, gradients = compiled(
+                        current, X_node.value, Y_node.value, inputs, eager_step
+                    )
+                else:
+                    batch_cost, gradients = eager_step()
                 # One batch: its cost is the epoch's, bit for bit (no · m / m).
                 total = batch_cost if len(batches) == 1 else total + batch_cost * X_node.shape[-1]
                 current, state = optimizer.update(
@@ -249,7 +300,116 @@ def run_training(
     finally:
         if bar is not None:
             bar.close()
-    return TrainingResult(current, costs, gradients, state, step)
+    traces = 0 if compiled is None else compiled.traces
+    replayed = 0 if compiled is None else compiled.steps
+    return TrainingResult(current, costs, gradients, state, step, traces, replayed)
+
+
+def _eager_step(
+    cost: Callable[..., Node],
+    parameters: dict[Any, Any],
+    X: Node,
+    Y: Node,
+    inputs: dict[str, Any] | None,
+    recorder: Any,
+    step: int,
+    hooks: frozenset[str],
+) -> tuple[float, dict[Any, Any]]:
+    """One step on the graph: J on fresh parameter Nodes, and its gradients."""
+    nodes = {name: Node(value, name=name) for name, value in parameters.items()}
+    J = cost(nodes, X, Y) if inputs is None else cost(nodes, X, Y, inputs)
+    gradients = _gradients(J, nodes, recorder, step, hooks)
+    return J.item(), gradients
+
+
+class _CompiledStep:
+    """One run's compiled step: ``cg.compile`` of the cost's value and gradients.
+
+    A call whose batch shapes are new may trace: trace warnings are errors there (a value
+    the trace would freeze), and a call that traced is compared with the eager step, bit for
+    bit. Any failure gives the compiled step up for the rest of the run (``given_up``);
+    the eager step's results are returned instead, so the numbers are always eager's.
+    """
+
+    def __init__(self, cost: Callable[..., Node], with_inputs: bool) -> None:
+        if with_inputs:
+            value_and_grad = cg.value_and_grad(cost)
+        else:
+
+            def cost_of(parameters: Any, X: Any, Y: Any, inputs: Any) -> Node:
+                return cost(parameters, X, Y)
+
+            value_and_grad = cg.value_and_grad(cost_of)
+
+        def step(parameters: Any, X: Any, Y: Any, inputs: Any) -> Any:
+            return value_and_grad(parameters, X, Y, inputs)
+
+        self.function = cg.compile(step)
+        self.given_up = False
+        self.steps = 0
+        self._seen: set[Any] = set()
+
+    @property
+    def traces(self) -> int:
+        return self.function.traces
+
+    def __call__(
+        self,
+        parameters: dict[Any, Any],
+        X: Any,
+        Y: Any,
+        inputs: dict[str, Any] | None,
+        eager_step: Callable[[], tuple[float, dict[Any, Any]]],
+    ) -> tuple[float, dict[Any, Any]]:
+        # Integer data would be static (hashed per call, a trace per batch): floats are
+        # exact for them, and the first call's check proves the step's numbers unchanged.
+        X, Y = _floats(X), _floats(Y)
+        arguments = (parameters, X, Y, {} if inputs is None else inputs)
+        shapes = (X.shape, Y.shape, *((k, np.shape(v)) for k, v in arguments[3].items()))
+        traces = self.function.traces
+        try:
+            if shapes in self._seen:
+                J, gradients = self.function(*arguments)
+            else:
+                self._seen.add(shapes)
+                with warnings.catch_warnings():
+                    # A value the trace would keep fixed: train eagerly rather than warn.
+                    warnings.simplefilter("error", TraceWarning)
+                    J, gradients = self.function(*arguments)
+        except Exception:  # untraceable (or eager raises): the eager step says which
+            self.given_up = True
+            return eager_step()
+        if self.function.traces != traces:
+            expected = eager_step()
+            if not _same_step((float(J), gradients), expected):
+                self.given_up = True
+                return expected
+        self.steps += 1
+        for gradient in gradients.values():
+            # Read-only, as the eager pass's gradients are.
+            gradient.flags.writeable = False
+        return float(J), gradients
+
+
+def _floats(data: Any) -> Any:
+    array = np.asarray(data)
+    return array.astype(np.float64) if array.dtype.kind in "biu" else array
+
+
+def _same_step(
+    result: tuple[float, dict[Any, Any]], expected: tuple[float, dict[Any, Any]]
+) -> bool:
+    """Bit for bit: the costs and every gradient's dtype, shape and bytes."""
+    (J, gradients), (J_eager, eager) = result, expected
+    if np.float64(J).tobytes() != np.float64(J_eager).tobytes() or gradients.keys() != eager.keys():
+        return False
+    for name, gradient in gradients.items():
+        array, other = np.asarray(gradient), np.asarray(eager[name])
+        if (array.dtype, array.shape) != (other.dtype, other.shape):
+            return False
+        if array.tobytes() != other.tobytes():
+            return False
+    return True
 
 
 def progress_bar(total: int, description: str) -> Any:
@@ -287,6 +447,23 @@ def check_count(value: Any, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_compile(value: Any, where: str) -> bool | None:
+    """``value``, if it is a ``compile=`` setting (True, False or None); else a TypeError.
+
+    Example:
+        >>> from compgraph.models.training import check_compile
+        >>> check_compile(False, "train")
+        False
+    """
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{where}: compile must be True (compile the training step), False (keep it "
+            f"eager) or None (compile runs of {COMPILE_FROM_EPOCHS} epochs or more), got "
+            f"{value!r}"
+        )
+    return None if value is None else bool(value)
 
 
 def check_seed(value: Any, name: str, where: str) -> int:
