@@ -201,7 +201,7 @@ def optimize(
             (its steps are eager: it is handed the step's own graph).
         compile: the step is compiled (``cg.compile``: traced once, then replayed as NumPy,
             with the eager step's numbers bit for bit) for at least ``COMPILE_FROM_EPOCHS``
-            (100) iterations when None, always when True, never when False.
+            (50) iterations when None, always when True, never when False.
 
     Returns:
         ``(params, grads, costs)``: ``params = {"w": ..., "b": ...}`` after the last step,
@@ -695,7 +695,7 @@ class LogisticRegression(BinaryClassifier):
         print_every: how often to print, in iterations.
         progress: show a progress bar while fitting (needs ``tqdm``).
         compile: compile the gradient-descent step, as for ``optimize`` (None: runs of
-            100 iterations or more; False: eager; the numbers are the same either way).
+            50 iterations or more; False: eager; the numbers are the same either way).
 
     Attributes (after ``fit``):
         coef_: the weights wᵀ, shape (1, n_features).

@@ -526,7 +526,7 @@ def train(
         progress: show a tqdm progress bar.
         compile: the training step is compiled (``cg.compile``: traced once per batch shape,
             then replayed as NumPy, with the eager step's numbers bit for bit) for runs of
-            at least ``COMPILE_FROM_EPOCHS`` (100) epochs when None, always when True, never
+            at least ``COMPILE_FROM_EPOCHS`` (50) epochs when None, always when True, never
             when False. With ``gradient_flow`` the steps are eager.
 
     Returns:
