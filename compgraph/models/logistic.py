@@ -41,6 +41,7 @@ from compgraph.models.estimators import (
     finite_real_array,
 )
 from compgraph.node import Node
+from compgraph.numerics import fold_nonfinite_reports
 
 __all__ = [
     "LogisticRegression",
@@ -222,12 +223,14 @@ def optimize(
             f"optimize: gradient_flow must have a record(iteration, parameters, root=) method, "
             f"such as cg.GradientFlow(), not {type(gradient_flow).__name__}"
         )
-    return _descend(
-        w, b, X, Y, int(num_iterations), float(learning_rate),
-        print_every=int(print_every) if print_cost else 0,
-        record_every=int(record_every),
-        progress=progress, gradient_flow=gradient_flow,
-    )  # fmt: skip
+    # A diverging run repeats its non-finite reports at every step: one warning per kind.
+    with fold_nonfinite_reports():
+        return _descend(
+            w, b, X, Y, int(num_iterations), float(learning_rate),
+            print_every=int(print_every) if print_cost else 0,
+            record_every=int(record_every),
+            progress=progress, gradient_flow=gradient_flow,
+        )  # fmt: skip
 
 
 def predict(w: ArrayLike, b: float, X: ArrayLike) -> np.ndarray:

@@ -41,6 +41,7 @@ from compgraph.models.estimators import (
     finite_real_array,
 )
 from compgraph.node import Node
+from compgraph.numerics import fold_nonfinite_reports
 
 __all__ = [
     "COST_EVERY",
@@ -438,11 +439,13 @@ def train(
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
 
     parameters = initialize_parameters(dims, seed, scale)
-    return _descend(
-        X_node, Y_node, parameters, activation, float(learning_rate), int(num_iterations),
-        print_every=int(print_every) if print_cost else 0,
-        gradient_flow=gradient_flow,
-    )  # fmt: skip
+    # A diverging run repeats its non-finite reports at every step: one warning per kind.
+    with fold_nonfinite_reports():
+        return _descend(
+            X_node, Y_node, parameters, activation, float(learning_rate), int(num_iterations),
+            print_every=int(print_every) if print_cost else 0,
+            gradient_flow=gradient_flow,
+        )  # fmt: skip
 
 
 def predict(parameters: Mapping[str, Any], X: ArrayLike, hidden: str = "relu") -> np.ndarray:
