@@ -1001,7 +1001,7 @@ def _check_layer_dims(layer_dims: Any, where: str) -> list[int]:
 def _check_seed(seed: Any, where: str) -> None:
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")
-    if seed >= 2**32:
+    if int(seed) >= 2**32:
         raise ValueError(
             f"{where}: seed must be a non-negative integer below 2**32 (the course's "
             f"generator, NumPy's RandomState, takes 32 bits), got {seed!r}"
