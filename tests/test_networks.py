@@ -341,6 +341,7 @@ def test_training_on_the_flower_retraces_the_courses_hand_written_run():
         np.testing.assert_allclose(value, expected_parameters[name], rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.slow  # a long training: the course's 10 000 steps
 def test_four_tanh_units_classify_the_flower_at_the_courses_90_percent():
     X, Y = planar_flower()
     parameters, costs = train(X, Y, [2, 4, 1], 1.2, 10_000, hidden="tanh", seed=2)
@@ -681,6 +682,7 @@ def run_example(name, *args, monkeypatch, capsys):
     return capsys.readouterr().out
 
 
+@pytest.mark.slow  # an example run
 def test_the_planar_example_beats_logistic_regression_and_draws(tmp_path, monkeypatch, capsys):
     out = run_example(
         "planar_classification.py",
@@ -700,6 +702,7 @@ def test_the_planar_example_beats_logistic_regression_and_draws(tmp_path, monkey
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+@pytest.mark.slow  # an example run: 400 steps of a four-layer network
 def test_the_deep_example_learns_the_8s(tmp_path, monkeypatch, capsys):
     out = run_example(
         "deep_network.py",
