@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 # The engine first, then the rooms built on it (they import the engine's names).
 from compgraph import errors, functions, ops
+from compgraph.autodiff import BackwardStep, gradients
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
 from compgraph.numerics import errstate, fold_nonfinite_reports, geterr, seterr
 from compgraph.ops import Op
-from compgraph.transforms import grad, hessian, hvp, jacobian, value_and_grad
+from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
 from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
 from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     from compgraph.functions import minimum as minimum
     from compgraph.functions import mul as mul
     from compgraph.functions import neg as neg
+    from compgraph.functions import positive as positive
     from compgraph.functions import pow as pow
     from compgraph.functions import relu as relu
     from compgraph.functions import reshape as reshape
@@ -109,6 +111,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [  # grouped: the engine, then the derived lists
+    "BackwardStep",
+    "gradients",
     "GradientFlow",
     "Node",
     "Op",
@@ -125,7 +129,9 @@ __all__ = [  # grouped: the engine, then the derived lists
     "hessian",
     "hvp",
     "is_grad_enabled",
+    "jacfwd",
     "jacobian",
+    "jvp",
     "no_grad",
     "ops",
     "render",

@@ -25,7 +25,8 @@ from __future__ import annotations
 import operator
 import threading
 import warnings
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,69 +41,219 @@ from compgraph.errors import (
 )
 from compgraph.graph import ancestors, topological_order
 from compgraph.ops import unbroadcast
-from compgraph.values import Recorded, as_float_array
+from compgraph.values import Recorded, as_float_array, refuse_conversions
 
 # The loop of backward runs inside an np.errstate that neither warns nor raises (it only
 # notes floating-point exceptions): no errstate of its own per check.
 all_finite = numerics.all_finite_ignoring_errors
 
-__all__ = ["backward", "fit_gradient", "no_vjp_error"]
+__all__ = ["BackwardStep", "backward", "fit_gradient", "gradients", "no_vjp_error"]
 
 FLOAT64 = np.dtype(np.float64)
 # The hot loop reads the array slot behind Node.value (a property, so that a value cannot be
 # rebound), which saves the property call on every edge.
 _value_of = operator.attrgetter("_value")
 _requires_grad_of = operator.attrgetter("requires_grad")
-#: One backward pass at a time: two threads backpropagating through a shared graph would
-#: otherwise interleave their resets and sums of the same ``.grad`` attributes.
-_one_pass_at_a_time = threading.RLock()
-#: Notes NumPy's floating-point exceptions during a pass (one pass at a time, so one object).
-_events = numerics.FloatingPointEvents()
+#: ``backward()`` writes its results into ``.grad`` one pass at a time, so two threads
+#: backpropagating through a shared graph never interleave their writes. ``gradients`` writes
+#: nothing and needs no lock.
+_one_writer_at_a_time = threading.RLock()
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``).
 _scalar_or_view = operator.itemgetter(())
+
+
+class BackwardStep(NamedTuple):
+    """One step of the backward pass, as ``gradients(..., observe=...)`` hands it over.
+
+    ``node`` is the forward node whose vjp ran, ``grad`` the gradient d(root)/d(node) that
+    reached it, and ``input_grads`` what it sent to each of ``node.parents``, in order: fitted
+    to that input's shape, or None for an input that needs no gradient.
+    """
+
+    node: Any
+    grad: Any
+    input_grads: tuple[Any, ...]
+
+
+def gradients(
+    root: Any,
+    wrt: Any,
+    grad: ArrayLike | None = None,
+    create_graph: bool = False,
+    observe: Callable[[BackwardStep], Any] | None = None,
+) -> Any:
+    """The gradients d(root)/d(x) for the nodes x in ``wrt``, touching no ``.grad`` attribute.
+
+    Args:
+        root: the Node to differentiate.
+        wrt: a Node, a sequence of Nodes (a tuple of gradients in that order comes back) or a
+            mapping of names to Nodes (a dict with the same keys comes back).
+        grad: the seed d(output)/d(root), shaped like ``root``; optional when ``root`` has
+            one element. With ``create_graph=True`` a Node seed is recorded as an input of
+            the gradients (forward mode differentiates through it).
+        create_graph: record the pass itself, so that the gradients are Nodes that can be
+            differentiated again.
+        observe: called with a ``BackwardStep`` after each node's vjp, in the order the pass
+            runs (the player and the gradient-flow recorder watch the real pass this way).
+
+    Returns:
+        One gradient per node of ``wrt``, shaped like it: a read-only array (a NumPy scalar
+        for a 0-d node), or a Node with ``create_graph``. A node ``root`` does not depend on
+        gets zeros: its gradient is 0.
+
+    Raises:
+        BackwardError: a node of ``wrt`` does not require a gradient (no graph was recorded
+            from it), or ``root`` has several elements and no seed was given.
+        ShapeError: the seed's shape differs from ``root``'s.
+        OpError: an op's vjp breaks its contract; the message names the op.
+
+    Example:
+        >>> import compgraph as cg
+        >>> a, b, c = cg.Node(5.0), cg.Node(3.0), cg.Node(2.0)
+        >>> J = 3 * (a + b * c)
+        >>> [float(g) for g in cg.gradients(J, [a, b, c])]
+        [3.0, 6.0, 9.0]
+        >>> b.grad is None  # nothing written
+        True
+    """
+    targets, rebuild = _flatten_wrt(wrt)
+    for x in targets:
+        if not x.requires_grad:
+            raise BackwardError(
+                f"gradients(): {x.describe()} does not require a gradient, so no graph was "
+                "recorded from it and its gradient cannot be computed; create it with "
+                "requires_grad=True (cg.Node(value)), or differentiate a function of it with "
+                "cg.grad"
+            )
+    found = _run_pass(root, grad, create_graph, observe, targets) if root.requires_grad else {}
+    results = []
+    for x in targets:
+        g = found.get(x)
+        if g is None:  # root does not depend on x: d(root)/dx = 0
+            g = _zeros_like(x, create_graph)
+        elif type(g) is np.ndarray:
+            g.setflags(write=False)  # it may be shared with other nodes' gradients
+        results.append(g)
+    return rebuild(results)
 
 
 def backward(root: Any, grad: ArrayLike | None = None, create_graph: bool = False) -> None:
     """Set ``node.grad = d(root)/d(node)`` for every node ``root`` depends on.
 
-    Gradients are computed afresh on every call and replace earlier ones. See
-    ``Node.backward`` for the arguments and errors.
+    A thin layer over the pass ``gradients`` runs: gradients are computed afresh on every
+    call and replace earlier ones. See ``Node.backward`` for the arguments and errors.
     """
-    with _one_pass_at_a_time:
-        _backward(root, grad, create_graph)
-
-
-def _backward(root: Any, grad: ArrayLike | None, create_graph: bool) -> None:
     if not root.requires_grad:
-        raise BackwardError(
-            f"{root.describe()} does not depend on any node that requires a gradient (it was "
-            "built from constants only, or under no_grad()); create the parameters with "
-            "requires_grad=True"
+        raise _constant_root_error(root)
+    found = _run_pass(root, grad, create_graph, None, None)
+    with _one_writer_at_a_time:
+        for node, g in found.items():  # every node root depends on that requires a gradient
+            if type(g) is np.ndarray:
+                # The same array may be the gradient of several nodes (add's vjp passes g
+                # to both inputs), so nobody may write into it.
+                g.setflags(write=False)
+            node.grad = g
+
+
+def _constant_root_error(root: Any) -> BackwardError:
+    if hasattr(root, "vjp_of"):
+        return BackwardError(
+            f"{root.describe()} is a gradient that depends on no node requiring a gradient: "
+            "the function was at most linear in them, so all its derivatives are 0, and "
+            "backward() has no graph to fill. cg.gradients(gradient, [x]) returns those zeros"
         )
+    return BackwardError(
+        f"{root.describe()} does not depend on any node that requires a gradient (it was "
+        "built from constants only, or under no_grad()); create the parameters with "
+        "requires_grad=True"
+    )
+
+
+def _flatten_wrt(wrt: Any) -> tuple[list[Any], Callable[[list[Any]], Any]]:
+    """The nodes of ``wrt`` in order, and how to give results back in ``wrt``'s form."""
+    if isinstance(wrt, Recorded):
+        return [wrt], operator.itemgetter(0)
+    if isinstance(wrt, Mapping):
+        keys = list(wrt)
+        nodes = [wrt[key] for key in keys]
+        rebuild: Callable[[list[Any]], Any] = lambda grads: dict(zip(keys, grads, strict=True))  # noqa: E731
+    elif isinstance(wrt, (list, tuple)):
+        nodes, rebuild = list(wrt), tuple
+    else:
+        raise TypeError(
+            f"gradients(): wrt must be a Node, a list or tuple of Nodes, or a dict of them, not "
+            f"{type(wrt).__name__}"
+        )
+    for node in nodes:
+        if not isinstance(node, Recorded):
+            raise TypeError(
+                f"gradients(): wrt holds {type(node).__name__} {node!r:.40}, not a Node; "
+                "differentiate with respect to the Nodes the graph was built from"
+            )
+    return nodes, rebuild
+
+
+def _zeros_like(node: Any, create_graph: bool) -> Any:
+    value = node.value
+    zeros = value.dtype.type(0) if value.ndim == 0 else np.zeros_like(value)
+    if create_graph:
+        return type(node)(zeros, requires_grad=False)
+    if type(zeros) is np.ndarray:
+        zeros.setflags(write=False)
+    return zeros
+
+
+def _run_pass(
+    root: Any,
+    grad: ArrayLike | None,
+    create_graph: bool,
+    observe: Callable[[BackwardStep], Any] | None,
+    targets: list[Any] | None,
+) -> dict[Any, Any]:
+    """The six steps of the module notes; returns node -> d(root)/d(node).
+
+    ``targets``: when given, only the nodes that lie on a path from one of them to ``root``
+    are walked (the others' gradients are not needed).
+    """
     order = [node for node in topological_order(root) if node.requires_grad]  # 1. order
-    _watch_growth(root, order)
-    for node in order:
-        node.grad = None
-    root.grad = _seed(root, grad, create_graph)  # 2. seed
+    if not create_graph:  # nested derivatives grow their graphs on purpose
+        _watch_growth(root, order)
+    if targets is not None:
+        order = _between(order, targets)
+    grads: dict[Any, Any] = {root: _seed(root, grad, create_graph)}  # 2. seed
     watch = numerics.geterr()["nonfinite"] != "ignore"
-    if watch and not numerics.all_finite(_array(root.grad)):
+    if watch and not numerics.all_finite(_array(grads[root])):
         numerics.report(f"the seed gradient of {root.describe()} is not finite")
         watch = False
     # Step 6 reads NumPy's floating-point flags rather than every gradient: from finite
     # values and a finite seed, a built-in op's vjp makes inf/NaN only by signalling one.
     # Graphs that hold non-finite values, and user-defined ops, are checked element-wise.
-    events = _events
-    events.signalled = False
+    events = numerics.FloatingPointEvents()
     holding = numerics.holding_nonfinite
     exact = bool(holding) and not set(order).isdisjoint(holding.values())
+    needed = None if targets is None else set(order)
     with np.errstate(over="call", divide="call", invalid="call", under="ignore", call=events):
         if create_graph:
+            # The nodes this pass did not make: the forward graph, and a seed's own graph.
             forward_nodes = ancestors(root)
-            for node in reversed(order):
-                if node.op is not None:
-                    watch = _step_on_nodes(node, watch, forward_nodes)
-            return
-        _pass_on_values(order, watch, exact)
+            if isinstance(grads[root], Recorded):
+                forward_nodes |= ancestors(grads[root])
+            with refuse_conversions("a vjp run by backward(create_graph=True)"):
+                for node in reversed(order):
+                    if node.op is not None and node in grads:
+                        watch = _step_on_nodes(node, grads, watch, forward_nodes, needed, observe)
+        else:
+            _pass_on_values(order, grads, watch, exact, events, needed, observe)
+    return grads
+
+
+def _between(order: list[Any], targets: list[Any]) -> list[Any]:
+    """The nodes of ``order`` (creation order) that are a target or depend on one."""
+    on_path = set(targets)
+    for node in order:
+        if node not in on_path and not on_path.isdisjoint(node.parents):
+            on_path.add(node)
+    return [node for node in order if node in on_path]
 
 
 class _LastPass(threading.local):
@@ -143,31 +294,38 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
             "loop is chaining its steps into one graph, each slower than the last. Update "
             "parameters as new Nodes: w = cg.Node(w.value - lr * w.grad, name='w')",
             GraphGrowthWarning,
-            stacklevel=4,
+            stacklevel=numerics.outside_compgraph(),
         )
 
 
-def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
+def _pass_on_values(
+    order: list[Any],
+    grads: dict[Any, Any],
+    watch: bool,
+    exact: bool,
+    events: numerics.FloatingPointEvents,
+    needed: set[Any] | None,
+    observe: Callable[[BackwardStep], Any] | None,
+) -> None:
     """Steps 3 to 6 for every node, on NumPy arrays and scalars: the hot loop of backward.
 
     ``watch``: whether to report a non-finite gradient (once per pass); ``exact``: check
-    every gradient element-wise rather than only after a floating-point exception. One
-    function for the whole walk, with nothing computed twice per node: on a graph of
+    every gradient element-wise rather than only after a floating-point exception;
+    ``needed``: the nodes whose gradients are wanted (None: every node that requires one).
+    One function for the whole walk, with nothing computed twice per node: on a graph of
     scalars this loop body is most of the cost of backward().
     """
-    events = _events
+    grad_of = grads.get
     for node in reversed(order):
         op = node.op
-        g = node.grad
         if op is None:
-            if type(g) is np.ndarray:
-                # A leaf's gradient is complete once the walk reaches it (it is older than
-                # every node it feeds), and read-only like every other node's.
-                g.setflags(write=False)
+            continue
+        g = grad_of(node)
+        if g is None:  # reached by no path from the root (only when ``needed`` prunes)
             continue
         if type(g) is np.ndarray:
             # The same array may be the gradient of several nodes (add's vjp passes g to
-            # both inputs), so nobody may write into it. Scalars are immutable anyway.
+            # both inputs), so no vjp may write into it. Scalars are immutable anyway.
             g.setflags(write=False)
         parents = node.parents
         out = node._value
@@ -181,28 +339,38 @@ def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
             g = np.asarray(g)  # an op without scalar_inputs sees arrays only
         attrs = node.attrs
         builtin = op.builtin
+        # Which inputs need a gradient: None means those that require one (all of a
+        # backward() pass); a tuple is built only where it is needed, as on scalars the
+        # tuple costs more than the products.
+        needs = None
+        if needed is not None:
+            needs = tuple([parent in needed for parent in parents])
+        elif op.vjp_needs_grad and not (builtin and all(map(_requires_grad_of, parents))):
+            needs = tuple(map(_requires_grad_of, parents))
         try:  # 3. vjp
             # Built-in vjps default needs_grad to all True, so it is passed only when some
-            # input needs no gradient: on scalars the tuple costs more than the products.
-            if op.vjp_needs_grad and not (builtin and all(map(_requires_grad_of, parents))):
-                needs = tuple(map(_requires_grad_of, parents))
+            # input needs no gradient.
+            if needs is not None and op.vjp_needs_grad and not (builtin and all(needs)):
                 if attrs:
-                    grads = op.vjp(g, out, *values, needs_grad=needs, **attrs)
+                    vjps = op.vjp(g, out, *values, needs_grad=needs, **attrs)
                 else:  # no ** of an empty dict: that builds a dict per call
-                    grads = op.vjp(g, out, *values, needs_grad=needs)
+                    vjps = op.vjp(g, out, *values, needs_grad=needs)
             elif attrs:
-                grads = op.vjp(g, out, *values, **attrs)
+                vjps = op.vjp(g, out, *values, **attrs)
             else:
-                grads = op.vjp(g, out, *values)
+                vjps = op.vjp(g, out, *values)
         except NotImplementedError:
             raise no_vjp_error(node) from None
-        if not builtin and (type(grads) is not tuple or len(grads) != len(parents)):
-            _check_vjp_result(node, grads)  # built-in vjps are tested to return one per input
+        if not builtin and (type(vjps) is not tuple or len(vjps) != len(parents)):
+            _check_vjp_result(node, vjps)  # built-in vjps are tested to return one per input
         exact_here = exact or not builtin
+        sent: list[Any] | None = [] if observe is not None else None
         position = -1
-        for parent, g_parent in zip(parents, grads, strict=False):  # lengths checked above
+        for parent, g_parent in zip(parents, vjps, strict=False):  # lengths checked above
             position += 1
-            if not parent.requires_grad:
+            if not (parent.requires_grad if needs is None else needs[position]):
+                if sent is not None:
+                    sent.append(None)
                 continue
             value = parent._value
             # The common cases need no check and no NumPy call: a float64 scalar for a 0-d
@@ -218,20 +386,34 @@ def _pass_on_values(order: list[Any], watch: bool, exact: bool) -> None:
                 fitted = False
             if not fitted:
                 g_parent = fit_gradient(g_parent, node, position)  # 4. fit
-            previous = parent.grad
+            previous = grad_of(parent)
             total = g_parent if previous is None else previous + g_parent  # 5. accumulate
-            parent.grad = total
+            grads[parent] = total
+            if sent is not None:
+                sent.append(g_parent)
             if watch and (exact_here or events.signalled) and not all_finite(total):  # 6. check
                 _report_nonfinite_gradient(node, position, g_parent)
                 watch = False
         events.signalled = False
+        if sent is not None:
+            observe(BackwardStep(node, g, tuple(sent)))  # type: ignore[misc]
 
 
-def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:
+def _step_on_nodes(
+    node: Any,
+    grads: dict[Any, Any],
+    watch: bool,
+    forward_nodes: set[Any],
+    needed: set[Any] | None,
+    observe: Callable[[BackwardStep], Any] | None,
+) -> bool:
     """Steps 3 to 6 for one node, on Nodes: the gradients become recorded graphs."""
     parents = node.parents
+    needs = tuple(
+        parent.requires_grad if needed is None else parent in needed for parent in parents
+    )
     try:
-        grads = _call_vjp(node, node.grad, node, iter(parents))  # 3. vjp, on the nodes
+        vjps = _call_vjp(node, grads[node], node, iter(parents), needs)  # 3. vjp, on the nodes
     except NotDifferentiableError as error:
         op = node.op
         raise OpError(
@@ -241,27 +423,32 @@ def _step_on_nodes(node: Any, watch: bool, forward_nodes: set[Any]) -> bool:
             "with op classes called on its arguments"
         ) from None
     made = []
-    for position, (parent, g_parent) in enumerate(zip(parents, grads, strict=True)):
-        if not parent.requires_grad:
+    sent: list[Any] = []
+    for position, (parent, g_parent) in enumerate(zip(parents, vjps, strict=True)):
+        if not needs[position]:
+            sent.append(None)
             continue
         if not isinstance(g_parent, Recorded):
             g_parent = _constant_gradient(node, position, g_parent)
         g_parent = fit_gradient(g_parent, node, position, on_nodes=True)  # 4. fit
-        total = g_parent if parent.grad is None else parent.grad + g_parent  # 5. accumulate
-        parent.grad = total
+        previous = grads.get(parent)
+        total = g_parent if previous is None else previous + g_parent  # 5. accumulate
+        grads[parent] = total
         made.append(total)
+        sent.append(g_parent)
         if watch and not all_finite(total.value):  # 6. check
             _report_nonfinite_gradient(node, position, g_parent.value)
             watch = False
     _mark_made_by(made, node, forward_nodes)
+    if observe is not None:
+        observe(BackwardStep(node, grads[node], tuple(sent)))
     return watch
 
 
-def _call_vjp(node: Any, g: Any, out: Any, values: Any) -> tuple[Any, ...]:
+def _call_vjp(node: Any, g: Any, out: Any, values: Any, needs: tuple[bool, ...]) -> tuple[Any, ...]:
     op = node.op
     try:
         if op.vjp_needs_grad:
-            needs = tuple(map(_requires_grad_of, node.parents))
             grads = op.vjp(g, out, *values, needs_grad=needs, **node.attrs)
         else:
             grads = op.vjp(g, out, *values, **node.attrs)
@@ -325,6 +512,17 @@ def _seed(root: Any, grad: ArrayLike | None, create_graph: bool) -> Any:
                 f"the seed gradient has shape {seed.shape}, but it seeds {root.describe()}; "
                 "pass grad= shaped exactly like the node it seeds"
             )
+        if create_graph and isinstance(grad, Recorded):
+            # Recorded as an input of every gradient, so their derivatives reach it (the
+            # vjp of a vjp, which forward mode is).
+            seed_node: Any = grad
+            if seed_node.value.dtype != value.dtype:
+                raise ShapeError(
+                    f"the seed gradient {seed_node.describe()} has dtype "
+                    f"{seed_node.value.dtype}, but it seeds {root.describe()} of dtype "
+                    f"{value.dtype}; convert it with cg.astype"
+                )
+            return seed_node
     if create_graph:
         return type(root)(
             seed, name=f"d{root.name or 'f'}/d{root.name or 'f'}", requires_grad=False
@@ -438,7 +636,6 @@ def _report_nonfinite_gradient(node: Any, position: int, g_parent: Any) -> None:
         numerics.report(
             f"the gradient of {parent.describe()} overflowed to inf while adding up its "
             f"contributions (the latest through {op.name} at {node.describe()})",
-            stacklevel=5,
         )
         return
     hint = f"; {op.nonfinite_hint}" if op.nonfinite_hint else ""
@@ -446,5 +643,4 @@ def _report_nonfinite_gradient(node: Any, position: int, g_parent: Any) -> None:
         f"the gradient reaching input #{position} {parent.describe()} through {op.name} "
         f"({node.describe()}) is not finite ({numerics.describe_nonfinite(g_parent)}) "
         f"although the gradient of the {op.name} output is{hint}",
-        stacklevel=5,
     )

@@ -15,6 +15,7 @@ __all__ = [
     "DataError",
     "GradientCheckError",
     "GraphGrowthWarning",
+    "IndependentOutputWarning",
     "NonFiniteError",
     "NonFiniteWarning",
     "NotDifferentiableError",
@@ -93,3 +94,8 @@ class DataConversionWarning(UserWarning):
 class GraphGrowthWarning(UserWarning):
     """Each ``backward()`` walks a bigger graph that still holds earlier passes' ops: a
     training loop is chaining its steps (a recorded update, ``w = w - lr * w.grad``)."""
+
+
+class IndependentOutputWarning(UserWarning):
+    """A differentiated function's output depends on none of its differentiated arguments,
+    so every derivative is 0: often a graph cut by reading ``.value`` inside the function."""

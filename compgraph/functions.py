@@ -85,6 +85,20 @@ def neg(x: Any) -> Node:
     return apply(ops.Neg, x)
 
 
+@op_function(ops.Positive, numpy=[np.positive])
+def positive(x: Any) -> Node:
+    """+x: a new node with x's value, whose gradient passes straight to x.
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node(2.0)
+        >>> y = cg.positive(x)
+        >>> y is x, float(y.value), y.op.name
+        (False, 2.0, 'positive')
+    """
+    return apply(ops.Positive, x)
+
+
 @op_function(ops.Mul, numpy=[np.multiply])
 def mul(x: Any, y: Any) -> Node:
     """x · y elementwise, broadcasting as NumPy does.

@@ -36,6 +36,7 @@ from compgraph.values import (
     as_flag,
     as_float_array,
     as_shape,
+    conversion_refusal,
     preview,
 )
 
@@ -277,9 +278,11 @@ class Node(Recorded):
 
     def item(self) -> float:
         """The value of a one-element node as a Python float."""
+        _check_conversion(self, "node.item()")
         return float(self.value.item())
 
     def __float__(self) -> float:
+        _check_conversion(self, "float(node)")
         return float(self.value)
 
     def __bool__(self) -> bool:
@@ -595,6 +598,18 @@ def _rebuild_graph(records: list[tuple[Any, ...]], root: int = -1) -> Node:
         if type(node.grad) is _NodeAt:
             node.grad = nodes[node.grad]
     return nodes[root]
+
+
+def _check_conversion(node: Node, conversion: str) -> None:
+    """Refuse a conversion to a number where it would silently lose a gradient."""
+    refused_by = conversion_refusal()
+    if refused_by is not None and node.requires_grad:
+        raise NotDifferentiableError(
+            f"{conversion} on {node.describe()} inside {refused_by}: the number would be a "
+            "constant cut from the graph (math.sin(x) and np.float64(x) convert too), so part "
+            "of the derivative would be lost without a word. Compute with compgraph's ops "
+            "(cg.sin, cg.exp, x * x, ...); read node.value only for a deliberate constant"
+        )
 
 
 def _comparison_error(node: Node, operator: str) -> TypeError:

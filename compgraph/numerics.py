@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 import sys
 import threading
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
     from compgraph.node import Node
     from compgraph.ops import Op
 
-__all__ = ["describe_nonfinite", "errstate", "fold_nonfinite_reports", "geterr", "seterr"]
+__all__ = [
+    "describe_nonfinite",
+    "errstate",
+    "fold_nonfinite_reports",
+    "geterr",
+    "outside_compgraph",
+    "seterr",
+]
 
 _POLICIES = ("warn", "raise", "ignore")
 
@@ -169,7 +177,7 @@ def _kind(message: str) -> str:
 
 
 def _frame(depth: int) -> FrameType:
-    """The frame ``depth`` levels above the caller's caller, or the outermost one."""
+    """The frame ``depth`` levels above the caller (depth 0: the caller), or the outermost."""
     frame = sys._getframe(1)
     for _ in range(depth):
         if frame.f_back is None:
@@ -238,23 +246,42 @@ def describe_nonfinite(array: np.ndarray) -> str:
     return ", ".join(p for p in parts if p) + f" of {array.size} elements"
 
 
-def report(message: str, stacklevel: int = 3) -> None:
-    """Warn or raise ``message`` according to the current policy."""
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def outside_compgraph() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller name the user's line:
+    the first frame up the stack outside the compgraph package (its own code is no help)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def report(message: str, stacklevel: int | None = None) -> None:
+    """Warn or raise ``message`` according to the current policy.
+
+    The warning names the first line outside compgraph (the user's ``backward()`` call or
+    op), unless ``stacklevel`` says otherwise.
+    """
     policy = _policy.nonfinite
     if policy == "raise":
         raise NonFiniteError(message)
     if policy != "warn":
         return
+    level = outside_compgraph() if stacklevel is None else stacklevel + 1
     folded = _policy.folded
     if folded is None:
-        warnings.warn(message, NonFiniteWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, NonFiniteWarning, stacklevel=level)
         return
     kind = _kind(message)
     if kind in folded:
         folded[kind].count += 1
         return
-    # The frame warnings.warn(stacklevel=stacklevel + 1) would name from here.
-    frame = _frame(stacklevel)
+    # The frame warnings.warn(stacklevel=level) would name from here.
+    frame = _frame(level - 1)
     folded[kind] = _Folded(message, frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
 
 
@@ -289,5 +316,4 @@ def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, 
     report(
         f"{where} is not finite ({describe_nonfinite(node.value)}){hint}; "
         "compgraph.seterr(nonfinite='raise') stops at the first one",
-        stacklevel=4,
     )

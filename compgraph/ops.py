@@ -107,6 +107,9 @@ class Op(metaclass=OpType):
     #: needs ndarray-only features (item assignment, out=). Either way an op must never
     #: write into its inputs: they are other nodes' values.
     scalar_inputs: ClassVar[bool] = False
+    #: Written between its two operands (``a + b``) where the player prints an expression,
+    #: rather than as a function call (``maximum(a, b)``).
+    infix: ClassVar[bool] = False
     #: Set automatically: True for the ops defined in this module, which the op table tests.
     #: The engine trusts their vjps' results and their floating-point signals; a user's op,
     #: or a subclass of a built-in one, gets every check.
@@ -133,6 +136,13 @@ class Op(metaclass=OpType):
     @staticmethod
     def vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[Any, ...]:
         raise NotImplementedError
+
+    @staticmethod
+    def result_shape(*shapes: Any, **attrs: Any) -> Any:
+        """The output's shape from the inputs' shapes alone, computing nothing: a guard
+        against a huge result before it is made (``compgraph draw``). Elementwise ops
+        broadcast; a reduction's result is at most its input's broadcast shape."""
+        return np.broadcast_shapes(*shapes)
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -217,6 +227,7 @@ class Add(Op):
     """x + y ; vjp: (g, g)"""
 
     symbol = "+"
+    infix = True
     scalar_inputs = True
     hint = _BROADCAST_HINT
 
@@ -234,6 +245,7 @@ class Sub(Op):
     """x - y ; vjp: (g, -g)"""
 
     symbol = "−"
+    infix = True
     roles = ("left", "right")
     scalar_inputs = True
     hint = _BROADCAST_HINT
@@ -262,10 +274,30 @@ class Neg(Op):
         return (-g,)
 
 
+class Positive(Op):
+    """+x, the identity ; vjp: g
+
+    A new node with x's value: the transforms differentiate with respect to one made for
+    their argument, so that other uses of the same Node stay constants of the derivative.
+    """
+
+    symbol = "+"
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.positive(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g,)
+
+
 class Mul(Op):
     """x · y ; vjp: (g·y, g·x)"""
 
     symbol = "×"
+    infix = True
     scalar_inputs = True
     hint = _BROADCAST_HINT
 
@@ -282,6 +314,7 @@ class Div(Op):
     """x / y ; vjp: (g / y, -g · out / y)"""
 
     symbol = "÷"
+    infix = True
     roles = ("numerator", "denominator")
     scalar_inputs = True
     hint = _BROADCAST_HINT
@@ -301,6 +334,7 @@ class Pow(Op):
     """x ** y ; vjp: (g · y · x^(y-1), g · out · ln x), both 0 where the power is 0⁰"""
 
     symbol = "^"
+    infix = True
     roles = ("base", "exponent")
     scalar_inputs = True
     hint = _BROADCAST_HINT
@@ -700,6 +734,7 @@ class Matmul(Op):
     """x @ y (NumPy semantics, 1-D and batched included) ; vjp: (g @ yᵀ, xᵀ @ g)"""
 
     symbol = "@"
+    infix = True
     roles = ("left", "right")
     hint = (
         "the last dimension of the left operand must equal the second-to-last of the right "
@@ -709,6 +744,16 @@ class Matmul(Op):
     @staticmethod
     def forward(x, y):
         return x @ y
+
+    @staticmethod
+    def result_shape(x_shape, y_shape, **attrs):
+        if min(len(x_shape), len(y_shape)) < 2:
+            return np.matmul(
+                np.empty(x_shape[-1:] if len(x_shape) == 1 else x_shape[-2:]),
+                np.empty(y_shape[-1:] if len(y_shape) == 1 else y_shape[-2:]),
+            ).shape
+        batch = np.broadcast_shapes(x_shape[:-2], y_shape[:-2])
+        return (*batch, x_shape[-2], y_shape[-1])
 
     @staticmethod
     def vjp(g, out, x, y, needs_grad=(True, True)):
@@ -881,6 +926,12 @@ class Concatenate(Op):
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
+    def result_shape(*shapes, axis=0, **attrs):
+        joined = list(shapes[0])  # the elements of all the inputs, joined along axis
+        joined[axis] = sum(shape[axis] for shape in shapes)
+        return tuple(joined)
+
+    @staticmethod
     def vjp(g, out, *xs, axis=0):
         before = (slice(None),) * (axis % out.ndim)
         ends = [int(end) for end in np.cumsum([x.shape[axis] for x in xs])]
@@ -898,6 +949,12 @@ class Stack(Op):
     @staticmethod
     def forward(*xs, axis=0):
         return np.stack(xs, axis=axis)
+
+    @staticmethod
+    def result_shape(*shapes, axis=0, **attrs):
+        stacked = list(shapes[0])
+        stacked.insert(axis if axis >= 0 else len(stacked) + 1 + axis, len(shapes))
+        return tuple(stacked)
 
     @staticmethod
     def vjp(g, out, *xs, axis=0):
@@ -924,6 +981,14 @@ class GetItem(Op):
     @staticmethod
     def forward(x, index):
         return x[index]
+
+    @staticmethod
+    def result_shape(x_shape, index=(), **attrs):
+        # An integer array index picks one slice per element, repeats included.
+        items = index if isinstance(index, tuple) else (index,)
+        arrays = [np.shape(item) for item in items if isinstance(item, (list, np.ndarray))]
+        picked = np.broadcast_shapes(*arrays) if arrays else ()
+        return (*picked, *x_shape[len(items) :])
 
     @staticmethod
     def vjp(g, out, x, index):

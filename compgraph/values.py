@@ -8,9 +8,12 @@ mask, an axis of 0.9 truncated to 0).
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import numbers
 import operator
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,9 @@ __all__ = [
     "as_flag",
     "as_float_array",
     "as_shape",
+    "conversion_refusal",
     "preview",
+    "refuse_conversions",
 ]
 
 KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -50,6 +55,34 @@ class Recorded:
     def describe(self) -> str:
         """How errors name this value."""
         raise NotImplementedError
+
+
+class _Conversions(threading.local):
+    """Why converting a value that requires a gradient to a number is refused, per thread."""
+
+    refused_by: str | None = None
+
+
+_conversions = _Conversions()
+
+
+@contextlib.contextmanager
+def refuse_conversions(reason: str) -> Iterator[None]:
+    """Make ``float(x)``, ``x.item()`` (and ``math.sin(x)``, which calls ``float``) raise for
+    values that require a gradient while the block runs: inside a differentiated function
+    they would cut the value from the graph and silently lose part of the derivative.
+    ``reason`` says who refuses (``"cg.grad"``) in the error."""
+    previous = _conversions.refused_by
+    _conversions.refused_by = reason
+    try:
+        yield
+    finally:
+        _conversions.refused_by = previous
+
+
+def conversion_refusal() -> str | None:
+    """Who refuses conversions to numbers right now (see ``refuse_conversions``), or None."""
+    return _conversions.refused_by
 
 
 def preview(value: Any) -> str:

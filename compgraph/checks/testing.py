@@ -444,6 +444,7 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Add, cg.add, np.add, _broadcast_pair, (REAL, REAL)),
     OpCase(cg.ops.Sub, cg.sub, np.subtract, _broadcast_pair, (REAL, REAL)),
     OpCase(cg.ops.Neg, cg.neg, np.negative, _one_shape, (REAL,)),
+    OpCase(cg.ops.Positive, cg.positive, np.positive, _one_shape, (REAL,)),
     OpCase(cg.ops.Mul, cg.mul, np.multiply, _broadcast_pair, (REAL, REAL)),
     OpCase(cg.ops.Div, cg.div, np.divide, _broadcast_pair, (REAL, NONZERO)),
     OpCase(cg.ops.Pow, cg.pow, np.power, _broadcast_pair, (Domain(0.5, 3.0), Domain(-2.0, 2.0))),

@@ -56,6 +56,8 @@ _COMMANDS = ("draw", "animate")
 _FUNCTIONS: dict[str, Callable[..., Node]] = {
     name: getattr(functions, name) for name in functions.__all__
 }
+#: Each function's op, whose ``result_shape`` guards the size of what a formula makes.
+_OPS = {function.__name__: op for op, function in functions.OP_FUNCTIONS.items()}
 _BINARY: dict[type[ast.operator], str] = {
     ast.Add: "add",
     ast.Sub: "sub",
@@ -272,33 +274,11 @@ def _shape(value: Any) -> tuple[int, ...]:
     return np.shape(value.value if isinstance(value, Node) else value)
 
 
-def _predicted_shape(name: str, operands: list[Any], index: Any, axis: Any) -> tuple[int, ...]:
-    """The shape op ``name`` would give, from its operands' shapes alone (no computing)."""
-    shapes = [_shape(x) for x in operands]
-    if name in ("concatenate", "stack") and shapes and isinstance(axis, int):
-        # Joining adds its operands' elements up, each within the cap or not.
-        joined = list(shapes[0])
-        if name == "stack":
-            joined.insert(axis if axis >= 0 else len(joined) + 1 + axis, len(shapes))
-        else:
-            joined[axis] = sum(shape[axis] for shape in shapes)
-        return tuple(joined)
-    if name == "getitem" and shapes:
-        # An integer array index picks one slice per element, repeats included.
-        items = index if isinstance(index, tuple) else (index,)
-        arrays = [np.shape(item) for item in items if isinstance(item, (list, np.ndarray))]
-        picked = np.broadcast_shapes(*arrays) if arrays else ()
-        return (*picked, *shapes[0][len(items) :])
-    if name == "matmul" and len(shapes) == 2 and min(map(len, shapes)) >= 2:
-        batch = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])
-        return (*batch, shapes[0][-2], shapes[1][-1])
-    return np.broadcast_shapes(*shapes)
-
-
 def _check_result_size(name: str, operands: list[Any], index: Any, axis: Any) -> None:
     """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
+    op = _OPS[name]
     try:
-        result = _predicted_shape(name, operands, index, axis)
+        result = op.result_shape(*map(_shape, operands), index=index, axis=axis)
     except (ValueError, TypeError, IndexError):
         return  # the op itself will say what does not fit
     size = math.prod(result)
