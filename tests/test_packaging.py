@@ -233,7 +233,9 @@ def test_the_estimator_checks_pass_on_the_oldest_supported_scikit_learn(metadata
     )  # fmt: skip
     if install.returncode != 0:
         registry_unavailable(install.stderr.strip().splitlines()[-1])
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    # scikit-learn 1.6's test utilities refuse to import when array_api_compat is installed
+    # and SciPy's array API support is off; with it on, NumPy arrays behave as before.
+    env = {**os.environ, "PYTHONPATH": str(target), "SCIPY_ARRAY_API": "1"}
     version = subprocess.run(
         [sys.executable, "-c", "import sklearn; print(sklearn.__version__)"],
         capture_output=True, text=True, timeout=60, check=True, env=env,
