@@ -108,7 +108,9 @@ if TYPE_CHECKING:
     from compgraph.functions import transpose as transpose
     from compgraph.functions import where as where
 
-__version__ = "0.1.0"
+#: The one place the version is written: the wheel's metadata reads it from here
+#: (pyproject.toml, [tool.hatch.version]); CHANGELOG.md says what each version changed.
+__version__ = "0.3.0.dev0"
 
 __all__ = [  # grouped: the engine, then the derived lists
     "BackwardStep",

@@ -713,6 +713,9 @@ def test_the_deep_example_learns_the_8s(tmp_path, monkeypatch, capsys):
         capsys=capsys,
     )
     assert "network [64, 20, 7, 5, 1]" in out
+    # It says up front how long it takes, and at the end how long it took (issue 25).
+    assert re.search(r"training 400 iterations takes about \d+ s", out), out
+    assert re.search(r"^trained in \d+ s$", out, re.M), out
     accuracies = dict(re.findall(r"(train|test) accuracy: ([\d.]+) %", out))
     baseline = float(re.search(r"right ([\d.]+) % of the time", out)[1])
     assert float(accuracies["test"]) > baseline + 4 and float(accuracies["train"]) > 95, out

@@ -694,8 +694,9 @@ def plot_costs(
     Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). Given ``ax``, the
     curves are drawn into those axes. Otherwise, with ``path``, the figure is drawn
     off-screen by the Agg renderer (pyplot's state is left alone); without either it comes
-    from pyplot, so ``plt.show()`` or a notebook displays it. With ``path`` the figure is
-    saved too (the format follows the suffix: .png, .svg, .pdf).
+    from pyplot, so ``plt.show()`` displays it; in a notebook (the inline backend) it is shown
+    once, as the cell's value (``figure = plot_costs(...)`` then ``figure`` to show it later).
+    With ``path`` the figure is saved too (the format follows the suffix: .png, .svg, .pdf).
 
     Args:
         costs: the recorded costs (e.g. the list ``optimize`` returns), or a dict from
@@ -737,7 +738,13 @@ def plot_costs(
     elif path is None:
         import matplotlib.pyplot as plt
 
-        axes = plt.figure().add_subplot()
+        shown = plt.figure()
+        axes = shown.add_subplot()
+        if "inline" in plt.get_backend():
+            # Jupyter's inline backend shows every open pyplot figure when the cell ends,
+            # and the figure returned as the cell's value once more: handed back to the
+            # caller alone, it is shown once.
+            plt.close(shown)
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
