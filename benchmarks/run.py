@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # One thread per library unless the environment says otherwise (set these variables to
 # measure another count; the header reports it). On a shared 2-core machine, a BLAS thread
@@ -57,6 +58,8 @@ NEEDS = {
     "micrograd": "micrograd",
     "torch": "torch",
     "torch fused": "torch",
+    "jax.jit fused": "jax",
+    "jax.jit network": "jax",
 }
 
 #: Agreement with NumPy required before timing. Sums of 10⁶ terms in another order differ
@@ -227,6 +230,64 @@ def torch_fused_step(w, b, X, Y) -> Run:
     return step
 
 
+def _lesson_cost(w, b, X, Y):
+    A = cg.sigmoid(w.T @ X + b)
+    return -cg.mean(Y * cg.log(A) + (1 - Y) * cg.log(1 - A))
+
+
+def _fused_cost(w, b, X, Y):
+    return cg.mean(cg.sigmoid_cross_entropy(w.T @ X + b, Y))
+
+
+def _compiled_step(cost, w, b, X, Y) -> Run:
+    """``cost``'s value and gradient through cg.compile, traced here, before any timing."""
+    compiled = cg.compile(cg.value_and_grad(cost, argnums=(0, 1)))
+    compiled(w, b, X, Y)
+
+    def step():
+        J, (dw, db) = compiled(w, b, X, Y)
+        return J, dw, db
+
+    return step
+
+
+def compgraph_compiled_step(w, b, X, Y) -> Run:
+    """The lesson's graph, compiled (issue 23): the recorded step replayed as NumPy lines."""
+    return _compiled_step(_lesson_cost, w, b, X, Y)
+
+
+def compgraph_compiled_fused_step(w, b, X, Y) -> Run:
+    """The fused loss, compiled."""
+    return _compiled_step(_fused_cost, w, b, X, Y)
+
+
+def _jax():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # float64, to agree with NumPy before timing
+    return jax
+
+
+def jax_fused_step(w, b, X, Y) -> Run:
+    """jax.jit of value_and_grad of the fused loss; X and Y moved to JAX once, as in training."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def cost(w, b, X, Y):
+        Z = w.T @ X + b
+        return jnp.mean(jnp.maximum(Z, 0) - Z * Y + jnp.log1p(jnp.exp(-jnp.abs(Z))))
+
+    f = jax.jit(jax.value_and_grad(cost, argnums=(0, 1)))
+    Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+    f(w, b, Xj, Yj)  # compiled before timing
+
+    def step():
+        J, (dw, db) = f(w, b, Xj, Yj)
+        return np.asarray(J), np.asarray(dw), np.asarray(db)  # waits for the result
+
+    return step
+
+
 #: Row label -> builder(w, b, X, Y) of one step, in the order of the table.
 STEP_BUILDERS: dict[str, Callable[..., Run]] = {
     "numpy": numpy_step,
@@ -234,6 +295,9 @@ STEP_BUILDERS: dict[str, Callable[..., Run]] = {
     "compgraph": compgraph_step,
     "compgraph fused": compgraph_fused_step,
     "compgraph fused, X as Node": compgraph_fused_node_step,
+    "compgraph compiled": compgraph_compiled_step,
+    "compgraph compiled fused": compgraph_compiled_fused_step,
+    "jax.jit fused": jax_fused_step,
     "autograd": autograd_step,
     "mygrad": mygrad_step,
     "torch": torch_step,
@@ -400,6 +464,149 @@ def torch_reused_value(terms: int) -> Run:
         return total.item(), x.grad.item()
 
     return run
+
+
+# -- compiled code (issue 23): the week-3 network step, a compiled scalar chain, tracing ------
+
+
+def network_data():
+    """The week-3 flower: X (2, 400), Y (1, 400), and the course's 2-4-1 parameters."""
+    from compgraph.models.datasets import planar_flower
+    from compgraph.models.networks import initialize_parameters
+
+    X, Y = planar_flower()
+    return initialize_parameters([2, 4, 1], seed=2), X, Y.astype(np.float64)
+
+
+NETWORK_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def numpy_network_step(parameters, X, Y) -> Run:
+    """The course's forward_propagation, compute_cost and backward_propagation, tanh hidden."""
+    W1, b1, W2, b2 = (parameters[n] for n in NETWORK_NAMES)
+
+    def step():
+        m = X.shape[1]
+        A1 = np.tanh(W1 @ X + b1)
+        A2 = 1 / (1 + np.exp(-(W2 @ A1 + b2)))
+        cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+        dZ2 = A2 - Y
+        dZ1 = (W2.T @ dZ2) * (1 - A1**2)
+        return (
+            cost,
+            dZ1 @ X.T / m,
+            np.sum(dZ1, axis=1, keepdims=True) / m,
+            dZ2 @ A1.T / m,
+            np.sum(dZ2, axis=1, keepdims=True) / m,
+        )
+
+    return step
+
+
+def _network_cost(X, Y):
+    from compgraph.models import networks
+
+    def cost(W1, b1, W2, b2):
+        layers = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        return networks.compute_cost(networks.forward(X, layers, hidden="tanh"), Y)
+
+    return cost
+
+
+def compgraph_network_step(parameters, X, Y) -> Run:
+    """compgraph.networks' forward and compute_cost, eager value_and_grad."""
+    f = cg.value_and_grad(_network_cost(X, Y), argnums=(0, 1, 2, 3))
+    values = [parameters[n] for n in NETWORK_NAMES]
+
+    def step():
+        J, grads = f(*values)
+        return (J, *grads)
+
+    return step
+
+
+def compgraph_compiled_network_step(parameters, X, Y) -> Run:
+    """The same step through cg.compile (X an argument, so it is traced, not fixed)."""
+
+    def one_step(W1, b1, W2, b2, X):
+        return cg.value_and_grad(_network_cost(X, Y), argnums=(0, 1, 2, 3))(W1, b1, W2, b2)
+
+    # Y is read from outside: compute_cost checks the labels' values, so they are constants
+    # of the trace (passed as an argument, cg.compile would warn that they are fixed).
+    compiled = cg.compile(one_step)
+    values = [parameters[n] for n in NETWORK_NAMES]
+    compiled(*values, X)
+
+    def step():
+        J, grads = compiled(*values, X)
+        return (J, *grads)
+
+    return step
+
+
+def jax_network_step(parameters, X, Y) -> Run:
+    """jax.jit of value_and_grad of the same network and (fused) cost."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def cost(W1, b1, W2, b2, X, Y):
+        Z2 = W2 @ jnp.tanh(W1 @ X + b1) + b2
+        return jnp.mean(jnp.maximum(Z2, 0) - Z2 * Y + jnp.log1p(jnp.exp(-jnp.abs(Z2))))
+
+    f = jax.jit(jax.value_and_grad(cost, argnums=(0, 1, 2, 3)))
+    values = [parameters[n] for n in NETWORK_NAMES]
+    Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+    f(*values, Xj, Yj)
+
+    def step():
+        J, grads = f(*values, Xj, Yj)
+        return (np.asarray(J), *(np.asarray(g) for g in grads))
+
+    return step
+
+
+NETWORK_BUILDERS: dict[str, Callable[..., Run]] = {
+    "numpy": numpy_network_step,
+    "compgraph": compgraph_network_step,
+    "compgraph compiled": compgraph_compiled_network_step,
+    "jax.jit network": jax_network_step,
+}
+
+
+def compiled_scalar_chain(length: int) -> Run:
+    """The scalar chain ``y = y * a`` through cg.compile: a trace of ``length`` ops, replayed."""
+
+    def chain(a, y):
+        for _ in range(length):
+            y = y * a
+        return y
+
+    compiled = cg.compile(cg.value_and_grad(chain))
+    compiled(A_FACTOR, START)
+
+    def run():
+        y, da = compiled(A_FACTOR, START)
+        return y, da
+
+    return run
+
+
+def trace_cost(repeats: int) -> float:
+    """The first call of a freshly compiled lesson step at 30×569, in eager steps' time."""
+    data = logistic_data(30, 569)
+    eager = cg.value_and_grad(_lesson_cost, argnums=(0, 1))
+    eager_seconds = statistics.median(timed(lambda: eager(*data)) for _ in range(repeats))
+    first = []
+    for _ in range(repeats):
+        compiled = cg.compile(cg.value_and_grad(_lesson_cost, argnums=(0, 1)))
+        first.append(timed(lambda compiled=compiled: compiled(*data)))
+    return statistics.median(first) / eager_seconds
+
+
+def timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 class recursion_limit:  # noqa: N801 - used like a function, as contextlib's helpers are
@@ -750,6 +957,12 @@ class Results:
     levels: int = 0
     #: library -> (median seconds, peak bytes per node) of the deep chain.
     deep: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: row label -> ratio to NumPy ("numpy": seconds) of the week-3 network step (issue 23).
+    network: dict[str, float] = field(default_factory=dict)
+    #: µs per op of the compiled scalar chain (issue 23); None when not measured.
+    compiled_chain: float | None = None
+    #: the first call of a fresh cg.compile of the 30×569 lesson step, in eager steps.
+    trace_steps: float | None = None
 
 
 def shape_label(n: int, m: int) -> str:
@@ -790,6 +1003,26 @@ def run_scalars(results: Results, repeats: int, use: Callable[[str], bool] = ins
         ops = SCALAR_LENGTH * (1 if workload == "chain" else 2)
         results.scalars[workload] = {name: 1e6 * s / ops for name, s in medians.items()}
         print(workload, results.scalars[workload], flush=True)
+
+
+def run_compiled(results: Results, repeats: int, use: Callable[[str], bool] = installed) -> None:
+    """The week-3 network step against the course's NumPy, a compiled chain, tracing's cost."""
+    data = network_data()
+    steps = {name: build(*data) for name, build in NETWORK_BUILDERS.items() if use(name)}
+    check_agreement(steps)
+    results.network = ratios_in_pairs(steps, repeats * 20, warm_up=False)
+    print("network step", {k: round(v, 4) for k, v in results.network.items()}, flush=True)
+    runs = {
+        "numpy": numpy_scalar_chain(SCALAR_LENGTH),
+        "compiled": compiled_scalar_chain(SCALAR_LENGTH),
+    }
+    check_agreement(runs)
+    # Compiled code makes no reference cycles (NumPy scalars only): the collection the
+    # scalar rows time after each call would time other workloads' garbage here.
+    medians = interleaved(runs, repeats, warm_up=False)
+    results.compiled_chain = 1e6 * medians["compiled"] / SCALAR_LENGTH
+    results.trace_steps = trace_cost(repeats)
+    print("compiled chain", results.compiled_chain, "trace", results.trace_steps, flush=True)
 
 
 def run_deep_chain(
@@ -845,6 +1078,7 @@ def measure_and_report(args: argparse.Namespace, use: Callable[[str], bool]) -> 
     run_steps(results, settings.repeats, [name for name in STEP_BUILDERS if use(name)])
     run_descent(results, settings.iterations, settings.descent_repeats)
     run_scalars(results, settings.repeats, use)
+    run_compiled(results, settings.repeats, use)
     # MyGrad takes ~6x as long as the others on the deep chain: --quick leaves it out.
     deep = [n for n in DEEP_CHAIN_LIBRARIES if use(n) and not (args.quick and n == "mygrad")]
     run_deep_chain(results, settings.levels, settings.deep_repeats, deep)
@@ -886,6 +1120,9 @@ STEP_ROW_TITLES = {
     VERSUS_CHAIN_RULE: "compgraph, the lesson's graph ÷ chain rule by hand",
     "compgraph fused": "compgraph fused (`sigmoid_cross_entropy`)",
     "compgraph fused, X as Node": "compgraph fused, X wrapped in a Node",
+    "compgraph compiled": "compgraph compiled (`cg.compile`), the lesson's graph",
+    "compgraph compiled fused": "compgraph compiled, fused",
+    "jax.jit fused": "`jax.jit`, fused (log1p form)",
     "autograd": "autograd, the lesson's graph",
     "mygrad": "MyGrad, the lesson's graph",
     "torch": "torch, the lesson's graph",
@@ -961,6 +1198,27 @@ def render(results: Results) -> str:
         ratio = seconds / torch_seconds if torch_seconds else None
         lines.append(f"| {name} | {seconds:.2f} | {per_node:.0f} | {times(ratio)} |")
 
+    if results.network:
+        n = results.network
+        lines += [
+            "",
+            "**The week-3 network step** (2-4-1 tanh network on the 400 flower points: cost "
+            "and the four gradients), NumPy's median time (the course's hand-written "
+            "backward_propagation) and each row's over it:",
+            "",
+            "| NumPy by hand | compgraph | compgraph compiled | `jax.jit` |",
+            "|---|---|---|---|",
+            f"| {1e3 * n['numpy']:.3f} ms | {times(n.get('compgraph'))} "
+            f"| {times(n.get('compgraph compiled'))} | {times(n.get('jax.jit network'))} |",
+        ]
+    if results.compiled_chain is not None:
+        lines += [
+            "",
+            f"**Compiled scalar chain**: {results.compiled_chain:.3f} µs per op (the chain "
+            "above through `cg.compile`); the first call of a freshly compiled lesson step "
+            f"at 30×569 costs {results.trace_steps:.1f} eager steps.",
+        ]
+
     lines += ["", "**Targets** (issue 14), checked from the numbers above:", ""]
     lines += ["| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {ok} |" for t, m, ok in targets(results)]
@@ -1003,6 +1261,7 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
             # Faster per op means a ratio below 1; equal is not faster.
             ratio = per_op_ratio(results, workload, peer)
             check(f"{title}: faster per op than {peer}", ratio, 1.0 - 1e-9)
+    _compile_targets(results, check)
     torch_seconds = results.deep.get("torch", (None,))[0]
     seconds, per_node = results.deep.get("compgraph", (None, None))
     check(
@@ -1017,6 +1276,31 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
         None if per_node is None else f"{per_node:.1f} B",
     )
     return rows
+
+
+def _compile_targets(results: Results, check: Callable[..., None]) -> None:
+    """Issue 23's targets, for the rows this run measured."""
+    small = results.steps.get(shape_label(30, 569), {})
+    if "compgraph compiled" in small:
+        check("compiled lesson step at 30×569 ≤ 1.20x NumPy", small["compgraph compiled"], 1.2)
+    for n, m in LARGE_SHAPES:
+        row = results.steps.get(shape_label(n, m), {})
+        if "compgraph compiled" in row and "compgraph" in row:
+            ratio = row["compgraph compiled"] / row["compgraph"]
+            check(f"compiled lesson step at {shape_label(n, m)} ≤ 1.02x eager", ratio, 1.02)
+    network = results.network
+    if "compgraph compiled" in network:
+        check("compiled week-3 step ≤ 1.30x NumPy", network["compgraph compiled"], 1.3)
+        if "jax.jit network" in network:
+            ratio = network["compgraph compiled"] / network["jax.jit network"]
+            check("compiled week-3 step faster than jax.jit", ratio, 1.0 - 1e-9)
+    micrograd = results.scalars.get("chain", {}).get("micrograd")
+    if results.compiled_chain is not None and micrograd:
+        ratio = results.compiled_chain / micrograd
+        check("compiled scalar chain ≤ 0.10x micrograd per op", ratio, 0.1)
+    if results.trace_steps is not None:
+        text = f"{results.trace_steps:.1f} steps"
+        check("tracing a step < 20 eager steps", results.trace_steps, 20.0 - 1e-9, text)
 
 
 def write_readme(report: str, path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 # The engine first, then the rooms built on it (they import the engine's names).
 from compgraph import errors, functions, ops
 from compgraph.autodiff import BackwardStep, gradients
+from compgraph.compile import compile
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
@@ -27,6 +28,7 @@ from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
 from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
+from compgraph.checks.difference import gradient_difference  # isort: skip
 from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
 from compgraph.pictures.export import to_json  # isort: skip
 from compgraph.pictures.flow import GradientFlow  # isort: skip
@@ -122,12 +124,14 @@ __all__ = [  # grouped: the engine, then the derived lists
     "apply",
     "enable_grad",
     "check_graph",
+    "compile",
     "errstate",
     "fold_nonfinite_reports",
     "geterr",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "gradient_difference",
     "hessian",
     "hvp",
     "is_grad_enabled",

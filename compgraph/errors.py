@@ -23,6 +23,8 @@ __all__ = [
     "OpError",
     "RenderError",
     "ShapeError",
+    "TraceError",
+    "TraceWarning",
 ]
 
 
@@ -99,3 +101,14 @@ class GraphGrowthWarning(UserWarning):
 class IndependentOutputWarning(UserWarning):
     """A differentiated function's output depends on none of its differentiated arguments,
     so every derivative is 0: often a graph cut by reading ``.value`` inside the function."""
+
+
+class TraceError(CompgraphError, TypeError):
+    """``cg.compile`` cannot record a function faithfully: a Python branch or conversion on a
+    traced value (``if loss.value < 0.1``, ``float(node)``), or a Node made inside it from
+    another's value; the message names the value and what to do instead."""
+
+
+class TraceWarning(UserWarning):
+    """``cg.compile`` traced a function again and again (its arguments' shapes keep changing),
+    or found a value it keeps fixed that may change (a Node read from outside the function)."""

@@ -17,8 +17,16 @@ import numpy as np
 
 from compgraph import ops
 from compgraph.errors import DTypeError
-from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index
-from compgraph.values import as_axes, as_axis, as_flag, as_float_array, as_shape, preview
+from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index, traced_tests
+from compgraph.values import (
+    as_axes,
+    as_axis,
+    as_flag,
+    as_float_array,
+    as_float_dtype,
+    as_shape,
+    preview,
+)
 
 #: Each op class -> its public function.
 OP_FUNCTIONS: dict[type[ops.Op], Callable[..., Node]] = {}
@@ -221,6 +229,9 @@ def where(condition: Any, x: Any, y: Any) -> Node:
         [0.0, 2.0]
     """
     if isinstance(condition, Node):
+        recording = traced_tests()
+        if recording is not None and condition.requires_grad:
+            return apply(recording[1], x, y, condition)  # a test a trace replays per call
         condition = condition.value
     if isinstance(condition, np.ma.MaskedArray):
         raise DTypeError(
@@ -525,10 +536,7 @@ def astype(x: Any, dtype: Any) -> Node:
         >>> cg.astype(cg.Node(1.5), np.float32).dtype
         dtype('float32')
     """
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize < 4:
-        raise TypeError(f"astype converts to float32 or float64, not {dtype}")
-    return apply(ops.Astype, x, dtype=dtype)
+    return apply(ops.Astype, x, dtype=as_float_dtype(dtype))
 
 
 @op_function(ops.Concatenate, numpy=[np.concatenate])

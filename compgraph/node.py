@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from compgraph import autodiff, numerics, ops
-from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError
+from compgraph.errors import DTypeError, NotDifferentiableError, OpError, ShapeError, TraceError
 from compgraph.graph import graph_with_gradient_graphs
 from compgraph.values import (
     KEPT_DTYPES,
@@ -35,9 +35,12 @@ from compgraph.values import (
     as_axes,
     as_flag,
     as_float_array,
+    as_float_dtype,
     as_shape,
     conversion_refusal,
+    masked_array_error,
     preview,
+    trace_refusal,
 )
 
 __all__ = [
@@ -49,6 +52,8 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "normalize_index",
+    "recording_tests",
+    "traced_tests",
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
@@ -146,6 +151,38 @@ def enable_grad() -> Iterator[None]:
         yield
     finally:
         _grad_mode.enabled = previous
+
+
+class _TracedTests(threading.local):
+    """The ops that record tests on values while ``cg.compile`` traces (None otherwise)."""
+
+    ops: tuple[Any, Any] | None = None
+
+
+_traced_tests = _TracedTests()
+
+
+@contextlib.contextmanager
+def recording_tests(test: Any, select: Any) -> Iterator[None]:
+    """While tracing, record ``np.greater(x, 0)`` and its kind on Nodes that require a
+    gradient as ``test`` ops (``test(*inputs, function=np.greater)``, 0/1 floats), and
+    ``cg.where`` on such a test as ``select(x, y, condition)``: eagerly they are data read
+    from the values, which a replay must compute afresh from each call's values."""
+    previous = _traced_tests.ops
+    _traced_tests.ops = (test, select)
+    try:
+        yield
+    finally:
+        _traced_tests.ops = previous
+
+
+def traced_tests() -> tuple[Any, Any] | None:
+    """The (test, select) ops of ``recording_tests`` in force, or None."""
+    return _traced_tests.ops
+
+
+def _traced(x: Any) -> bool:
+    return isinstance(x, Node) and x.requires_grad
 
 
 class Node(Recorded):
@@ -286,6 +323,7 @@ class Node(Recorded):
         return float(self.value)
 
     def __bool__(self) -> bool:
+        _check_conversion(self, "bool(node) (an if or while on it)", branch=True)
         if self.value.size != 1:
             raise ValueError(
                 f"the truth value of {self.describe()} is ambiguous, as for NumPy arrays; "
@@ -535,9 +573,16 @@ class Node(Recorded):
 
     def astype(self, dtype: Any) -> Node:
         """The node converted to float32 or float64, recorded (gradients convert back)."""
-        return apply(ops.Astype, self, dtype=np.dtype(dtype))
+        return apply(ops.Astype, self, dtype=as_float_dtype(dtype))
 
     # -- NumPy's dispatch protocols -------------------------------------------------------
+
+    @property
+    def _data(self) -> Any:
+        # A masked array computing with a Node (masked + x) asks it for ``_data`` before
+        # converting it with np.array: the mask is what is lost, so say so, not "use
+        # node.value" (x + masked already says it, through the ufunc protocol).
+        raise masked_array_error(f"the operand computing with {self.describe()}")
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method != "__call__":
@@ -548,6 +593,10 @@ class Node(Recorded):
         if kwargs.get("out") is not None:
             raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{ufunc.__name__}(..., out=...)"))
         if ufunc in _ON_VALUES:
+            recording = _traced_tests.ops
+            if recording is not None and not kwargs and any(map(_traced, inputs)):
+                # A trace replays this test on each call's values, rather than freeze it.
+                return apply(recording[0], *inputs, function=ufunc)
             return ufunc(*map(_value, inputs), **kwargs)
         return _call_numpy_function(ufunc, inputs, kwargs)
 
@@ -600,8 +649,20 @@ def _rebuild_graph(records: list[tuple[Any, ...]], root: int = -1) -> Node:
     return nodes[root]
 
 
-def _check_conversion(node: Node, conversion: str) -> None:
-    """Refuse a conversion to a number where it would silently lose a gradient."""
+def _check_conversion(node: Node, conversion: str, branch: bool = False) -> None:
+    """Refuse a conversion to a number where it would silently lose a gradient, or, while a
+    trace records (``cg.compile``), freeze a value into a replay; ``branch``: a truth test,
+    refused only while tracing (eagerly a branch loses no gradient)."""
+    traced_by = trace_refusal()
+    if traced_by is not None and node.requires_grad:
+        raise TraceError(
+            f"{traced_by}: {conversion} on {node.describe()} reads a traced value in Python, "
+            "so the choice made now would be replayed for every later input. Choose per "
+            "element with cg.where(condition, x, y), or pass the deciding value as a static "
+            "argument (a Python int, bool or str, which traces again when it changes)"
+        )
+    if branch:
+        return
     refused_by = conversion_refusal()
     if refused_by is not None and node.requires_grad:
         raise NotDifferentiableError(

@@ -114,6 +114,12 @@ class Op(metaclass=OpType):
     #: The engine trusts their vjps' results and their floating-point signals; a user's op,
     #: or a subclass of a built-in one, gets every check.
     builtin: ClassVar[bool] = False
+    #: How ``cg.compile`` writes the op as one line of Python: a format string over the
+    #: inputs ``{0}``, ``{1}``, ... and the attrs by name (``{axis}``), calling the array
+    #: namespace ``xp``. It must make exactly the calls ``forward`` makes (compile checks
+    #: each line against the traced value); None (the default): compiled code calls
+    #: ``forward`` itself, as it does for ops whose forward is more than one expression.
+    code: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -188,6 +194,11 @@ def spread(g: Any, shape: tuple[int, ...], axis: Any) -> Any:
     """
     if type(g) in _NUMPY_FLOATS and math.prod(shape) <= 4096:
         return np.full(shape, g)
+    if isinstance(g, Recorded) and g.value.ndim == 0 and math.prod(shape) <= 4096:
+        # The same contiguous array on Nodes (a gradient recorded for a second derivative,
+        # or by cg.compile): a matmul given a broadcast view instead sums in another order,
+        # and recorded gradients must be the first-order pass's, bit for bit.
+        return Mul(g, np.ones(shape, g.value.dtype))
     return np.broadcast_to(np.reshape(g, kept_shape(shape, axis)), shape)
 
 
@@ -230,6 +241,7 @@ class Add(Op):
     infix = True
     scalar_inputs = True
     hint = _BROADCAST_HINT
+    code = "{0} + {1}"
 
     @staticmethod
     def forward(x, y):
@@ -249,6 +261,7 @@ class Sub(Op):
     roles = ("left", "right")
     scalar_inputs = True
     hint = _BROADCAST_HINT
+    code = "{0} - {1}"
 
     @staticmethod
     def forward(x, y):
@@ -264,6 +277,7 @@ class Neg(Op):
 
     symbol = "−"
     scalar_inputs = True
+    code = "-{0}"
 
     @staticmethod
     def forward(x):
@@ -283,6 +297,8 @@ class Positive(Op):
 
     symbol = "+"
     scalar_inputs = True
+    # Compiled code needs no copy: values are never written into, so x itself serves.
+    code = "{0}"
 
     @staticmethod
     def forward(x):
@@ -300,6 +316,7 @@ class Mul(Op):
     infix = True
     scalar_inputs = True
     hint = _BROADCAST_HINT
+    code = "{0} * {1}"
 
     @staticmethod
     def forward(x, y):
@@ -319,6 +336,7 @@ class Div(Op):
     scalar_inputs = True
     hint = _BROADCAST_HINT
     nonfinite_hint = "a divisor is 0 (or an operand is already inf/NaN)"
+    code = "{0} / {1}"
 
     @staticmethod
     def forward(x, y):
@@ -341,6 +359,7 @@ class Pow(Op):
     nonfinite_hint = (
         "a negative base needs an integer exponent, and 0 cannot be raised to a negative power"
     )
+    code = "{0} ** {1}"
 
     @staticmethod
     def forward(x, y):
@@ -352,7 +371,11 @@ class Pow(Op):
         # swapped for 1 there, so no inf is formed and reported only to be masked away.
         g_x = g_y = None
         if needs_grad[0]:
-            g_x = g * y * np.where(np.equal(x, 0) & np.equal(y, 0), 1.0, x) ** (y - 1)
+            # [()]: np.where makes 0-d arrays of scalars, and NumPy's 0-d array ** differs
+            # from its scalar ** in the last bit; recorded (second order, cg.compile) the
+            # power runs on scalars, so it does here too.
+            base = np.where(np.logical_and(np.equal(x, 0), np.equal(y, 0)), 1.0, x)[()]
+            g_x = g * y * base ** (y - 1)
         # d(x^y)/dy = x^y ln x, which tends to 0 as x -> 0+; PyTorch and JAX also give 0 at
         # x = 0 (0⁰ included). For x < 0 it is undefined (NaN): computed only when asked for.
         if needs_grad[1]:
@@ -366,6 +389,7 @@ class Exp(Op):
 
     scalar_inputs = True
     nonfinite_hint = "exp overflows past x ≈ 709 in float64 (88 in float32)"
+    code = "xp.exp({0})"
 
     @staticmethod
     def forward(x):
@@ -381,6 +405,7 @@ class Log(Op):
 
     scalar_inputs = True
     nonfinite_hint = "log needs strictly positive input (log 0 = -inf, log of a negative is NaN)"
+    code = "xp.log({0})"
 
     @staticmethod
     def forward(x):
@@ -397,6 +422,7 @@ class Sqrt(Op):
     symbol = "√"
     scalar_inputs = True
     nonfinite_hint = "sqrt needs x >= 0, and its slope 1/(2√x) is infinite at x = 0"
+    code = "xp.sqrt({0})"
 
     @staticmethod
     def forward(x):
@@ -412,6 +438,7 @@ class Abs(Op):
 
     symbol = "|x|"
     scalar_inputs = True
+    code = "xp.abs({0})"
 
     @staticmethod
     def forward(x):
@@ -427,6 +454,7 @@ class Maximum(Op):
 
     scalar_inputs = True
     hint = _BROADCAST_HINT
+    code = "xp.maximum({0}, {1})"
 
     @staticmethod
     def forward(x, y):
@@ -443,6 +471,7 @@ class Minimum(Op):
 
     scalar_inputs = True
     hint = _BROADCAST_HINT
+    code = "xp.minimum({0}, {1})"
 
     @staticmethod
     def forward(x, y):
@@ -459,6 +488,7 @@ class Where(Op):
 
     roles = ("if true", "if false")
     hint = "condition, x and y must broadcast together"
+    code = "xp.where({condition}, {0}, {1})"
 
     @staticmethod
     def forward(x, y, condition):
@@ -478,11 +508,12 @@ class Clip(Op):
 
     @staticmethod
     def vjp(g, out, x, low, high):
+        # logical_and, not &=: on a traced x (cg.compile) the tests are recorded, not data
         inside = np.ones(out.shape, dtype=bool)
         if low is not None:
-            inside &= np.greater_equal(x, low)
+            inside = np.logical_and(inside, np.greater_equal(x, low))
         if high is not None:
-            inside &= np.less_equal(x, high)
+            inside = np.logical_and(inside, np.less_equal(x, high))
         return (g * inside,)
 
 
@@ -511,6 +542,7 @@ class Sigmoid(Op):
 
     symbol = "σ"
     scalar_inputs = True
+    code = "xp.clip({0}, {low}, {high})"
 
     @staticmethod
     def forward(x):
@@ -530,6 +562,7 @@ class Tanh(Op):
     """tanh x ; vjp: g · (1 - out²)"""
 
     scalar_inputs = True
+    code = "xp.tanh({0})"
 
     @staticmethod
     def forward(x):
@@ -545,6 +578,7 @@ class Relu(Op):
 
     symbol = "ReLU"
     scalar_inputs = True
+    code = "xp.maximum({0}, 0)"
 
     @staticmethod
     def forward(x):
@@ -561,6 +595,7 @@ class LeakyRelu(Op):
     name = "leaky_relu"
     symbol = "leaky ReLU"
     scalar_inputs = True
+    code = "xp.where({0} > 0, {0}, {slope} * {0})"
 
     @staticmethod
     def forward(x, slope=0.01):
@@ -740,6 +775,7 @@ class Matmul(Op):
         "the last dimension of the left operand must equal the second-to-last of the right "
         "(for vectors: their lengths); transpose an operand (x.T) or reshape it"
     )
+    code = "{0} @ {1}"
 
     @staticmethod
     def forward(x, y):
@@ -786,6 +822,7 @@ class Sum(Op):
 
     scalar_inputs = True
     hint = _AXIS_HINT
+    code = "xp.sum({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
@@ -820,6 +857,7 @@ class Max(Op):
     """max of x over ``axis`` ; vjp: g shared equally by the elements that tie for the max"""
 
     hint = _AXIS_HINT + "; an empty axis has no maximum"
+    code = "xp.max({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
@@ -834,6 +872,7 @@ class Min(Op):
     """min of x over ``axis`` ; vjp: g shared equally by the elements that tie for the min"""
 
     hint = _AXIS_HINT + "; an empty axis has no minimum"
+    code = "xp.min({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
@@ -860,6 +899,7 @@ class Transpose(Op):
     symbol = "ᵀ"
     scalar_inputs = True
     hint = "axes must list every axis of the input exactly once, e.g. (1, 0, 2) for 3-D input"
+    code = "{0}.transpose({axes})"
 
     @staticmethod
     def forward(x, axes=None):
@@ -879,6 +919,7 @@ class Reshape(Op):
 
     scalar_inputs = True
     hint = "the new shape must hold exactly as many elements as the input (one -1 may stand in)"
+    code = "xp.reshape({0}, {shape})"
 
     @staticmethod
     def forward(x, shape):
@@ -894,6 +935,7 @@ class BroadcastTo(Op):
 
     name = "broadcast_to"
     hint = _BROADCAST_HINT
+    code = "xp.broadcast_to({0}, {shape})"
 
     @staticmethod
     def forward(x, shape):
@@ -920,6 +962,7 @@ class Concatenate(Op):
     """x₀, x₁, … joined along ``axis`` ; vjp: g cut back into the inputs' slices"""
 
     hint = "every input must have the same shape except along axis, and at least one dimension"
+    code = "{0}.astype({dtype})"
 
     @staticmethod
     def forward(*xs, axis=0):
@@ -977,6 +1020,7 @@ class GetItem(Op):
         "each index must fit its axis (-n to n-1 for an axis of length n), and a boolean "
         "mask must match the shape of the axes it selects"
     )
+    code = "{0}[{index}]"
 
     @staticmethod
     def forward(x, index):
@@ -997,7 +1041,7 @@ class GetItem(Op):
 
 class IndexAdd(Op):
     """zeros of ``shape`` with v added at ``index`` (repeats add up), the adjoint of x[index] ;
-    vjp: g[index]"""
+    vjp: g[index], summed over the positions v was broadcast to"""
 
     name = "index_add"
     hint = GetItem.hint
@@ -1013,7 +1057,9 @@ class IndexAdd(Op):
 
     @staticmethod
     def vjp(g, out, v, index, shape):
-        return (g[index],)
+        # v may broadcast over the positions (index_add(2.0, [0, 2], (3,)) adds 2 twice): its
+        # gradient sums over them. The pass fits to the output's shape, not the positions'.
+        return (unbroadcast(g[index], v.shape),)
 
 
 #: Every built-in op, in the order of this table (derived: each Op class defined here).

@@ -27,10 +27,13 @@ __all__ = [
     "as_axis",
     "as_flag",
     "as_float_array",
+    "as_float_dtype",
     "as_shape",
     "conversion_refusal",
+    "masked_array_error",
     "preview",
     "refuse_conversions",
+    "trace_refusal",
 ]
 
 KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -61,23 +64,30 @@ class _Conversions(threading.local):
     """Why converting a value that requires a gradient to a number is refused, per thread."""
 
     refused_by: str | None = None
+    #: Who records a trace to replay (``cg.compile``): then truth tests refuse too.
+    traced_by: str | None = None
 
 
 _conversions = _Conversions()
 
 
 @contextlib.contextmanager
-def refuse_conversions(reason: str) -> Iterator[None]:
+def refuse_conversions(reason: str, tracing: bool = False) -> Iterator[None]:
     """Make ``float(x)``, ``x.item()`` (and ``math.sin(x)``, which calls ``float``) raise for
     values that require a gradient while the block runs: inside a differentiated function
     they would cut the value from the graph and silently lose part of the derivative.
-    ``reason`` says who refuses (``"cg.grad"``) in the error."""
-    previous = _conversions.refused_by
+    ``reason`` says who refuses (``"cg.grad"``) in the error. ``tracing``: the block records
+    a computation to replay it (``cg.compile``), so ``bool(x)`` is refused as well, with a
+    ``TraceError``, for the whole block (nested refusals included): a Python decision on a
+    value would be replayed for every later input."""
+    previous = _conversions.refused_by, _conversions.traced_by
     _conversions.refused_by = reason
+    if tracing:
+        _conversions.traced_by = reason
     try:
         yield
     finally:
-        _conversions.refused_by = previous
+        _conversions.refused_by, _conversions.traced_by = previous
 
 
 def conversion_refusal() -> str | None:
@@ -85,10 +95,37 @@ def conversion_refusal() -> str | None:
     return _conversions.refused_by
 
 
+def trace_refusal() -> str | None:
+    """Who is recording a trace right now (``refuse_conversions(..., tracing=True)``), or None."""
+    return _conversions.traced_by
+
+
 def preview(value: Any) -> str:
     """``repr(value)`` on one line, cut to 40 characters, for messages."""
     text = " ".join(repr(value).split())  # arrays' reprs span lines; messages are one line
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def masked_array_error(what: str) -> DTypeError:
+    """The refusal of a masked array ``what``: an array of ours would drop its mask."""
+    return DTypeError(
+        f"{what} is a masked array; compgraph would lose its mask: fill the masked "
+        "entries (x.filled(value)) or select the unmasked ones (x.compressed()) first"
+    )
+
+
+def as_float_dtype(dtype: Any) -> np.dtype[Any]:
+    """``dtype`` as float32 or float64, the dtypes ``astype`` converts to, or a TypeError.
+
+    Example:
+        >>> from compgraph.values import as_float_dtype
+        >>> as_float_dtype("float32")
+        dtype('float32')
+    """
+    converted: np.dtype[Any] = np.dtype(dtype)
+    if converted.kind != "f" or converted.itemsize < 4:
+        raise TypeError(f"astype converts to float32 or float64, not {converted}")
+    return converted
 
 
 def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
@@ -99,16 +136,21 @@ def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
     when it already is one of ours.
 
     Raises:
-        DTypeError: complex, text or object values, masked arrays and sparse matrices.
+        DTypeError: complex, text or object values, masked arrays, np.matrix (its * is
+            the matrix product) and sparse matrices.
     """
     if type(value) is np.ndarray and value.dtype in KEPT_DTYPES:
         return value  # the hot path: an operand that already is a float array
     if what is None:
         what = f"operand {preview(value)}"
     if isinstance(value, np.ma.MaskedArray):
+        raise masked_array_error(what)
+    if isinstance(value, np.matrix):
+        # m * x is the matrix product for NumPy and the elementwise one for compgraph: a
+        # matrix taken as an array would silently change what the user's formula means.
         raise DTypeError(
-            f"{what} is a masked array; compgraph would lose its mask: fill the masked "
-            "entries (x.filled(value)) or select the unmasked ones (x.compressed()) first"
+            f"{what} is an np.matrix, whose * is the matrix product where compgraph's * is "
+            "elementwise; pass np.asarray(m) and write the matrix product with @"
         )
     if hasattr(value, "toarray") and type(value).__module__.startswith("scipy.sparse"):
         raise DTypeError(

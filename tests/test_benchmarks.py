@@ -273,6 +273,42 @@ def test_each_library_pays_for_collecting_its_own_cyclic_garbage():
         gc.enable()
 
 
+@pytest.mark.parametrize("name", list(bench.NETWORK_BUILDERS))
+def test_every_week3_network_step_agrees_with_the_courses_numpy(name):
+    needs(name)
+    data = bench.network_data()
+    bench.check_agreement(
+        {"numpy": bench.NETWORK_BUILDERS["numpy"](*data), name: bench.NETWORK_BUILDERS[name](*data)}
+    )
+
+
+def test_the_compiled_scalar_chain_agrees_with_numpy_by_hand():
+    bench.check_agreement(
+        {"numpy": bench.numpy_scalar_chain(300), "compiled": bench.compiled_scalar_chain(300)}
+    )
+
+
+def test_compile_targets_are_checked_only_where_measured():
+    results = _results(0.99, 1.9, 1.05, 0.5)
+    assert not any("compiled" in target for target in _verdicts(results))
+    shape = bench.shape_label(30, 569)
+    results.steps[shape]["compgraph compiled"] = 1.1
+    big = bench.shape_label(12288, 209)
+    results.steps[big].update({"compgraph": 1.5, "compgraph compiled": 1.6})
+    results.network = {"numpy": 1e-4, "compgraph compiled": 1.2, "jax.jit network": 2.0}
+    results.compiled_chain, results.trace_steps = 0.1, 25.0
+    met = _verdicts(results)
+    assert met["compiled lesson step at 30×569 ≤ 1.20x NumPy"] == "yes"
+    assert met["compiled lesson step at 12288×209 ≤ 1.02x eager"] == "no"
+    assert met["compiled week-3 step ≤ 1.30x NumPy"] == "yes"
+    assert met["compiled week-3 step faster than jax.jit"] == "yes"
+    assert met["compiled scalar chain ≤ 0.10x micrograd per op"] == "yes"  # 0.1 / 2.0
+    assert met["tracing a step < 20 eager steps"] == "no"
+    text = bench.render(results)
+    assert "| 0.100 ms | – | 1.20x | 2.00x |" in text
+    assert "0.100 µs per op" in text
+
+
 # -- the README quotes the table (issue 25) -----------------------------------------------------
 
 

@@ -409,8 +409,13 @@ def _dtype_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _index_add_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
-    """Indices that scatter a value of ``shape`` into a larger array, repeats included."""
-    options = [{"index": (slice(None),) * len(shape), "shape": shape}]
+    """Indices that scatter a value of ``shape`` into a larger array, repeats included, and
+    indices that select more positions than v has, v broadcast over them."""
+    options = [
+        {"index": (slice(None),) * len(shape), "shape": shape},
+        # v broadcast over rows 0, 2, 0 and 0 of a (3, *shape) array: 4 positions, 3 rows
+        {"index": (np.array([0, 2, 0, 0], dtype=np.intp),), "shape": (3, *shape)},
+    ]
     if shape:
         repeated = np.zeros(shape[0], dtype=np.intp)  # every row added into row 0
         options.append({"index": (repeated,), "shape": (2, *shape[1:])})

@@ -1,0 +1,735 @@
+"""Record once, replay fast: ``compile(fn)`` turns a function of compgraph ops into Python.
+
+The first call for a signature (the shapes and dtypes of the float arrays among the
+arguments, the values of the others) **traces** ``fn``: it calls ``fn`` on fresh leaf Nodes,
+so the whole computation, forward and backward (the transforms record their backward passes
+when their arguments are Nodes), lands in one graph. That graph is written out as one line
+of Python per op, in creation order, calling the very NumPy functions eager compgraph calls,
+with the same argument types; each line is checked against the traced value, bit for bit,
+before the code is kept. Later calls with that signature run the code: no Node, no graph
+walk, no per-op check, and NumPy's floating-point flags are read once per call instead.
+
+Exactness before speed: a replay that raises, that signals a floating-point exception, or
+whose arguments are not finite runs that call eagerly instead, so errors and non-finite
+reports are eager's own. A Python decision on a traced value (``if loss.value < 0.1``,
+``float(node)``) is refused while tracing (``TraceError``), never frozen.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import inspect
+import keyword
+import linecache
+import math
+import textwrap
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from compgraph import numerics
+from compgraph.errors import TraceError, TraceWarning
+from compgraph.node import Node, recording_tests
+from compgraph.ops import Op
+from compgraph.values import refuse_conversions
+
+__all__ = ["Compiled", "compile"]
+
+#: Arguments up to this many elements are checked for inf/NaN on every call (see write).
+SMALL_ARGUMENT = 4096
+#: Traces after which ``Compiled`` warns (once) that its arguments keep changing signature.
+RETRACE_WARNING_AFTER = 8
+
+
+def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - the name users know from JAX/torch
+    """Compile ``fn``, a function of arrays built from compgraph ops and transforms.
+
+    Args:
+        fn: a function whose float arguments (NumPy float arrays, Python floats, and such
+            values inside tuples, lists and dicts) are traced; every other argument (ints,
+            bools, strings, integer arrays, None) is static: a new value traces again.
+
+    Returns:
+        A ``Compiled`` function with ``fn``'s arguments that returns what ``fn`` returns,
+        with arrays where ``fn`` returns Nodes. ``.source`` is the code of its latest trace,
+        ``.traces`` how many signatures it has traced.
+
+    Raises:
+        TraceError: (when called) ``fn`` makes a Python decision on a traced value, or makes
+            a Node from another's value; the message names the value.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> def loss(w, x):
+        ...     return cg.sum(cg.tanh(w * x))
+        >>> step = cg.compile(cg.value_and_grad(loss))
+        >>> value, dw = step(np.array([0.5, -1.0]), np.array([2.0, 3.0]))
+        >>> round(float(value), 4), dw.round(4).tolist()
+        (-0.2335, [0.8399, 0.0296])
+        >>> step.traces
+        1
+    """
+    if not callable(fn):
+        raise TypeError(f"compile takes a function, got {type(fn).__name__} {fn!r:.40}")
+    return Compiled(fn)
+
+
+class _NodeArgumentError(Exception):
+    """An argument is a Node: the call runs eagerly (inside another trace or derivative)."""
+
+
+class _ReplayFailedError(Exception):
+    """A compiled line made a value eager would report (a user op's non-finite output)."""
+
+
+def _check_finite(*values: Any) -> None:
+    """Compiled code's check of the values no floating-point flag covers: a user op's
+    output, the small arguments and the results (an inf or NaN that came in)."""
+    for value in values:
+        if not numerics.all_finite(value):
+            raise _ReplayFailedError
+
+
+class ValueTest(Op):
+    """f(x, ...) for a piecewise-constant NumPy ``function`` (comparison, sign, logical), as
+    0/1 floats ; vjp: 0
+
+    Recorded only while tracing: eagerly ``np.greater(x, 0)`` on a Node is data read from
+    its value (a vjp's mask), which compiled code must compute from each call's values.
+    """
+
+    @staticmethod
+    def forward(*xs: Any, function: Any) -> Any:
+        floats = [np.asarray(x).dtype for x in xs if np.asarray(x).dtype.kind == "f"]
+        return np.asarray(function(*xs), dtype=np.result_type(*floats))
+
+    @staticmethod
+    def vjp(g: Any, out: Any, *xs: Any, function: Any) -> tuple[Any, ...]:
+        return tuple(np.zeros(x.shape) for x in xs)  # piecewise constant
+
+
+class Select(Op):
+    """x where ``condition`` (a recorded ``ValueTest``) holds, else y ; vjp: (g where it holds,
+    g elsewhere, 0): ``cg.where`` on a traced test, replayed per call."""
+
+    @staticmethod
+    def forward(x: Any, y: Any, condition: Any) -> Any:
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def vjp(g: Any, out: Any, x: Any, y: Any, condition: Any) -> tuple[Any, ...]:
+        return (
+            np.where(condition, g, 0.0),
+            np.where(condition, 0.0, g),
+            np.zeros(condition.shape),
+        )
+
+
+_FLOAT_KINDS = "fd"  # float32, float64: the dtypes a traced argument keeps
+
+
+def _split(value: Any, leaves: list[Any]) -> Any:
+    """The hashable signature of one argument; its traced values are appended to ``leaves``.
+
+    0-d values become NumPy scalars, as eager hands them to the ops (``Op.scalar_inputs``).
+    """
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.dtype.char in _FLOAT_KINDS:
+            leaves.append(value[()] if value.ndim == 0 else value)
+            return (value.shape, value.dtype.char)
+        return ("static array", value.dtype.str, value.shape, value.tobytes())
+    if kind is float:
+        leaves.append(np.float64(value))
+        return ((), "d")
+    if kind is np.float64 or kind is np.float32:
+        leaves.append(value)
+        return ((), value.dtype.char)
+    if kind is tuple or kind is list:
+        return (kind, tuple([_split(item, leaves) for item in value]))
+    if kind is dict:
+        return (dict, tuple([(k, _split(item, leaves)) for k, item in value.items()]))
+    if isinstance(value, Node):
+        raise _NodeArgumentError
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"a compiled function's arguments are float arrays, numbers, and tuples, lists or "
+            f"dicts of them, or hashable static values; got {kind.__name__} {value!r:.40}"
+        ) from None
+    return (kind, value)
+
+
+def _describe_signature(value: Any) -> str:
+    """How a retrace warning names one argument's signature."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    if isinstance(value, (tuple, list, dict)):
+        return f"{type(value).__name__} of {len(value)}"
+    return repr(value)[:40]
+
+
+class Compiled:
+    """A function compiled by ``cg.compile``: call it as ``fn``.
+
+    Attributes:
+        fn: the function traced.
+        traces: how many signatures have been traced so far.
+        source: the Python code of the latest trace (one line per op, in ``fn``'s names;
+            backward lines say which op's vjp made them; constants named with their shape).
+        sources: the code of every trace, in the order they were made.
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+        self.traces = 0
+        self.sources: list[str] = []
+        self._cache: dict[Any, _Trace] = {}
+        self._signatures: list[list[tuple[str, str]]] = []
+        self._warned = False
+        self._lock = threading.Lock()
+
+    @property
+    def source(self) -> str:
+        """The code of the latest trace (call the function once first)."""
+        if not self.sources:
+            raise ValueError(
+                f"{_function_name(self.fn)} has not been traced yet: call it once, and its "
+                "source is the code that call recorded"
+            )
+        return self.sources[-1]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves: list[Any] = []
+        try:
+            key = tuple([_split(a, leaves) for a in args])
+            if kwargs:
+                key += (tuple([(k, _split(v, leaves)) for k, v in kwargs.items()]),)
+        except _NodeArgumentError:
+            return self.fn(*args, **kwargs)  # inside another trace: record as eager does
+        trace = self._cache.get(key)
+        if trace is None:
+            with self._lock:
+                trace = self._cache.get(key)
+                if trace is None:
+                    trace = self._cache[key] = self._trace(args, kwargs)
+        events = numerics.FloatingPointEvents()
+        try:
+            with np.errstate(
+                over="call", divide="call", invalid="call", under="ignore", call=events
+            ):
+                result = trace.function(*leaves)
+        except Exception:  # eager raises its own error (or reports) instead
+            return self.fn(*args, **kwargs)
+        if events.signalled:
+            return self.fn(*args, **kwargs)  # eager's values with eager's reports
+        return result
+
+    def __repr__(self) -> str:
+        return f"<compiled {_function_name(self.fn)}: {self.traces} trace(s)>"
+
+    # -- tracing ----------------------------------------------------------------------------
+
+    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
+        names = _parameter_names(self.fn, len(args), kwargs)
+        made: list[tuple[Node, str, Any]] = []  # traced leaf, its name, the call's value
+
+        def leaf(value: Any, name: str) -> Node:
+            node = Node(np.asarray(value), name=name)  # a Python float becomes float64
+            held: list[Any] = []
+            _split(value, held)  # what the compiled code will be handed for it
+            made.append((node, name, held[0]))
+            return node
+
+        start = Node(0.0, requires_grad=False).id
+        traced_args = [_with_leaves(a, name, leaf) for a, name in zip(args, names, strict=False)]
+        traced_kwargs = {k: _with_leaves(v, k, leaf) for k, v in kwargs.items()}
+        name = _function_name(self.fn)
+        try:
+            with (
+                refuse_conversions(f"cg.compile is tracing {name}", tracing=True),
+                recording_tests(ValueTest, Select),
+                numerics.errstate(nonfinite="ignore"),
+                np.errstate(all="ignore"),
+            ):
+                out = self.fn(*traced_args, **traced_kwargs)
+        except TraceError:
+            raise
+        except Exception as error:
+            # An error eager raises too is eager's to report, exactly as eager reports it.
+            self.fn(*args, **kwargs)
+            raise TraceError(
+                f"cg.compile could not trace {name}: it runs on arrays, but on the traced "
+                f"Nodes it raised {type(error).__name__}: {error}"
+            ) from error
+        writer = _Writer(name, start, made, _returned_names(self.fn))
+        trace = writer.write(out)
+        self.sources.append(trace.source)
+        self.traces += 1
+        self._note_retrace(args, kwargs, names)
+        return trace
+
+    def _note_retrace(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]
+    ) -> None:
+        signature = [(n, _describe_signature(a)) for n, a in zip(names, args, strict=False)]
+        signature += [(k, _describe_signature(v)) for k, v in kwargs.items()]
+        previous = self._signatures[-1] if self._signatures else None
+        self._signatures.append(signature)
+        if self.traces <= RETRACE_WARNING_AFTER or self._warned or previous is None:
+            return
+        self._warned = True
+        changes = [
+            f"{n!r} changed from {old} to {new}"
+            for (n, old), (_, new) in zip(previous, signature, strict=False)
+            if old != new
+        ] or ["the arguments' structure changed"]
+        warnings.warn(
+            f"{_function_name(self.fn)} has been traced {self.traces} times, each a new "
+            f"signature ({'; '.join(changes)}): each trace costs several eager calls. Keep "
+            "array shapes fixed (pad or batch the data), and pass values that change "
+            "(learning rates) as float arrays, which are traced, rather than as static ints",
+            TraceWarning,
+            stacklevel=4,
+        )
+
+
+def _function_name(fn: Any) -> str:
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() and not keyword.iskeyword(name) else "f"
+
+
+def _parameter_names(fn: Any, count: int, kwargs: dict[str, Any]) -> list[str]:
+    """A name for each positional argument: ``fn``'s parameter names where it has them."""
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    names = [p.name for p in parameters[:count]]
+    return names + [f"arg{i}" for i in range(len(names), count)]
+
+
+def _with_leaves(value: Any, name: str, leaf: Callable[[Any, str], Node]) -> Any:
+    """``value`` with every traced value replaced by ``leaf(value, name)``: what ``fn`` sees."""
+    kind = type(value)
+    if (kind is np.ndarray and value.dtype.char in _FLOAT_KINDS) or kind in (
+        float,
+        np.float64,
+        np.float32,
+    ):
+        return leaf(value, name)
+    if kind is tuple or kind is list:
+        return kind([_with_leaves(item, f"{name}{i}", leaf) for i, item in enumerate(value)])
+    if kind is dict:
+        return {
+            k: _with_leaves(item, str(k) if str(k).isidentifier() else f"{name}_{i}", leaf)
+            for i, (k, item) in enumerate(value.items())
+        }
+    return value
+
+
+def _returned_names(fn: Any) -> Any:
+    """The expression of ``fn``'s last top-level ``return`` (for naming outputs), or None."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    function = tree.body[0] if tree.body else None
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    returns = [s for s in function.body if isinstance(s, ast.Return)]
+    return returns[-1].value if returns else None
+
+
+# -- writing the code ---------------------------------------------------------------------------
+
+
+class _Trace:
+    """One signature's generated function and its source."""
+
+    def __init__(self, function: Callable[..., Any], source: str) -> None:
+        self.function = function
+        self.source = source
+
+
+_RESERVED = {"xp", "asarray", "check_finite", *dir(builtins), *keyword.kwlist}
+
+
+class _Writer:
+    """Writes a traced graph as a Python function, checking each line against the trace."""
+
+    def __init__(
+        self, name: str, start: int, made: list[tuple[Node, str, Any]], returned: Any
+    ) -> None:
+        self.name = name
+        self.start = start
+        self.used = set(_RESERVED) | {name}
+        self.suffixes: dict[str, int] = {}
+        self.namespace: dict[str, Any] = {
+            "xp": np,
+            "asarray": np.asarray,
+            "check_finite": _check_finite,
+        }
+        self.code: dict[int, str] = {}  # node id -> its variable name or literal
+        self.env: dict[str, Any] = {}  # variable -> what the compiled code holds there
+        self.parameters: list[str] = []
+        self.constants: list[str] = []
+        self.lines: list[str] = []
+        self.returned = returned
+        self.preferred: dict[int, str] = {}
+        self.constant_nodes: dict[int, Node] = {}
+        self.leaves = {node.id: (node, name, value) for node, name, value in made}
+        for node, leaf_name, value in made:
+            variable = self.fresh(leaf_name)
+            self.parameters.append(variable)
+            self.code[node.id] = variable
+            self.env[variable] = value
+
+    def fresh(self, base: str) -> str:
+        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "v"
+        if not base[0].isalpha() and base[0] != "_":
+            base = f"v_{base}"
+        candidate, n = base, self.suffixes.get(base, 1)
+        while candidate in self.used:  # from the last suffix taken: no rescan per name
+            n += 1
+            candidate = f"{base}_{n}"
+        self.suffixes[base] = n
+        self.used.add(candidate)
+        return candidate
+
+    def write(self, out: Any) -> _Trace:
+        outputs: list[Node] = []
+        _collect_nodes(out, outputs)
+        self._name_outputs(out, self.returned)
+        nodes = self._needed(outputs)
+        needed = {node.id for node in nodes}
+        unused = [name for node, name, _ in self.leaves.values() if node.id not in needed]
+        if unused:
+            # Unused, or read through .value (cg.hvp's v is, for now): a constant of the trace.
+            warnings.warn(
+                f"{self.name}'s compiled code does not use {', '.join(map(repr, unused))}: if "
+                "it reads their .value, the compiled code keeps the values of this call; "
+                "compute with them as Nodes, or compile a function without them",
+                TraceWarning,
+                stacklevel=5,
+            )
+        for node in nodes:
+            if node.id in self.code or node.id in self.constant_nodes:
+                continue
+            if node.op is None or node.id < self.start:
+                self._constant(node)
+            else:
+                self._line(node)
+        result = self._expression(out)
+        body = [f"# constants: {', '.join(self.constants)}"] if self.constants else []
+        # NaN and inf that come in raise no flag: the small arguments are checked, and the
+        # results, which they reach unless masked; a pass over data the size of X would
+        # cost as much as a step's own passes.
+        checked = [
+            self.code[node.id] for node, _, _ in self.leaves.values() if node.size <= SMALL_ARGUMENT
+        ]
+        checked += [
+            self.code[node.id]
+            for node in dict.fromkeys(outputs)
+            if node.id in self.code
+            and node.id not in self.constant_nodes
+            and node.id not in self.leaves
+        ]
+        body += [*self.lines]
+        if checked:
+            body.append(f"check_finite({', '.join(dict.fromkeys(checked))})")
+        body.append(f"return {result}")
+        source = f"def {self.name}({', '.join(self.parameters)}):\n" + "".join(
+            f"    {line}\n" for line in body
+        )
+        filename = f"<cg.compile {self.name} #{next(_trace_counter)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(builtins.compile(source, filename, "exec"), self.namespace)
+        return _Trace(self.namespace[self.name], source)
+
+    # -- names ------------------------------------------------------------------------------
+
+    def _name_outputs(self, out: Any, expression: Any) -> None:
+        """Give returned Nodes the names ``fn``'s return statement gives them."""
+        stack = [(out, expression)]
+        while stack:
+            value, expr = stack.pop()
+            if expr is None:
+                continue
+            if isinstance(value, Node) and isinstance(expr, ast.Name):
+                self.preferred.setdefault(value.id, expr.id)
+            elif isinstance(value, (tuple, list)) and isinstance(expr, (ast.Tuple, ast.List)):
+                if len(value) == len(expr.elts):
+                    stack.extend(zip(value, expr.elts, strict=True))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, Node) and isinstance(key, str):
+                        self.preferred.setdefault(item.id, key)
+
+    def _variable_for(self, node: Node) -> str:
+        if node.id in self.preferred:
+            return self.fresh(self.preferred[node.id])
+        if node.name is not None:
+            return self.fresh(node.name)
+        source = getattr(node, "vjp_of", None)
+        if source is not None and source.id in self.code:
+            return self.fresh(f"g_{self.code[source.id]}")
+        return self.fresh(node.op.name if node.op is not None else "v")
+
+    # -- the graph --------------------------------------------------------------------------
+
+    def _needed(self, outputs: list[Node]) -> list[Node]:
+        """The nodes the outputs need, in creation order; nodes made before the trace are
+        constants, and so not walked through."""
+        seen: dict[int, Node] = {}
+        stack = list(outputs)
+        while stack:
+            node = stack.pop()
+            if node.id in seen:
+                continue
+            seen[node.id] = node
+            if node.id >= self.start and node.id not in self.leaves:
+                stack.extend(node.parents)
+        return [seen[i] for i in sorted(seen)]
+
+    def _constant(self, node: Node) -> None:
+        if node.requires_grad and node.id >= self.start:
+            raise TraceError(
+                f"cg.compile is tracing {self.name}: {node.describe()} is a Node made inside "
+                "it that requires a gradient but was computed by no op (cg.Node(...) of "
+                "another node's .value?): its value would be fixed at tracing. Compute it with "
+                "ops on the arguments (w - lr * dw), or pass it as an argument"
+            )
+        if node.requires_grad:
+            warnings.warn(
+                f"{self.name} reads {node.describe()} from outside its arguments: the "
+                "compiled code keeps its value at tracing; pass it as an argument if it "
+                "changes",
+                TraceWarning,
+                stacklevel=6,
+            )
+        self.constant_nodes[node.id] = node  # named when a line first needs its name
+
+    def _constant_name(self, node: Node) -> str:
+        if node.id not in self.code:
+            value = node.value
+            shape = "x".join(map(str, value.shape)) if value.shape else "0d"
+            variable = self.fresh(f"{node.name or 'const'}_{shape}")
+            self.constants.append(f"{variable} ({value.dtype} {value.shape})")
+            held = value[()] if value.ndim == 0 else value
+            self.namespace[variable] = held
+            self.code[node.id] = variable
+            self.env[variable] = held
+        return self.code[node.id]
+
+    def _operand(self, node: Node, parent: Node) -> str:
+        scalar_inputs = node.op is not None and node.op.scalar_inputs
+        if parent.id in self.constant_nodes:
+            literal = _float_literal(parent)
+            # A Python float is a weak scalar in NumPy's promotion: the same result only
+            # where every operand is float64 anyway.
+            if literal is not None and all(p.dtype == np.float64 for p in node.parents):
+                return literal if scalar_inputs else f"asarray({literal})"
+            code = self._constant_name(parent)
+        else:
+            code = self.code[parent.id]
+        if parent.ndim == 0 and not scalar_inputs:
+            return f"asarray({code})"  # eager hands such an op 0-d arrays, not scalars
+        return code
+
+    def _line(self, node: Node) -> None:
+        op = node.op
+        assert op is not None
+        operands = [self._operand(node, p) for p in node.parents]
+        for expr in (self._template(node, operands), self._forward_call(node, operands)):
+            if expr is None:
+                continue
+            try:
+                value = eval(expr, self.namespace, self.env)
+            except Exception:  # a template that cannot run: forward instead
+                continue
+            if node.ndim == 0 and type(value) is np.ndarray:
+                expr, value = f"{expr}[()]", value[()]
+            if _same_bits(value, node.value):
+                break
+        else:
+            raise TraceError(
+                f"cg.compile is tracing {self.name}: replaying op {op.name!r} "
+                f"({op.__name__}) did not reproduce its traced value at {node.describe()}; "
+                "its forward is not a function of its inputs and attrs alone"
+            )
+        if expr == operands[0] and expr in self.env and op.builtin:
+            self.code[node.id] = expr  # the identity (cg.positive): the same variable
+            return
+        variable = self._variable_for(node)
+        source = getattr(node, "vjp_of", None)
+        comment = ""
+        if source is not None:
+            made_by = self.code.get(source.id, source.describe())
+            comment = f"  # vjp of {made_by} ({source.op.name if source.op else 'leaf'})"
+        self.lines.append(f"{variable} = {expr}{comment}")
+        if not op.builtin and op not in (ValueTest, Select):
+            self.lines.append(f"check_finite({variable})")  # eager checks a user op's output
+        self.code[node.id] = variable
+        self.env[variable] = value
+
+    def _template(self, node: Node, operands: list[str]) -> str | None:
+        op = node.op
+        assert op is not None
+        if op.code is None:
+            return None
+        fields = {}
+        for key, value in {**_forward_defaults(op), **node.attrs}.items():
+            fields[key] = self._attr(key, value, in_brackets=key == "index")
+        try:
+            return op.code.format(*operands, **fields)
+        except (IndexError, KeyError):
+            return None
+
+    def _forward_call(self, node: Node, operands: list[str]) -> str:
+        op = node.op
+        assert op is not None
+        owner = self.fresh(op.__name__) if op.__name__ not in self.namespace else op.__name__
+        if self.namespace.get(owner) is not op:
+            self.namespace[owner] = op
+        attrs = [f"{k}={self._attr(k, v)}" for k, v in node.attrs.items()]
+        return f"{owner}.forward({', '.join([*operands, *attrs])})"
+
+    def _attr(self, key: str, value: Any, in_brackets: bool = False) -> str:
+        """An attr as code: a literal, an index as written in brackets, or a named constant."""
+        if in_brackets and isinstance(value, tuple):
+            index = _index_literal(value)
+            if index is not None:
+                return index
+        literal = _literal(value)
+        if literal is not None:
+            return literal
+        shape = getattr(value, "shape", None)
+        suffix = "x".join(map(str, shape)) if shape else ""
+        variable = self.fresh(f"{key}_{suffix}" if suffix else key)
+        self.namespace[variable] = value
+        described = f"{value.dtype} {shape}" if shape is not None else type(value).__name__
+        self.constants.append(f"{variable} ({described})")
+        return variable
+
+    def _expression(self, out: Any) -> str:
+        """The return expression rebuilding ``out``'s structure from the variables."""
+        if isinstance(out, Node):
+            if out.id in self.constant_nodes:
+                code = self._constant_name(out)
+                return f"{code}.copy()" if out.ndim else f"asarray({code})"
+            code = self.code[out.id]
+            return f"asarray({code})" if out.ndim == 0 else code
+        if isinstance(out, tuple):
+            items = [self._expression(item) for item in out]
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if isinstance(out, list):
+            return f"[{', '.join(self._expression(item) for item in out)}]"
+        if isinstance(out, dict):
+            pairs = [f"{self._value(k)}: {self._expression(v)}" for k, v in out.items()]
+            return "{" + ", ".join(pairs) + "}"
+        return self._value(out)
+
+    def _value(self, value: Any) -> str:
+        """A value that is not a Node, as a literal or a named constant (arrays copied)."""
+        literal = _literal(value)
+        if literal is not None:
+            return literal
+        variable = self.fresh("returned")
+        self.namespace[variable] = value
+        return f"{variable}.copy()" if isinstance(value, np.ndarray) else variable
+
+
+_trace_counter = iter(range(1, 1 << 62))
+
+
+def _collect_nodes(out: Any, found: list[Node]) -> None:
+    stack = [out]
+    while stack:  # in the order they are returned
+        value = stack.pop()
+        if isinstance(value, Node):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            stack.extend(reversed(value))
+        elif isinstance(value, dict):
+            stack.extend(reversed(value.values()))
+
+
+@functools.cache
+def _forward_defaults(op: type[Op]) -> dict[str, Any]:
+    """The keyword arguments ``op.forward`` defaults, for templates naming every attr."""
+    return {
+        p.name: p.default
+        for p in inspect.signature(op.forward).parameters.values()
+        if p.default is not p.empty
+    }
+
+
+def _float_literal(node: Node) -> str | None:
+    value = node.value
+    if value.ndim or value.dtype != np.float64 or not math.isfinite(value):
+        return None
+    text = repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+def _literal(value: Any) -> str | None:
+    """Python source that evaluates to ``value`` (equal and of the same type), or None."""
+    if value is None or isinstance(value, (bool, str)) or type(value) is int:
+        return repr(value)
+    if type(value) is float:
+        return repr(value) if math.isfinite(value) else None
+    if type(value) is tuple:
+        items = [_literal(item) for item in value]
+        if any(item is None for item in items):
+            return None
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"  # type: ignore[arg-type]
+    if isinstance(value, np.dtype) and value in (np.float32, np.float64):
+        return f"xp.{value.name}"
+    if type(value) is slice:
+        bounds = (value.start, value.stop, value.step)
+        if all(p is None or type(p) is int for p in bounds):
+            return f"slice({', '.join(map(repr, bounds))})"
+    return None
+
+
+def _index_literal(index: tuple[Any, ...]) -> str | None:
+    """An index tuple as written inside brackets (``:, 1:3``), or None; x[(i,)] is x[i]."""
+    if not index:
+        return "()"
+    parts = []
+    for item in index:
+        if item is Ellipsis:
+            parts.append("...")
+        elif item is None or type(item) is int:
+            parts.append(repr(item))
+        elif type(item) is slice and all(
+            p is None or type(p) is int for p in (item.start, item.stop, item.step)
+        ):
+            start, stop, step = (
+                "" if p is None else str(p) for p in (item.start, item.stop, item.step)
+            )
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        else:
+            return None
+    return ", ".join(parts)
+
+
+def _same_bits(value: Any, expected: np.ndarray) -> bool:
+    array = np.asarray(value)
+    return (
+        array.dtype == expected.dtype
+        and array.shape == expected.shape
+        and array.tobytes() == expected.tobytes()
+    )
