@@ -926,7 +926,7 @@ class NetworkClassifier(BinaryClassifier):
         if full_batch:
             watch.warn_if_diverged()
         stopped = watch.stopped_parameters is not None
-        self.parameters_ = watch.stopped_parameters if stopped else parameters
+        self.parameters_ = watch.stopped_parameters or parameters
         self.layer_dims_ = dims
         self.costs_ = watch.costs[::COST_EVERY] if stopped else costs
         self.n_iter_ = len(watch.costs) if stopped else int(self.num_iterations)
