@@ -346,6 +346,15 @@ def test_plot_costs_says_when_the_cost_diverged(costs, says):
     assert any("diverged" in text.get_text() for text in axes.texts)
 
 
+def test_plot_costs_is_quiet_about_a_cost_that_stays_flat(recwarn):
+    # The course's zeros initialization: the cost stays at ln 2 and ends 2 ulp above it
+    # (0.6931471805599453 -> ...455), rounding, not divergence (issue 22's example).
+    axes = off_screen_axes()
+    plot_costs({"zeros": [0.6931471805599453, 0.6931471805599455]}, ax=axes)
+    assert not recwarn.list and not axes.texts
+    assert axes.lines[0].get_label() == "zeros"
+
+
 def test_plot_costs_is_quiet_about_a_cost_that_falls_unevenly(recwarn):
     axes = off_screen_axes()
     plot_costs([0.7, 0.5, 0.55, 0.4], ax=axes)
