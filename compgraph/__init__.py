@@ -23,7 +23,7 @@ from compgraph.compile import compile
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
-from compgraph.numerics import errstate, geterr, seterr
+from compgraph.numerics import errstate, fold_nonfinite_reports, geterr, seterr
 from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
@@ -136,6 +136,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "check_graph",
     "compile",
     "errstate",
+    "fold_nonfinite_reports",
     "geterr",
     "grad",
     "gradcheck",

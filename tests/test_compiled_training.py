@@ -222,3 +222,29 @@ def test_the_switch_must_be_a_bool_or_none(setting):
         train(X, Y, [2, 4, 1], 1.2, 10, compile=setting)
     with pytest.raises(TypeError, match=r"optimize: compile must be"):
         optimize(np.zeros((2, 1)), 0.0, X, Y, 10, compile=setting)
+
+
+def test_the_estimators_watch_reads_values_so_its_steps_compile(monkeypatch):
+    """The estimators' TrainingWatch needs no graph: early stops and divergence reports are
+    eager's, at the same step, with compiled steps."""
+    made = []  # an early stop leaves run_training by an exception: count compilations
+    real_compile = cg.compile
+    monkeypatch.setattr(cg, "compile", lambda fn: made.append(real_compile(fn)) or made[-1])
+    X, Y = planar_flower()
+    stopping = {"num_iterations": 3000, "tol": 1e-3, "n_iter_no_change": 20}
+    compiled = NetworkClassifier(**stopping).fit(X.T, Y[0])
+    assert len(made) == 1 and made[0].traces == 1
+    eager = NetworkClassifier(**stopping, compile=False).fit(X.T, Y[0])
+    assert len(made) == 1
+    assert compiled.n_iter_ == eager.n_iter_ < 3000  # stopped early, at the same step
+    assert_same_parameters(compiled.parameters_, eager.parameters_)
+    assert compiled.costs_ == eager.costs_
+    errors = []
+    for setting in (True, False):
+        model = NetworkClassifier(
+            (), learning_rate=1e305, num_iterations=60, standardize=False, compile=setting
+        )
+        with pytest.raises(cg.NonFiniteError) as error:
+            model.fit([[0.0], [1e4], [2e4], [3e4]], [0, 1, 0, 1])
+        errors.append(str(error.value))
+    assert errors[0] == errors[1] and "diverged at step" in errors[0]

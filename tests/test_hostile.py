@@ -176,6 +176,7 @@ def _deep_chain(levels):
     return x, y
 
 
+@pytest.mark.slow  # about 4 s each
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_deep_graphs_copy_and_pickle_without_recursion(how):
     import copy

@@ -98,6 +98,7 @@ def test_the_demo_is_an_example():
     assert (ROOT / script) in EXAMPLES
 
 
+@pytest.mark.slow  # example runs: 2-7 s each
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
 def test_every_example_runs_standalone(script, tmp_path):
     """Each script runs from any directory; those with a --fast mode run in it."""
@@ -123,6 +124,7 @@ def test_code_is_lint_and_format_clean():
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # mypy --strict on the package: about 9 s
 def test_types_are_checked_strictly():
     # Issue 10: the package ships py.typed, so its annotations are a promise to users' type
     # checkers; mypy --strict (the [tool.mypy] section of pyproject.toml) keeps it honest.

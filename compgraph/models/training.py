@@ -64,6 +64,11 @@ class GradientRecorder(Protocol):
     ``node_gradients`` keyword also the gradient of every node of the pass, Node → array;
     no ``.grad`` is written. A ``record`` without them gets Nodes whose ``.grad``
     ``J.backward()`` filled, as before.
+
+    A recorder that reads only values (the cost, the parameters, the gradients) and no
+    graph says so with a class attribute ``needs_graph = False``: the loop may then compile
+    its steps, and hands it leaf Nodes holding the parameters and J's value. Any other
+    recorder keeps the steps eager, so that it sees each step's graph.
     """
 
     def record(self, iteration: int, parameters: dict[Any, Node], root: Node) -> Any: ...
@@ -195,7 +200,8 @@ def run_training(
             every ``print_every`` epochs; 0 prints nothing.
         progress: show a tqdm progress bar (see ``progress_bar``).
         gradient_flow: a ``GradientRecorder`` called once per step, or None. Its steps
-            are eager: it is handed the step's own graph.
+            are eager (it is handed the step's own graph) unless it declares
+            ``needs_graph = False``.
         description: the progress bar's label.
         step_inputs: X_batch → the step's random inputs (dropout masks), drawn once per
             step before its cost, so that eager and compiled steps see the same draws.
@@ -237,7 +243,8 @@ def run_training(
         m = np.shape(X_values)[-1]
     hooks = _recorder_hooks(gradient_flow)
     compiled = None
-    if gradient_flow is None and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile):
+    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
+    if graph_free and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile):
         compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
@@ -265,15 +272,19 @@ def run_training(
             for X_node, Y_node in batches:
                 inputs = None if step_inputs is None else step_inputs(X_node.value)
 
-                eager_step = functools.partial(
-                    _eager_step, cost, current, X_node, Y_node, inputs, gradient_flow, step, hooks
-                )
                 if compiled is not None and not compiled.given_up:
-                    batch_cost, gradients = compiled(
-                        current, X_node.value, Y_node.value, inputs, eager_step
+                    eager_check = functools.partial(
+                        _eager_step, cost, current, X_node, Y_node, inputs, None, step, hooks
                     )
+                    batch_cost, gradients = compiled(
+                        current, X_node.value, Y_node.value, inputs, eager_check
+                    )
+                    if gradient_flow is not None:
+                        _record_values(gradient_flow, step, current, batch_cost, gradients, hooks)
                 else:
-                    batch_cost, gradients = eager_step()
+                    batch_cost, gradients = _eager_step(
+                        cost, current, X_node, Y_node, inputs, gradient_flow, step, hooks
+                    )
                 # One batch: its cost is the epoch's, bit for bit (no · m / m).
                 total = batch_cost if len(batches) == 1 else total + batch_cost * X_node.shape[-1]
                 current, state = optimizer.update(
@@ -305,6 +316,25 @@ def run_training(
     traces = 0 if compiled is None else compiled.traces
     replayed = 0 if compiled is None else compiled.steps
     return TrainingResult(current, costs, gradients, state, step, traces, replayed)
+
+
+def _record_values(
+    recorder: Any,
+    step: int,
+    parameters: dict[Any, Any],
+    cost: float,
+    gradients: dict[Any, Any],
+    hooks: frozenset[str],
+) -> None:
+    """A graph-free recorder's call for a compiled step: leaf Nodes of the values."""
+    nodes = {name: Node(value, name=name) for name, value in parameters.items()}
+    root = Node(np.float64(cost), name="J", requires_grad=False)
+    extra: dict[str, Any] = {}
+    if "gradients" in hooks:
+        extra["gradients"] = gradients
+    if "node_gradients" in hooks:
+        extra["node_gradients"] = {nodes[name]: g for name, g in gradients.items()}
+    recorder.record(step, nodes, root=root, **extra)
 
 
 def _eager_step(
