@@ -225,9 +225,9 @@ def test_the_switch_must_be_a_bool_or_none(setting):
 
 
 def test_the_estimators_watch_reads_values_so_its_steps_compile(monkeypatch):
-    """The estimators' TrainingWatch needs no graph: early stops and divergence reports are
-    eager's, at the same step, with compiled steps."""
-    made = []  # an early stop leaves run_training by an exception: count compilations
+    """The estimators' TrainingWatch needs no graph (it is run_training's stop hook): early
+    stops and divergence reports are eager's, at the same step, with compiled steps."""
+    made = []  # count compilations
     real_compile = cg.compile
     monkeypatch.setattr(cg, "compile", lambda fn: made.append(real_compile(fn)) or made[-1])
     X, Y = planar_flower()

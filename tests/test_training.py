@@ -502,3 +502,23 @@ def test_the_optimization_example_shows_adam_ahead(tmp_path, monkeypatch, capsys
     assert float(accuracies["Adam"]) > 85 > float(accuracies["gradient descent"]) + 10, out
     for name in ("gd", "momentum", "adam", "costs"):
         assert (tmp_path / f"optimization_{name}.png").stat().st_size > 0
+
+
+def test_a_stop_hook_ends_the_run_at_that_steps_parameters():
+    """run_training's stop sees each step's cost before its update; True ends the run with
+    that step's parameters (the estimators' early stop)."""
+    X, Y = np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([[0.0, 0.0, 1.0, 1.0]])
+
+    def cost(nodes, X_node, Y_node):
+        return cg.mean(cg.sigmoid_cross_entropy(nodes["w"] @ X_node + nodes["b"], Y_node))
+
+    start = {"w": np.zeros((1, 1)), "b": 0.0}
+    seen = []
+    stopped = run_training(
+        cost, start, X, Y, GradientDescent(0.5), 10, compile=False,
+        stop=lambda step, c: seen.append((step, c)) or step == 3,
+    )  # fmt: skip
+    three = run_training(cost, start, X, Y, GradientDescent(0.5), 3, compile=False)
+    assert stopped.stopped and stopped.steps == 3 and [s for s, _ in seen] == [0, 1, 2, 3]
+    np.testing.assert_array_equal(stopped.parameters["w"], three.parameters["w"])
+    assert not three.stopped

@@ -250,7 +250,7 @@ def _encode_labels(y: Any, n_samples: int, where: str) -> tuple[np.ndarray, np.n
 
 
 class TrainingWatch:
-    """Watches an estimator's gradient-based training, as the loop's ``gradient_flow``.
+    """Watches an estimator's gradient-based training, as the loop's ``stop`` hook.
 
     It counts the steps, keeps every step's cost, and:
 
@@ -259,26 +259,26 @@ class TrainingWatch:
       a warning per step and NaN parameters;
     - with ``tol`` (not None), stops the run once the cost has not fallen by more than
       ``tol`` below its best for ``n_iter_no_change`` steps in a row (scikit-learn's
-      ``MLPClassifier`` rule); ``stopped_parameters`` then holds the parameters of the last
-      step seen (their cost is the last in ``costs``);
+      ``MLPClassifier`` rule): ``should_stop`` says so, the loop ends at that step with its
+      parameters, and ``stopped`` is True (that step's cost is the last in ``costs``);
     - ``warn_if_diverged()``: one ``ConvergenceWarning`` when the cost ended above where it
       started (by more than 1 %).
 
     Example:
         >>> from compgraph.models.estimators import TrainingWatch
         >>> from compgraph.models.networks import train
+        >>> watch = TrainingWatch("fit", 0.1, 100, tol=0.01, n_iter_no_change=2)
+        >>> [watch.should_stop(step, c) for step, c in enumerate([1.0, 0.5, 0.499, 0.498])]
+        [False, False, False, True]
         >>> X, Y = [[0.0, 1e4, 2e4, 3e4]], [[0, 1, 0, 1]]
         >>> watch = TrainingWatch("fit", learning_rate=1e305, num_iterations=50)
         >>> try:
         ...     with watch.running():
-        ...         train(X, Y, [1, 1], 1e305, 50, gradient_flow=watch)
+        ...         train(X, Y, [1, 1], 1e305, 50)
         ... except Exception as error:
         ...     print(type(error).__name__, str(error).split(": with")[0])
-        NonFiniteError fit: gradient descent diverged at step 2 of 50
+        NonFiniteError fit: gradient descent diverged at step 1 of 50
     """
-
-    #: It reads the cost and the parameters' values, no graph: the loop may compile its steps.
-    needs_graph = False
 
     def __init__(
         self,
@@ -296,26 +296,24 @@ class TrainingWatch:
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.costs: list[float] = []
-        self.stopped_parameters: dict[str, np.ndarray] | None = None
+        self.stopped = False
         self._best = math.inf
         self._no_change = 0
 
-    def record(self, iteration: int, parameters: dict[str, Node], root: Node) -> None:
-        """Called by the loop after each step's gradients, before its update."""
-        cost = float(root.value)
+    def should_stop(self, step: int, cost: float) -> bool:
+        """Called by the loop with each step's cost, after its gradients and before its
+        update: True ends the run there (``run_training``'s ``stop``)."""
+        cost = float(cost)
         self.costs.append(cost)
         if self.tol is None:
-            return
+            return False
         if cost > self._best - self.tol:
             self._no_change += 1
         else:
             self._no_change = 0
         self._best = min(self._best, cost)
-        if self._no_change >= self.n_iter_no_change:
-            self.stopped_parameters = {
-                name: np.array(node.value) for name, node in parameters.items()
-            }
-            raise _StopTraining
+        self.stopped = self._no_change >= self.n_iter_no_change
+        return self.stopped
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -324,8 +322,6 @@ class TrainingWatch:
             # NumPy's own overflow warnings would report the same event a second time.
             with errstate(nonfinite="raise"), np.errstate(all="ignore"):
                 yield
-        except _StopTraining:
-            return
         except NonFiniteError:
             raise NonFiniteError(
                 f"{self.where}: gradient descent diverged at step {len(self.costs) + 1} of "
@@ -351,10 +347,6 @@ class TrainingWatch:
             "scale the features (e.g. with sklearn.preprocessing.StandardScaler) or pass a "
             f"smaller learning_rate{self.advice}"
         )
-
-
-class _StopTraining(BaseException):
-    """Raised by ``TrainingWatch.record`` to end a run early, caught by ``running()``."""
 
 
 def _is_missing(label: Any) -> bool:

@@ -555,9 +555,10 @@ def _descend(
     progress: bool,
     gradient_flow: Any = None,
     compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
+    stop: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
     """Gradient descent on checked inputs, by the shared training loop; ``print_every=0``
-    prints nothing."""
+    prints nothing; ``stop`` as for ``run_training``."""
 
     def cost(nodes: dict[Any, Node], X_node: Node, Y_node: Node) -> Node:
         return _cost(nodes["w"], nodes["b"], X_node, Y_node)
@@ -566,7 +567,7 @@ def _descend(
         cost, {"w": w, "b": b}, *_data_nodes(X, Y), GradientDescent(learning_rate),
         num_iterations, record_every=record_every, print_every=print_every,
         progress=progress, gradient_flow=gradient_flow, description="gradient descent",
-        compile=compile,
+        compile=compile, stop=stop,
     )  # fmt: skip
     parameters, gradients = result.parameters, result.gradients
     return (
@@ -928,7 +929,7 @@ class LogisticRegression(BinaryClassifier):
                 params, _, costs = _descend(
                     w, b, X_columns, Y, int(self.num_iterations), float(learning_rate),
                     print_every=int(self.print_every) if self.print_cost else 0,
-                    record_every=1, progress=self.progress, gradient_flow=watch,
+                    record_every=1, progress=self.progress, stop=watch.should_stop,
                     compile=check_compile(self.compile, where),
                 )  # fmt: skip
             watch.warn_if_diverged()

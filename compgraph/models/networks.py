@@ -936,16 +936,15 @@ class NetworkClassifier(BinaryClassifier):
                 initialize_parameters(dims, self.seed, self.scale, self.initialization),
                 activation, float(self.learning_rate), int(self.num_iterations),
                 print_every=int(self.print_every) if self.print_cost else 0,
-                gradient_flow=watch, settings=settings,
+                gradient_flow=None, settings=settings, stop=watch.should_stop,
                 compile=check_compile(self.compile, where),
             )  # fmt: skip
         if full_batch:
             watch.warn_if_diverged()
-        stopped = watch.stopped_parameters is not None
-        self.parameters_ = watch.stopped_parameters or parameters
+        self.parameters_ = parameters  # an early stop's: those of the step it stopped at
         self.layer_dims_ = dims
-        self.costs_ = watch.costs[::COST_EVERY] if stopped else costs
-        self.n_iter_ = len(watch.costs) if stopped else int(self.num_iterations)
+        self.costs_ = watch.costs[::COST_EVERY] if watch.stopped else costs
+        self.n_iter_ = len(watch.costs) if watch.stopped else int(self.num_iterations)
 
     def _positive_probability(self, X: np.ndarray) -> np.ndarray:
         return _probabilities(self.parameters_, self._standardised(X).T, self.activation)[0, :]
@@ -1096,8 +1095,10 @@ def _descend(
     settings: _TrainingSettings | None = None,
     progress: bool = False,
     compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
+    stop: Any = None,
 ) -> tuple[Parameters, list[float]]:
-    """Training on checked inputs by the shared loop; ``print_every=0`` prints nothing.
+    """Training on checked inputs by the shared loop; ``print_every=0`` prints nothing;
+    ``stop`` as for ``run_training``.
 
     Without ``settings`` it is full-batch gradient descent with ``learning_rate``.
     """
@@ -1130,7 +1131,7 @@ def _descend(
         mini_batch_size=settings.mini_batch_size, mini_batch_seed=settings.mini_batch_seed,
         schedule=settings.schedule, record_every=COST_EVERY, print_every=print_every,
         progress=progress, gradient_flow=gradient_flow,
-        step_inputs=masks if keep_prob < 1 else None, compile=compile,
+        step_inputs=masks if keep_prob < 1 else None, compile=compile, stop=stop,
     )  # fmt: skip
     # Writable copies, as before the shared loop: the caller owns the trained parameters.
     return {name: np.array(value) for name, value in result.parameters.items()}, result.costs

@@ -89,6 +89,8 @@ class TrainingResult:
         traces: how many step signatures (batch shapes) were compiled; 0 for an eager run.
         compiled_steps: how many steps took their gradients from compiled code (the rest,
             eager: all of them when compilation was off or given up).
+        stopped: whether ``stop`` ended the run early (``parameters`` are then those of
+            the step it stopped at, before that step's update).
     """
 
     parameters: dict[Any, np.ndarray]
@@ -98,6 +100,7 @@ class TrainingResult:
     steps: int
     traces: int = 0
     compiled_steps: int = 0
+    stopped: bool = False
 
 
 def random_mini_batches(
@@ -169,6 +172,7 @@ def run_training(
     description: str = "training",
     step_inputs: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None,
     compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
+    stop: Callable[[int, float], bool] | None = None,
 ) -> TrainingResult:
     """The training loop: ``num_epochs`` passes of optimizer steps on ``cost``'s gradients.
 
@@ -208,6 +212,8 @@ def run_training(
             step before its cost, so that eager and compiled steps see the same draws.
         compile: True compiles the step, False keeps every step eager, None (the default)
             compiles runs of at least ``COMPILE_FROM_EPOCHS`` epochs.
+        stop: called with each step's number and cost, after its gradients and before its
+            update; True ends the run there, with that step's parameters (an early stop).
 
     Returns:
         A ``TrainingResult``.
@@ -253,6 +259,7 @@ def run_training(
     costs: list[float] = []
     gradients: dict[Any, np.ndarray] = {}
     step = 0
+    stopped = False
     bar = progress_bar(epochs, description) if progress else None
     try:
         for epoch in range(epochs):
@@ -286,12 +293,17 @@ def run_training(
                     batch_cost, gradients = _eager_step(
                         cost, current, X_node, Y_node, inputs, gradient_flow, step, hooks
                     )
+                if stop is not None and stop(step, batch_cost):
+                    stopped = True
+                    break
                 # One batch: its cost is the epoch's, bit for bit (no · m / m).
                 total = batch_cost if len(batches) == 1 else total + batch_cost * X_node.shape[-1]
                 current, state = optimizer.update(
                     current, gradients, state, learning_rate=learning_rate
                 )
                 step += 1
+            if stopped:
+                break
             epoch_cost = total if len(batches) == 1 else total / m
             if schedule is not None:
                 learning_rate = schedule(epoch)
@@ -316,7 +328,7 @@ def run_training(
             bar.close()
     traces = 0 if compiled is None else compiled.traces
     replayed = 0 if compiled is None else compiled.steps
-    return TrainingResult(current, costs, gradients, state, step, traces, replayed)
+    return TrainingResult(current, costs, gradients, state, step, traces, replayed, stopped)
 
 
 def _record_values(
