@@ -57,3 +57,11 @@ def test_numpys_global_random_state_is_left_alone():
 def test_a_bad_seed_is_refused(seed):
     with pytest.raises(ValueError, match="planar_flower: seed must be a non-negative integer"):
         planar_flower(seed)
+
+
+@pytest.mark.parametrize("seed", [2**40, -1, 1.5, True])
+def test_a_seed_the_generator_cannot_take_is_one_clear_line(seed):
+    with pytest.raises(
+        ValueError, match=r"planar_flower: seed must be an integer from 0 to 2\*\*32 - 1"
+    ):
+        planar_flower(seed)

@@ -6,9 +6,9 @@ classifier cannot separate and one hidden layer can.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from compgraph.models.training import check_seed
 
 __all__ = ["planar_flower"]
 
@@ -33,14 +33,14 @@ def planar_flower(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     global random state is left alone.
 
     Args:
-        seed: the generator's seed (a non-negative integer).
+        seed: the generator's seed (an integer from 0 to 2**32 - 1).
 
     Returns:
         ``(X, Y)``: X of shape (2, 400), one point per column, and Y of shape (1, 400)
         holding the labels 0.0 (the first 200 columns) and 1.0 (the last 200).
 
     Raises:
-        ValueError: ``seed`` is not a non-negative integer.
+        ValueError: ``seed`` is not an integer from 0 to 2**32 - 1.
 
     Example:
         >>> from compgraph.models.datasets import planar_flower
@@ -50,9 +50,7 @@ def planar_flower(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
         >>> X[:, 0].round(6).tolist()
         [1.204442, 3.576114]
     """
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"planar_flower: seed must be a non-negative integer, got {seed!r}")
-    generator = np.random.RandomState(int(seed))
+    generator = np.random.RandomState(check_seed(seed, "seed", "planar_flower"))
     n = _POINTS_PER_CLASS
     X = np.empty((2, 2 * n))
     Y = np.empty((1, 2 * n))
