@@ -55,7 +55,7 @@ def test_numpys_global_random_state_is_left_alone():
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "1", True, None])
 def test_a_bad_seed_is_refused(seed):
-    with pytest.raises(ValueError, match="planar_flower: seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match="planar_flower: seed must be an integer from 0 to 2"):
         planar_flower(seed)
 
 
