@@ -898,7 +898,8 @@ class Transpose(Op):
     symbol = "ᵀ"
     scalar_inputs = True
     hint = "axes must list every axis of the input exactly once, e.g. (1, 0, 2) for 3-D input"
-    code = "{0}.transpose({axes})"
+    # permute_dims: the Array API's name (no .transpose method there; .T is 2-D only)
+    code = "xp.permute_dims({0}, {axes})"
 
     @staticmethod
     def forward(x, axes=None):

@@ -1,0 +1,471 @@
+"""Compiled graphs on any Array API library: NumPy, CuPy, PyTorch, Dask, JAX, array-api-strict.
+
+``cg.compile`` traces on NumPy (the eager engine) and writes one line of Python per op,
+calling the array namespace ``xp``. This module lets that same code run on the caller's
+library: the namespace is resolved once per call (``array_api_compat.array_namespace``), the
+arguments are checked to share one library and one device, and the code's constants and
+literals are made on that device. An op whose NumPy forward is more than one standard
+expression gets a portable forward here, in one table (``PORTABLE``), written only with
+functions of the Array API standard, so it runs on every library that implements it.
+
+What the standard lacks, and how each library is served (docs/how-to/backends.md):
+
+============================  ===================================================================
+scatter-add (index's vjp)     torch ``index_put_(..., accumulate=True)`` on fresh zeros; JAX
+                              ``.at[index].add``; CuPy ``cupyx.scatter_add``; any other library
+                              (Dask, array-api-strict) a one-hot matrix product, which sums
+                              repeated indices and stays lazy on Dask
+stable sigmoid, logsumexp     1 / (1 + e^-x) (e^-x = inf gives the exact limit 0) and the
+                              max-shifted ln Σ e^x, in standard functions
+floating-point flags          none outside NumPy: the results are checked for inf/NaN with one
+                              reduction per call; on Dask the check is a task of the same graph,
+                              so it runs inside the user's ``dask.compute``
+``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``)
+``np.concatenate``, astype    ``xp.concat``, ``xp.astype``
+============================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from compgraph import ops
+from compgraph.errors import NonFiniteError, TraceError
+
+__all__ = ["PORTABLE", "Backend", "is_foreign_array", "resolve"]
+
+#: The libraries whose arrays compiled functions accept besides NumPy's, by top-level module.
+_LIBRARIES = ("torch", "cupy", "jax", "jaxlib", "dask", "array_api_strict")
+_INSTALL = (
+    "install array-api-compat (pip install 'compgraph[dask]' or 'compgraph[gpu]') to run "
+    "compiled functions on arrays of libraries other than NumPy"
+)
+
+
+def is_foreign_array(value: Any) -> bool:
+    """Whether ``value`` is an array of an Array API library other than NumPy.
+
+    Example:
+        >>> import numpy as np
+        >>> is_foreign_array(np.ones(2)), is_foreign_array([1.0])
+        (False, False)
+    """
+    kind = type(value)
+    library = kind.__module__.partition(".")[0]
+    return library in _LIBRARIES or (
+        library != "numpy" and hasattr(kind, "__array_namespace__")  # NumPy's scalars have it
+    )
+
+
+def _library(value: Any) -> str:
+    return type(value).__module__.partition(".")[0].replace("jaxlib", "jax")
+
+
+class Backend:
+    """One library's namespace on one device: what compiled code runs on for one call.
+
+    Attributes:
+        xp: the library's Array API namespace (array-api-compat's wrapper where it has one).
+        device: the device every argument is on, where constants are made.
+        library: the library's name ("torch", "dask", "array_api_strict", ...).
+        lazy: True for Dask: nothing is computed, errors surface at the user's compute.
+    """
+
+    def __init__(self, xp: Any, device: Any, library: str) -> None:
+        self.xp = xp
+        self.device = device
+        self.library = library
+        self.lazy = library == "dask"
+
+    def __repr__(self) -> str:
+        return f"Backend({self.library}, device={self.device!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Backend) and (self.library, str(self.device)) == (
+            other.library,
+            str(other.device),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.library, str(self.device)))
+
+    # -- values in and out --------------------------------------------------------------------
+
+    def asarray(self, value: Any) -> Any:
+        """``value`` (an array, NumPy value or Python number) as this library's array, here."""
+        if self.lazy:
+            import dask.array as da
+
+            if isinstance(value, da.Array):
+                return value
+            return da.from_array(np.asarray(value), chunks=-1)  # type: ignore[no-untyped-call]
+        if self.library == "torch" and isinstance(value, np.ndarray) and not value.flags.writeable:
+            value = value.copy()  # torch warns on read-only memory (compiled constants are)
+        return self.xp.asarray(value, device=self.device)
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        """A NumPy copy of one of this library's arrays (on the host)."""
+        if self.lazy:
+            raise TraceError("a Dask array is not brought into memory by cg.compile")
+        if self.library == "torch":
+            return np.asarray(value.detach().cpu().numpy())
+        if self.library == "cupy":
+            return np.asarray(value.get())
+        if self.library == "array_api_strict":
+            import array_api_strict
+
+            return np.from_dlpack(value.to_device(array_api_strict.Device("CPU_DEVICE")))
+        return np.asarray(value)
+
+    def stand_in(self, value: Any) -> np.ndarray:
+        """A NumPy array of ``value``'s shape and dtype for tracing: its values where they are
+        cheap to bring over (an eager library's), else a broadcast 1 that takes no memory
+        (Dask's data may not fit in this process)."""
+        dtype = numpy_dtype(value)
+        if not self.lazy and math.prod(value.shape) <= 1 << 22:
+            return self.to_numpy(value).astype(dtype, copy=False)
+        return np.broadcast_to(np.ones((), dtype), tuple(value.shape))
+
+    # -- what the standard lacks --------------------------------------------------------------
+
+    def scatter_add(self, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        """Zeros of ``shape`` with ``v`` added at ``index``, repeated indices summed."""
+        xp = self.xp
+        # the index is host data (an attr of the trace), brought here as constants are
+        items = index if isinstance(index, tuple) else (index,)
+        index = tuple(self.to_numpy(i) if is_foreign_array(i) else i for i in items)
+        if _basic_index(index):
+            return _basic_scatter(self, v, index, shape)
+        if self.library == "torch":
+            import torch
+
+            total = torch.zeros(shape, dtype=v.dtype, device=v.device)
+            indices = tuple(
+                torch.as_tensor(np.asarray(i), device=v.device)
+                if isinstance(i, (np.ndarray, list))
+                else i
+                for i in index
+            )
+            if all(isinstance(i, torch.Tensor) for i in indices):
+                return total.index_put_(indices, v, accumulate=True)
+        if self.library == "jax":
+            return xp.zeros(shape, dtype=v.dtype).at[index].add(v)
+        if self.library == "cupy":
+            import cupyx  # type: ignore[import-not-found]
+
+            total = xp.zeros(shape, dtype=v.dtype)
+            cupyx.scatter_add(total, index, v)
+            return total
+        return _one_hot_scatter(self, v, index, shape)
+
+    def all_finite(self, values: Sequence[Any]) -> bool:
+        """One reduction over every value (one device sync), for libraries without FP flags."""
+        xp = self.xp
+        flags = [xp.all(xp.isfinite(v)) for v in values if _is_float(xp, v)]
+        if not flags:
+            return True
+        together = flags[0]
+        for flag in flags[1:]:
+            together = xp.logical_and(together, flag)
+        return bool(together)
+
+    def checked_lazily(self, value: Any, name: str) -> Any:
+        """A Dask array that raises ``NonFiniteError`` naming ``name`` when computed with an
+        inf or NaN in it: the check is a task of the same graph, so the user's one compute
+        runs it."""
+        return value.map_blocks(_refuse_nonfinite, name=False, dtype=value.dtype, what=name)
+
+
+def _refuse_nonfinite(block: Any, what: str = "a result") -> Any:
+    if not np.all(np.isfinite(block)):
+        raise NonFiniteError(
+            f"compiled code on Dask: {what} holds inf or NaN (a chunk of shape "
+            f"{np.shape(block)}); Dask has no floating-point flags, so this is the first "
+            "place it is seen. Run the step on a NumPy slice of the data to see the eager "
+            "report of the op that made it"
+        )
+    return block
+
+
+def _basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def numpy_dtype(value: Any) -> np.dtype[Any]:
+    """The NumPy dtype of the same name as an array's dtype (torch.float32 -> float32)."""
+    return np.dtype(str(value.dtype).rpartition(".")[2])
+
+
+def _is_float(xp: Any, value: Any) -> bool:
+    return hasattr(value, "dtype") and xp.isdtype(value.dtype, "real floating")
+
+
+def _basic_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros with ``v`` at a basic index (ints, slices, None, ...), which names each element
+    once: a pad where the library writes in place, else one-hot."""
+    xp = backend.xp
+    if backend.library in ("torch", "cupy", "numpy"):
+        total = xp.zeros(shape, dtype=v.dtype, device=backend.device)
+        total[index] = v
+        return total
+    return _one_hot_scatter(backend, v, index, shape)
+
+
+def _one_hot_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Σ over the picked positions as a one-hot matrix product, in standard functions only.
+
+    Every position of the zeros is numbered (a NumPy range of ``shape`` indexed like the
+    forward: host data, known at tracing), so ``index`` becomes one flat position per
+    element of ``v``; the total is ``onehotᵀ @ v``, which adds repeats. It costs one
+    (elements of v) × (elements of shape) matrix: fine for the tables an index's gradient
+    fills, and it is lazy on Dask.
+    """
+    xp = backend.xp
+    positions = np.arange(math.prod(shape)).reshape(shape)[index].reshape(-1)
+    size = math.prod(shape)
+    flat_v = xp.reshape(v, (positions.size, 1))
+    targets = backend.asarray(positions[:, None] == np.arange(size)[None, :])
+    one_hot = xp.astype(targets, v.dtype)
+    total = xp.matrix_transpose(one_hot) @ flat_v
+    return xp.reshape(total, shape)
+
+
+# -- portable forwards: the ops whose NumPy forward is more than one standard call ---------------
+
+
+def _zero(xp: Any, x: Any) -> Any:
+    return xp.zeros((), dtype=x.dtype, device=_device(x))
+
+
+def _device(x: Any) -> Any:
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit: no library here
+    # raises a flag for it, and σ(-40) keeps its relative accuracy (unlike 0.5 + 0.5 tanh).
+    return 1 / (1 + xp.exp(-x))
+
+
+def _logsumexp(xp: Any, x: Any, axis: Any) -> Any:
+    shift = xp.max(x, axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(shift), shift, _zero(xp, x))  # all -inf: nothing to shift
+    return xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+
+
+def _reduced_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return ()
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _log_softmax(xp: Any, x: Any, axis: int = -1) -> Any:
+    return x - _logsumexp(xp, x, axis)
+
+
+def _softmax(xp: Any, x: Any, axis: int = -1) -> Any:
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _sigmoid_cross_entropy(xp: Any, z: Any, y: Any) -> Any:
+    zero = _zero(xp, z)
+    linear = xp.maximum(z, zero) * (1 - y) - xp.minimum(z, zero) * y
+    return linear + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def _mean(xp: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    total = xp.sum(x, axis=axis, keepdims=keepdims)
+    return total / (math.prod(x.shape) // max(math.prod(total.shape), 1))
+
+
+def _permute(xp: Any, x: Any, axes: Any = None) -> Any:
+    return xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
+
+
+def _clip(xp: Any, x: Any, low: Any, high: Any) -> Any:
+    return xp.clip(x, low, high)
+
+
+def _where(xp: Any, x: Any, y: Any, condition: Any) -> Any:
+    return xp.where(condition, x, y)
+
+
+#: One portable forward per built-in op, ``forward(backend, *inputs, **attrs)``, written in
+#: the Array API standard's functions (plus the backend's scatter-add).
+PORTABLE: dict[str, Callable[..., Any]] = {
+    "add": lambda b, x, y: x + y,
+    "sub": lambda b, x, y: x - y,
+    "neg": lambda b, x: -x,
+    "positive": lambda b, x: x,
+    "mul": lambda b, x, y: x * y,
+    "div": lambda b, x, y: x / y,
+    "pow": lambda b, x, y: x**y,
+    "exp": lambda b, x: b.xp.exp(x),
+    "log": lambda b, x: b.xp.log(x),
+    "sqrt": lambda b, x: b.xp.sqrt(x),
+    "abs": lambda b, x: b.xp.abs(x),
+    "maximum": lambda b, x, y: b.xp.maximum(x, y),
+    "minimum": lambda b, x, y: b.xp.minimum(x, y),
+    "where": lambda b, x, y, condition: _where(b.xp, x, y, condition),
+    "clip": lambda b, x, low, high: _clip(b.xp, x, low, high),
+    "sigmoid": lambda b, x: _sigmoid(b.xp, x),
+    "tanh": lambda b, x: b.xp.tanh(x),
+    "relu": lambda b, x: b.xp.maximum(x, _zero(b.xp, x)),
+    "leaky_relu": lambda b, x, slope=0.01: b.xp.where(x > 0, x, slope * x),
+    "sigmoid_cross_entropy": lambda b, z, y: _sigmoid_cross_entropy(b.xp, z, y),
+    "logsumexp": lambda b, x, axis=None, keepdims=False: (
+        _logsumexp(b.xp, x, axis)
+        if keepdims
+        else b.xp.reshape(_logsumexp(b.xp, x, axis), _reduced_shape(tuple(x.shape), axis))
+    ),
+    "softmax": lambda b, x, axis=-1: _softmax(b.xp, x, axis),
+    "log_softmax": lambda b, x, axis=-1: _log_softmax(b.xp, x, axis),
+    "softmax_cross_entropy": lambda b, z, y, axis=0: (
+        0.0 - b.xp.sum(y * _log_softmax(b.xp, z, axis), axis=axis)
+    ),
+    "matmul": lambda b, x, y: x @ y,
+    "sum": lambda b, x, axis=None, keepdims=False: b.xp.sum(x, axis=axis, keepdims=keepdims),
+    "mean": lambda b, x, axis=None, keepdims=False: _mean(b.xp, x, axis, keepdims),
+    "max": lambda b, x, axis=None, keepdims=False: b.xp.max(x, axis=axis, keepdims=keepdims),
+    "min": lambda b, x, axis=None, keepdims=False: b.xp.min(x, axis=axis, keepdims=keepdims),
+    "transpose": lambda b, x, axes=None: _permute(b.xp, x, axes),
+    "reshape": lambda b, x, shape: b.xp.reshape(x, tuple(shape)),
+    "broadcast_to": lambda b, x, shape: b.xp.broadcast_to(x, tuple(shape)),
+    # the dtype attr is NumPy's, or the library's own where compiled code wrote xp.float32
+    "astype": lambda b, x, dtype: b.xp.astype(x, getattr(b.xp, str(dtype).rpartition(".")[2])),
+    "concatenate": lambda b, *xs, axis=0: b.xp.concat(xs, axis=axis),
+    "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
+    "getitem": lambda b, x, index: x[index],
+    "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
+}
+
+
+class _PortableOp:
+    """Stands in for an op class in compiled code on another library: ``.forward`` is the
+    op's portable forward on the call's backend."""
+
+    def __init__(self, op: type[ops.Op], backend: Backend) -> None:
+        forward = PORTABLE.get(op.name) if op.builtin else None
+        if forward is None:
+            raise TraceError(
+                f"op {op.name!r} ({op.__name__}) has a NumPy forward only: compiled code on "
+                f"{backend.library} cannot run it. Write its forward with the array namespace "
+                "of its inputs, or call the compiled function with NumPy arrays"
+            )
+        self.name = op.name
+        self._forward = forward
+        self._backend = backend
+
+    def forward(self, *inputs: Any, **attrs: Any) -> Any:
+        return self._forward(self._backend, *inputs, **attrs)
+
+
+class _Namespace:
+    """The ``xp`` compiled code sees: the library's namespace, with ``permute_dims`` taking
+    None (``.T``: every axis reversed), as NumPy's transpose does."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+    def permute_dims(self, x: Any, axes: Any = None) -> Any:
+        return _permute(self._xp, x, axes)
+
+
+def namespace_for(globals_: dict[str, Any], backend: Backend) -> dict[str, Any]:
+    """Compiled code's globals (its NumPy ones) remade for ``backend``: ``xp`` its namespace,
+    constants copied to its device, op classes their portable forwards."""
+    remade: dict[str, Any] = {}
+    for name, value in globals_.items():
+        if name == "__builtins__":
+            remade[name] = value
+        elif name == "xp":
+            remade[name] = _Namespace(backend.xp)
+        elif name == "asarray":
+            remade[name] = backend.asarray
+        elif name == "copy":
+            remade[name] = functools.partial(backend.xp.asarray, copy=True)
+        elif isinstance(value, type) and issubclass(value, ops.Op):
+            remade[name] = _PortableOp(value, backend)
+        else:
+            remade[name] = _on_backend(value, backend)
+    return remade
+
+
+def _on_backend(value: Any, backend: Backend) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fbc":
+        return backend.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        # index arrays, as the library indexes with (int64 on its device)
+        return backend.asarray(value.astype(np.int64))
+    if isinstance(value, np.generic) and value.dtype.kind == "f":
+        return backend.asarray(value)
+    if type(value) is tuple:
+        return tuple(_on_backend(item, backend) for item in value)
+    return value
+
+
+_NAMESPACES: dict[type, tuple[Any, str]] = {}
+
+
+def resolve(leaves: Sequence[Any], names: Sequence[str]) -> Backend | None:
+    """The one backend of a call's traced arguments, or None when they are all NumPy.
+
+    Numbers (Python floats, NumPy scalars and 0-d arrays) join any library; NumPy arrays
+    may join Dask arrays (Dask's chunks are NumPy arrays:
+    parameters computed by the previous step come back as NumPy); any other mix of
+    libraries or devices is refused, naming the arguments.
+
+    Raises:
+        TypeError: the arguments come from several libraries or devices.
+        ImportError: array-api-compat is not installed.
+    """
+    found: dict[tuple[str, str], list[str]] = {}
+    chosen: dict[tuple[str, str], Backend] = {}
+    for value, name in zip(leaves, names, strict=True):
+        if type(value) in (np.float64, np.float32):
+            continue  # a number (a Python float, a 0-d array): made on the device by asarray
+        if not is_foreign_array(value):
+            found.setdefault(("numpy", "cpu"), []).append(name)
+            continue
+        kind = type(value)
+        if kind not in _NAMESPACES:
+            try:
+                import array_api_compat
+            except ImportError as error:
+                raise ImportError(_INSTALL) from error
+            _NAMESPACES[kind] = (array_api_compat.array_namespace(value), _library(value))
+        xp, library = _NAMESPACES[kind]
+        import array_api_compat
+
+        device = array_api_compat.device(value)
+        key = (library, str(device))
+        found.setdefault(key, []).append(name)
+        chosen.setdefault(key, Backend(xp, device, library))
+    others = [key for key in found if key[0] != "numpy"]
+    if not others:
+        return None
+    mixed = len(others) > 1 or (("numpy", "cpu") in found and others[0][0] != "dask")
+    if mixed:
+        groups = "; ".join(
+            f"{library} on {device}: {', '.join(found[(library, device)])}"
+            for library, device in found
+        )
+        raise TypeError(
+            "a compiled function's array arguments must come from one library on one device "
+            f"(NumPy values may join Dask arrays only); got {groups}. Move them together "
+            "first (e.g. torch.as_tensor(x, device=...), xp.asarray(x, device=...))"
+        )
+    return chosen[others[0]]
