@@ -35,7 +35,7 @@ import numpy as np
 
 from compgraph import backends, numerics
 from compgraph.errors import TraceError, TraceWarning
-from compgraph.node import Node
+from compgraph.node import Node, broadcast_leaf
 from compgraph.ops import Op
 from compgraph.values import refuse_conversions
 
@@ -229,10 +229,12 @@ class Compiled:
             with self._lock:
                 trace = self._cache.get(key)
                 if trace is None:
-                    stand_in = functools.partial(_stand_in, backend)
+                    made: list[Any] = []
+                    stand_in = functools.partial(_stand_in, backend, made)
                     trace = self._cache[key] = self._trace(
                         _map_leaves(args, stand_in),
                         {k: _map_leaves(v, stand_in) for k, v in kwargs.items()},
+                        frozenset(id(v) for v in made if not v.flags.writeable),
                     )
         values = list(leaves)
         for i, value in enumerate(leaves):
@@ -289,12 +291,17 @@ class Compiled:
 
     # -- tracing ----------------------------------------------------------------------------
 
-    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
+    def _trace(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], stand_ins: frozenset[int] = frozenset()
+    ) -> _Trace:
         names = _parameter_names(self.fn, len(args), kwargs)
         made: list[tuple[Node, str, Any]] = []  # traced leaf, its name, the call's value
 
         def leaf(value: Any, name: str) -> Node:
-            node = Node(np.asarray(value), name=name)  # a Python float becomes float64
+            if id(value) in stand_ins:  # data held elsewhere: a broadcast 1, never copied
+                node = broadcast_leaf(value, name)
+            else:
+                node = Node(np.asarray(value), name=name)  # a Python float becomes float64
             held: list[Any] = []
             _split(value, held)  # what the compiled code will be handed for it
             made.append((node, name, held[0]))
@@ -446,8 +453,11 @@ def _check_on(backend: backends.Backend, *values: Any) -> None:
         raise _ReplayFailedError
 
 
-def _stand_in(backend: backends.Backend, value: Any) -> Any:
-    return backend.stand_in(value) if backends.is_foreign_array(value) else value
+def _stand_in(backend: backends.Backend, made: list[Any], value: Any) -> Any:
+    if not backends.is_foreign_array(value):
+        return value
+    made.append(backend.stand_in(value))
+    return made[-1]
 
 
 def _to_numpy(backend: backends.Backend, value: Any) -> Any:
@@ -872,8 +882,11 @@ def _index_literal(index: tuple[Any, ...]) -> str | None:
 
 def _same_bits(value: Any, expected: np.ndarray) -> bool:
     array = np.asarray(value)
-    return (
-        array.dtype == expected.dtype
-        and array.shape == expected.shape
-        and array.tobytes() == expected.tobytes()
-    )
+    if array.dtype != expected.dtype or array.shape != expected.shape:
+        return False
+    if 0 in array.strides and array.strides == expected.strides:
+        # Broadcast views alike (a stand-in for data held elsewhere, its transpose): their
+        # distinct elements, where tobytes would copy every repeat.
+        index = tuple(0 if stride == 0 else slice(None) for stride in array.strides)
+        array, expected = array[index], expected[index]
+    return array.tobytes() == expected.tobytes()
