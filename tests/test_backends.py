@@ -248,3 +248,59 @@ def test_the_lessons_step_on_torch_cpu_trains_as_numpy_does():
     assert isinstance(tw, torch.Tensor) and tw.dtype == torch.float64
     np.testing.assert_allclose(tw.numpy(), w, rtol=1e-12)
     np.testing.assert_allclose(float(tcost), float(cost), rtol=1e-12)
+
+
+# -- GPUs: run where one is present (not in this project's CI), skipped elsewhere -----------------
+
+try:
+    import cupy
+except ImportError:  # cupy is in the gpu extra; it needs a CUDA GPU and driver
+    cupy = None
+cuda = torch is not None and torch.cuda.is_available()
+needs_cupy = pytest.mark.skipif(
+    cupy is None or not cupy.cuda.is_available(), reason="no CuPy with a CUDA GPU here"
+)
+needs_cuda_torch = pytest.mark.skipif(not cuda, reason="no PyTorch with a CUDA GPU here")
+
+
+def gpu_step_equals_numpy(convert, library, dtype):
+    w, b, X, Y = (np.asarray(v, dtype=dtype) for v in lesson_data(m=500))
+    step = cg.compile(logistic_step)
+    expected = step(w, b, X, Y)
+    got = step(*[convert(v) for v in (w, b, X, Y)])
+    assert_equal_results_loose(got, expected, library)
+
+
+def assert_equal_results_loose(got, expected, library):
+    # A GPU's exp and its parallel sums round differently from NumPy's: a few ulps per op.
+    for g, e in zip(got, expected, strict=True):
+        assert library_of(g) == library
+        array = to_numpy(g) if library != "cupy" else cupy.asnumpy(g)
+        assert array.dtype == e.dtype
+        np.testing.assert_allclose(array, e, rtol=1e-10 if e.dtype == np.float64 else 1e-4)
+
+
+@needs_cuda_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_lessons_step_on_torch_cuda_equals_numpys(dtype):
+    gpu_step_equals_numpy(lambda v: torch.asarray(v.copy(), device="cuda"), "torch", dtype)
+    out = cg.compile(logistic_step)(
+        *[torch.asarray(np.asarray(v, dtype=dtype), device="cuda") for v in lesson_data()]
+    )
+    assert all(o.device.type == "cuda" for o in out)
+
+
+@needs_cupy
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_lessons_step_on_cupy_equals_numpys(dtype):
+    gpu_step_equals_numpy(cupy.asarray, "cupy", dtype)
+
+
+@needs_cupy
+def test_the_scatter_add_of_indexing_sums_repeats_on_cupy():
+    index = (np.array([0, 2, 0, 0]),)
+
+    def f(x):
+        return cg.grad(lambda x: cg.sum(x[index] * np.arange(1.0, 5.0)))(x)
+
+    assert cupy.asnumpy(cg.compile(f)(cupy.ones(3))).tolist() == [8.0, 0.0, 2.0]
