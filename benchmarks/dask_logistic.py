@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
         dask_step = best_of(lambda: dask.compute(*step(w, b, X_dask.T, Y_dask, rate)), args.steps)
         print(f"in memory: NumPy {numpy_step:.3f} s/step, Dask {dask_step:.3f} s/step "
               f"({dask_step / numpy_step:.2f}x NumPy)")  # fmt: skip
-        del X_mem, X_dask
 
         # 2. out of core: read from the file every step
         X_disk = da.from_array(np.load(path, mmap_mode="r"), chunks=(rows, n))

@@ -14,6 +14,7 @@ the GPU's place, labelled as such (the route's overhead, not a GPU's speed).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -146,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, (fn, arguments) in workloads(dtype).items():
             step = cg.compile(fn)
             on_device = convert_tree(arguments, convert)
-            numpy_time = seconds_per_call(lambda: step(*arguments), lambda: None, args.repeats)
-            device_time = seconds_per_call(lambda: step(*on_device), synchronise, args.repeats)
+            numpy_time = seconds_per_call(
+                functools.partial(step, *arguments), lambda: None, args.repeats
+            )
+            device_time = seconds_per_call(
+                functools.partial(step, *on_device), synchronise, args.repeats
+            )
             print(
                 f"{name:40} {np.dtype(dtype).name:8} {numpy_time:10.4f} {device_time:10.4f} "
                 f"{numpy_time / device_time:8.1f}x"
