@@ -28,6 +28,7 @@ from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
 from compgraph.checks.gradcheck import check_graph, gradcheck, gradgradcheck  # isort: skip
+from compgraph.checks.difference import gradient_difference  # isort: skip
 from compgraph.pictures.drawing import render, to_dot, to_svg  # isort: skip
 from compgraph.pictures.export import to_json  # isort: skip
 from compgraph.pictures.flow import GradientFlow  # isort: skip
@@ -109,7 +110,9 @@ if TYPE_CHECKING:
     from compgraph.functions import transpose as transpose
     from compgraph.functions import where as where
 
-__version__ = "0.1.0"
+#: The one place the version is written: the wheel's metadata reads it from here
+#: (pyproject.toml, [tool.hatch.version]); CHANGELOG.md says what each version changed.
+__version__ = "0.3.0.dev0"
 
 __all__ = [  # grouped: the engine, then the derived lists
     "BackwardStep",
@@ -127,6 +130,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "gradient_difference",
     "hessian",
     "hvp",
     "is_grad_enabled",

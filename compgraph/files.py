@@ -46,15 +46,29 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> Path:
         mode = target.stat().st_mode & 0o777
     except OSError:
         mode = 0o644  # mkstemp's 0o600 would hide a new file from its usual readers
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise _about(error, path) from None
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
         os.chmod(temporary, mode)
         os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise _about(error, path) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _about(error: OSError, path: Path) -> OSError:
+    """``error`` naming ``path``, the file asked for, rather than the hidden temporary one."""
+    if error.errno is None:
+        return error
+    # OSError(errno, ...) builds the matching subclass (PermissionError, ...).
+    return OSError(error.errno, error.strerror, str(path))

@@ -5,7 +5,10 @@ Run from the repository root with the dev extra installed and Chromium on PATH
 
     .venv/bin/python docs/screenshots.py
 
-Each picture is the player of the lecture's J = 3(a + bc) at one frame, cut to the player.
+The lecture's J = 3(a + bc) at two frames, cut to the player, at a desktop width; and the
+week-3 network (the planar flower's 2-4-1 tanh network, its cost J) on a phone's screen
+halfway through the backward pass. tests/test_browser.py takes the same kind of pictures of
+real graphs at both widths and checks them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ def lecture_graph() -> cg.Node:
     return J
 
 
+def week_3_network() -> cg.Node:
+    """The cost of the planar flower's 2-4-1 tanh network, at the course's initial weights."""
+    from compgraph.datasets import planar_flower
+    from compgraph.networks import compute_cost, forward, initialize_parameters
+
+    X, Y = planar_flower()
+    parameters = initialize_parameters([2, 4, 1], seed=2, scale=0.01)
+    nodes = {key: cg.Node(value, name=key) for key, value in parameters.items()}
+    return compute_cost(forward(X, nodes, hidden="tanh"), Y)
+
+
 def frame_titled(player: cg.pictures.player.Player, title: str) -> int:
     return next(i for i, frame in enumerate(player.frames) if frame["title"] == title)
 
@@ -57,25 +71,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from playwright.sync_api import sync_playwright
 
-    player = cg.animate(lecture_graph())
+    lecture = cg.animate(lecture_graph())
+    network = cg.animate(week_3_network())
+    backward = [i for i, frame in enumerate(network.frames) if frame["phase"] == "backward"]
+    # name: (player, frame, viewport)
     shots = {
-        "player-forward.png": frame_titled(player, "v = a + u"),
-        "player-backward.png": len(player.frames) - 1,
+        "player-forward.png": (lecture, frame_titled(lecture, "v = a + u"), (820, 700)),
+        "player-backward.png": (lecture, len(lecture.frames) - 1, (820, 700)),
+        "player-network-phone.png": (network, backward[len(backward) // 2], (390, 844)),
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:
-        page_path = player.save(Path(scratch) / "player.html")
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 820, "height": 700})
-        page.goto(page_path.as_uri())
-        for name, index in shots.items():
+        for name, (player, index, (width, height)) in shots.items():
+            page_path = player.save(Path(scratch) / f"{name}.html")
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(page_path.as_uri())
             page.evaluate(f"window.compgraphPlayer.show({index})")
             # Written beside the final name, then renamed: an interrupted run leaves the
             # committed picture whole.
             partial = args.out_dir / f".{name}.partial.png"
-            page.locator("#cg-player").screenshot(path=str(partial))
+            if width < 600:  # a phone: the screen as it is seen, not the whole page
+                page.screenshot(path=str(partial))
+            else:
+                page.locator("#cg-player").screenshot(path=str(partial))
             partial.replace(args.out_dir / name)
             print(f"wrote {args.out_dir / name} (frame {index + 1} of {len(player.frames)})")
+            page.close()
         browser.close()
     return 0
 

@@ -307,3 +307,38 @@ def test_compile_targets_are_checked_only_where_measured():
     text = bench.render(results)
     assert "| 0.100 ms | – | 1.20x | 2.00x |" in text
     assert "0.100 µs per op" in text
+
+
+# -- the README quotes the table (issue 25) -----------------------------------------------------
+
+
+def table_rows(text):
+    """Each table row of the results section: its first cell -> its other cells."""
+    results = text.split("<!-- results:begin -->", 1)[1].split("<!-- results:end -->", 1)[0]
+    rows = {}
+    for line in results.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and not set(cells[0]) <= set("-"):
+            rows.setdefault(cells[0], cells[1:])
+    return rows
+
+
+def test_the_readme_quotes_the_benchmark_tables_numbers():
+    rows = table_rows((ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8"))
+    # Columns of the step table: 12288×209, 1000×10000, 10×10⁶, 30×569.
+    fused = rows["compgraph fused (`sigmoid_cross_entropy`)"]
+    torch = rows["torch fused (`binary_cross_entropy_with_logits`)"]
+    chain = rows["scalar chain"]  # NumPy, compgraph, micrograd, torch (µs per op)
+    deep = {name: rows[name] for name in ("compgraph", "torch", "mygrad")}
+    expected = (
+        f"a training step costs {fused[1]} the NumPy by hand at 1000×10000, {fused[0]} at "
+        f"12288×209, {fused[2]} at 10×10⁶ and {fused[3]} at 30×569, where Python's per-op "
+        f"overhead dominates (PyTorch fused: {torch[1]}, {torch[0]}, {torch[2]}, {torch[3]}); "
+        f"a scalar op in a chain costs {chain[1]} µs forward and backward (micrograd "
+        f"{chain[2]}, PyTorch {chain[3]}), and a chain of a million levels builds and "
+        f"backpropagates in {deep['compgraph'][0]} s at {deep['compgraph'][1]} bytes per node "
+        f"(PyTorch: {deep['torch'][0]} s, {deep['torch'][1]} bytes; MyGrad: "
+        f"{deep['mygrad'][0]} s)."
+    )
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert expected in readme, expected

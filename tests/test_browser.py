@@ -5,6 +5,9 @@ Skipped with a reason where Chromium (or the playwright package) is missing; man
 own browser download (``playwright install``) is never used.
 """
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import require_program, skip_unless_required
@@ -291,5 +294,116 @@ def test_the_notebook_display_is_a_working_player(browser, tmp_path):
         assert {"dJ/da = 3", "dJ/db = 6", "dJ/dc = 9"} <= set(gradients)
         assert player.locator("#cg-heading").inner_text() == "backprop through J"
         assert page.problems == []
+    finally:
+        page.close()
+
+
+# -- real graphs, as a user sees them: the lesson, a 64-feature model, the week-3 network ----
+
+WIDTHS = {"desktop": {"width": 1100, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def logistic_64_features():
+    from compgraph.logistic import cost_graph
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 20))
+    Y = (rng.random((1, 20)) > 0.5).astype(float)
+    return cost_graph(rng.normal(size=(64, 1)) * 0.1, 0.0, X, Y)
+
+
+def week_3_network():
+    from compgraph.datasets import planar_flower
+    from compgraph.networks import compute_cost, forward, initialize_parameters
+
+    X, Y = planar_flower()
+    parameters = initialize_parameters([2, 4, 1], seed=2, scale=0.01)
+    nodes = {key: cg.Node(value, name=key) for key, value in parameters.items()}
+    return compute_cost(forward(X, nodes, hidden="tanh"), Y)
+
+
+REAL_GRAPHS = {"lesson": lecture_graph, "logistic64": logistic_64_features, "week3": week_3_network}
+
+#: What the page shows of the current frame: where the active node is, what the graph box
+#: shows of the page, and every visible badge and box (client coordinates).
+GEOMETRY = """() => {
+  const rect = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+  const box = document.getElementById("cg-graph");
+  const outer = box.getBoundingClientRect();
+  const visible = {left: outer.left + box.clientLeft, top: outer.top + box.clientTop,
+    right: outer.left + box.clientLeft + box.clientWidth,
+    bottom: outer.top + box.clientTop + box.clientHeight};
+  const current = Array.from(document.querySelectorAll("#cg-graph g.node.cg-current")).map(rect);
+  const shown = Array.from(document.querySelectorAll(".cg-badge"))
+    .filter((g) => g.style.display !== "none");
+  const badges = shown.map((g) => rect(g.querySelector("rect")));
+  const badgeTexts = shown.map((g) => rect(g.querySelector("text")));
+  const boxes = Array.from(document.querySelectorAll("#cg-graph g.node")).map(
+    (g) => rect(g.querySelector("polygon, path, ellipse")));
+  const shownValues = Array.from(document.querySelectorAll("#cg-graph text.cg-value"))
+    .filter((t) => getComputedStyle(t).visibility !== "hidden").length;
+  return {current, visible, badges, badgeTexts, boxes, picture: rect(document.querySelector("#cg-graph svg")),
+    window: {left: 0, top: 0, right: innerWidth, bottom: innerHeight}, shownValues};
+}"""
+
+
+def contains(outer, inner, slack=1.0):
+    return (
+        inner["left"] >= outer["left"] - slack
+        and inner["top"] >= outer["top"] - slack
+        and inner["right"] <= outer["right"] + slack
+        and inner["bottom"] <= outer["bottom"] + slack
+    )
+
+
+def overlaps(a, b, slack=0.5):
+    return (
+        min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+        and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack
+    )
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("graph", list(REAL_GRAPHS))
+def test_real_graphs_follow_the_active_node_and_keep_badges_apart(browser, tmp_path, graph, width):
+    """Every frame: the active box is in view; the badges stay in the picture, apart."""
+    player = cg.animate(REAL_GRAPHS[graph]())
+    path = player.save(tmp_path / f"{graph}.html")
+    page = browser.new_page(viewport=WIDTHS[width])
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.compgraphPlayer !== undefined")
+        scrolled = []
+        for index, frame in enumerate(player.frames):
+            page.evaluate(f"window.compgraphPlayer.show({index})")
+            seen = page.evaluate(GEOMETRY)
+            scrolled.append(page.evaluate("document.getElementById('cg-graph').scrollTop"))
+            if frame.get("node"):
+                assert seen["current"], f"frame {index}: no box is lit"
+                for lit in seen["current"]:
+                    assert contains(seen["visible"], lit), f"frame {index}: {lit} scrolled away"
+                    assert contains(seen["window"], lit), f"frame {index}: {lit} off the page"
+            for number, badge in enumerate(seen["badges"]):
+                assert contains(seen["picture"], badge), f"frame {index}: badge off the picture"
+                assert contains(badge, seen["badgeTexts"][number]), f"frame {index}: text astray"
+                for other in seen["badges"][number + 1 :] + seen["boxes"]:
+                    assert not overlaps(badge, other), f"frame {index}: {badge} covers {other}"
+            # Values appear as the forward pass reaches them (the start frame shows none).
+            if index == 0:
+                assert seen["shownValues"] == 0
+        assert seen["shownValues"] > 0
+        if (graph, width) == ("week3", "desktop"):  # 1655 px of picture in a 508 px box
+            assert max(scrolled) > 0 and scrolled[-1] < max(scrolled)
+        for name, index in {"forward": len(player.frames) // 3, "backward": -1}.items():
+            page.evaluate(f"window.compgraphPlayer.show({index % len(player.frames)})")
+            # COMPGRAPH_SCREENSHOTS=folder keeps them, to look at (or for the docs).
+            shot = Path(os.environ.get("COMPGRAPH_SCREENSHOTS", tmp_path))
+            shot = shot / f"player-{graph}-{width}-{name}.png"
+            page.screenshot(path=str(shot))
+            assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 5_000
+        assert problems == []
     finally:
         page.close()

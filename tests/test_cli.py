@@ -422,3 +422,88 @@ def test_the_memory_limit_reaches_the_layout_program(capsys):
     assert main([*argv, "--memory-limit", "1"]) == 1  # 1 MiB: not even enough to start
     assert "compgraph draw: cannot draw standard output" in capsys.readouterr().err
     assert main([*argv, "--memory-limit", "512"]) == 0
+
+
+# -- smaller crashes (issue 25): each is one clear line -------------------------------------
+
+
+def run_compgraph(*arguments, encoding="utf-8", cwd=None):
+    """``python -m compgraph`` with a standard output and error in ``encoding`` (cp1252:
+    Windows' console), as bytes."""
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "compgraph", *arguments],
+        capture_output=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+    )
+
+
+@pytest.mark.parametrize("command", ["draw", "animate"])
+def test_a_formula_that_is_not_utf_8_is_one_line_exit_2(command, capsys):
+    # What Python makes of the bytes b"a\xff" in a command line: a lone surrogate.
+    assert main([command, "a\udcff", "a=1", "-o", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"compgraph {command}: error")
+    assert "not UTF-8" in err and "\\xff" in err and "Traceback" not in err
+
+
+def test_bytes_that_are_not_utf_8_from_a_real_command_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"compgraph", b"draw", b"a\xff", b"a=1"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
+
+
+def test_animate_to_stdout_on_a_cp1252_console_writes_utf_8(tmp_path):
+    done = run_compgraph("animate", "α*2", "α=1", "-o", "-", encoding="cp1252", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode("cp1252", "replace")
+    page = done.stdout.decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "α" in page and "←" in page
+
+
+@pytest.mark.parametrize("command", ["draw", "animate"])
+def test_non_ascii_names_on_a_cp1252_console_do_not_crash(command, tmp_path):
+    out = tmp_path / ("g.svg" if command == "draw" else "p.html")
+    done = run_compgraph(command, "α*β", "α=2", "β=3", "-o", str(out), encoding="cp1252")
+    assert done.returncode == 0, done.stderr.decode("cp1252", "replace")
+    assert b"Traceback" not in done.stderr and out.exists()
+    if command == "draw":  # the names cp1252 lacks are escaped, the numbers are there
+        assert "df/d\\u03b1 = 3" in done.stdout.decode("cp1252")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--max-nodes", "0"], "--max-nodes must be a whole number from 1"),
+        (["--max-nodes", "x"], "--max-nodes must be a whole number from 1"),
+        (["--max-nodes", "3"], "has 7 nodes, more than --max-nodes 3"),
+    ],
+)
+def test_animates_messages_name_its_flags(arguments, message, tmp_path, capsys):
+    assert main(["animate", "a*2*3*4", "a=1", "-o", str(tmp_path / "p.html"), *arguments]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert "max_nodes" not in err and "None" not in err
+
+
+def test_a_failed_write_names_the_path_asked_for(tmp_path, capsys):
+    from compgraph.files import write_atomically
+
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    target = not_a_folder / "graph.svg"
+    with pytest.raises(NotADirectoryError) as raised:
+        write_atomically(target, "data")
+    assert raised.value.filename == str(target) and ".tmp" not in str(raised.value)
+    for command, name in [("draw", "graph.svg"), ("animate", "p.html")]:
+        assert main([command, "a*2", "a=1", "-o", str(not_a_folder / name)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(not_a_folder / name) in err and ".tmp" not in err

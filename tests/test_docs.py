@@ -125,6 +125,10 @@ def test_the_site_builds_strictly_and_documents_every_public_name(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert "WARNING" not in result.stderr, result.stderr[-5000:]
+    # The site says which version it documents, and shows the changelog (issue 25).
+    assert f"compgraph {cg.__version__}" in (site / "index.html").read_text("utf-8")
+    changelog = (site / "changelog" / "index.html").read_text("utf-8")
+    assert "Unreleased" in changelog and "0.2.0" in changelog and "<h3" in changelog
 
     import compgraph.checks.testing
     import compgraph.models.datasets

@@ -358,3 +358,54 @@ def test_gradients_that_are_graphs_export_their_values():
     document = strict_loads(cg.to_json(y))
     assert_valid(document)
     assert document["nodes"][0]["grad"]["data"] == 27.0
+
+
+# -- caps (issue 25): a huge graph or name gives a bounded document, saying what it left out ---
+
+
+def chain(length, factor=1.5):
+    x = cg.Node(1.0, name="x")
+    y = x
+    for _ in range(length):
+        y = y * factor
+    return y
+
+
+def test_a_graph_over_max_nodes_keeps_the_nodes_nearest_the_root_and_says_so():
+    y = chain(20)  # 41 nodes: x, then a constant and a product per step
+    document = strict_loads(cg.to_json(y, max_nodes=10))
+    assert_valid(document)
+    ids = [node["id"] for node in document["nodes"]]
+    assert len(ids) == 10 and ids[-1] == document["root"] == "v40"
+    nodes, _ = dot_nodes_and_edges(y, max_nodes=10)  # the same nodes the picture draws
+    assert ids == list(nodes)
+    assert document["left_out"] == {
+        "nodes": 31,
+        "max_nodes": 10,
+        "clipped_names": 0,
+        "note": "31 of 41 nodes left out (max_nodes=10): those farthest from the root; "
+        "parents may name them. Pass max_nodes=None for all",
+    }
+    assert "left_out" not in strict_loads(cg.to_json(y))
+    assert len(strict_loads(cg.to_json(y, max_nodes=None))["nodes"]) == 41
+
+
+def test_the_default_cap_bounds_a_big_graph():
+    document = strict_loads(cg.to_json(chain(6000, factor=1.0), indent=None))
+    assert len(document["nodes"]) == export.DEFAULT_MAX_NODES == 10_000
+    assert document["left_out"]["nodes"] == 2001
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_bad_max_nodes_is_refused(bad):
+    with pytest.raises(ValueError, match="to_json: max_nodes must be a positive int or None"):
+        cg.to_json(chain(1), max_nodes=bad)
+
+
+def test_long_names_are_clipped():
+    w = cg.Node(2.0, name="w" * 100_000)
+    text = cg.to_json(w * 3)
+    assert len(text) < 5_000
+    (entry,) = [node for node in strict_loads(text)["nodes"] if node["id"] == "v0"]
+    assert entry["name"] == entry["label"] == "w" * export.NAME_LIMIT + "…"
+    assert strict_loads(text)["left_out"]["clipped_names"] == 1

@@ -190,3 +190,64 @@ def test_networks_train_records_every_layers_gradient_flow():
     assert sorted(flow.norms) == ["W1", "W2", "W3", "b1", "b2", "b3"]
     assert all(len(norms) == 3 and all(n > 0 for n in norms) for norms in flow.norms.values())
     assert flow.node_norms["W1"] == flow.norms["W1"]
+
+
+# -- the training loop's gradients, any names, names drawn literally (issues 24, 25) -------------
+
+
+def test_record_takes_the_gradients_the_loop_computed():
+    flow = cg.GradientFlow(every=1)
+    w = cg.Node([3.0, 4.0], name="w")  # no backward: the gradients come with the call
+    assert flow.record(0, {"w": w}, gradients={"w": np.array([6.0, 8.0])})
+    assert flow.record(1, {"w": None}, gradients={"w": np.array([0.0, 0.5])})
+    assert flow.norms == {"w": [10.0, 0.5]}
+    with pytest.raises(ValueError, match=r"gradients must be a dict with the parameters' names"):
+        flow.record(2, {"w": w}, gradients={"v": np.ones(2)})
+
+
+def test_training_hands_the_flow_the_same_gradients_either_way():
+    from compgraph.models import networks
+
+    X, Y = np.array([[0.5, -1.0, 2.0]]), np.array([[1, 0, 1]])
+    flow = cg.GradientFlow(every=1)
+    networks.train(X, Y, [1, 2, 1], 0.1, 3, gradient_flow=flow)
+    parameters = networks.initialize_parameters([1, 2, 1])
+    grads, _ = networks.propagate(X, Y, parameters)
+    assert flow.norms["W1"][0] == pytest.approx(np.linalg.norm(grads["dW1"]), rel=1e-15)
+
+
+def test_names_that_are_not_strings_stay_apart_across_records():
+    flow = cg.GradientFlow(every=1)
+    for i in range(3):
+        a, b = cg.Node(1.0 + i), cg.Node(2.0)
+        (a * b).backward()
+        assert flow.record(i, {1: a, "1": b})
+    assert flow.norms == {1: [2.0, 2.0, 2.0], "1": [1.0, 2.0, 3.0]}
+    with pytest.raises(ValueError, match=r"parameters \['1', 2\] differ from the first record's"):
+        flow.record(3, {"1": a, 2: b})
+
+
+def test_names_with_dollars_are_drawn_literally():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from compgraph.models.logistic import plot_costs
+
+    flow = cg.GradientFlow(every=1)
+    for i in range(2):
+        w, v = cg.Node(2.0 + i, name="cost $"), cg.Node(1.0)
+        (w * v).backward()
+        flow.record(i, {"price in $": w, "a$_$b": v, "_private": w})
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    axes = flow.plot(ax=figure.add_subplot())
+    figure.canvas.draw()  # mathtext would raise here on an odd "$"
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert legend == [r"price in \$", r"a\$_\$b", "\u200b_private"]
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    with pytest.warns(RuntimeWarning, match="run '\\$x\\^\\$' diverged"):
+        plot_costs({"α = 0.5 $": [0.7, 0.5], "$x^$": [0.7, 0.9]}, ax=figure.add_subplot())
+    figure.canvas.draw()
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == [r"α = 0.5 \$", r"\$x^\$ (diverged)"]

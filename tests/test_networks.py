@@ -525,6 +525,21 @@ def test_the_estimators_defaults_are_the_courses_week_3_model():
         "scale": 0.01,
         "print_cost": False,
         "print_every": 1000,
+        # The course's second lessons, all off by default (full-batch gradient descent).
+        "initialization": None,
+        "alpha": 0.0,
+        "keep_prob": 1.0,
+        "dropout_seed": 1,
+        "fixed_dropout_masks": False,
+        "solver": "gd",
+        "momentum": 0.9,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-8,
+        "batch_size": None,
+        "mini_batch_seed": 10,
+        "decay_rate": None,
+        "time_interval": None,
     }
 
 
@@ -609,6 +624,9 @@ def test_the_deep_example_learns_the_8s(tmp_path, monkeypatch, capsys):
         capsys=capsys,
     )
     assert "network [64, 20, 7, 5, 1]" in out
+    # It says up front how long it takes, and at the end how long it took (issue 25).
+    assert re.search(r"training 400 iterations takes about \d+ s", out), out
+    assert re.search(r"^trained in \d+ s$", out, re.M), out
     accuracies = dict(re.findall(r"(train|test) accuracy: ([\d.]+) %", out))
     baseline = float(re.search(r"right ([\d.]+) % of the time", out)[1])
     assert float(accuracies["test"]) > baseline + 4 and float(accuracies["train"]) > 95, out

@@ -72,13 +72,26 @@ def test_the_wheel_holds_the_package_its_type_marker_and_its_license(wheel):
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         scripts = archive.read(entry_points).decode()
-    modules = {f"compgraph/{p.name}" for p in (ROOT / "compgraph").glob("*.py")}
-    assert modules <= names, modules - names
+    # Every module of every room, and the package data: the player's HTML, CSS and JS.
+    files = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "compgraph").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert files <= names, files - names
+    assets = {"player.html", "player.css", "player.js"}
+    assert {f"compgraph/pictures/assets/{name}" for name in assets} <= names
     assert "compgraph/py.typed" in names
     license_files = [n for n in names if re.search(r"\.dist-info/licenses/LICENSE$", n)]
     assert license_files, sorted(names)
     assert "compgraph = compgraph.cli:main" in scripts
     assert not [n for n in names if n.startswith(("tests/", "docs/", "benchmarks/"))]
+
+
+def test_the_wheel_has_the_packages_version(metadata):
+    import compgraph
+
+    assert metadata["Version"] == compgraph.__version__
 
 
 def test_the_metadata_says_where_the_project_lives(metadata):
@@ -173,6 +186,9 @@ def purelib(python: Path | str) -> Path:
 
 def test_the_wheel_installs_in_a_clean_environment_and_its_command_draws(wheel, tmp_path):
     env = tmp_path / "env"
+    # Without PYTHONPATH: a checkout put on it (as the tests are often run) would be imported
+    # in place of the wheel.
+    outside = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     venv.create(env, with_pip=False)
     python = env / ("Scripts" if os.name == "nt" else "bin") / "python"
     # Offline: the dependencies come from this environment's site-packages, added after
@@ -193,7 +209,7 @@ def test_the_wheel_installs_in_a_clean_environment_and_its_command_draws(wheel, 
     run = subprocess.run(
         [str(scripts / "compgraph"), "draw", "3*(a+b*c)", "a=5", "b=3", "c=2", "-o", "out.svg"],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
-        env={**os.environ, "PATH": str(scripts)},  # no system dot: the pip-installed one
+        env={**outside, "PATH": str(scripts)},  # no system dot: the pip-installed one
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     # The numbers, not the wording (the CLI and the pictures may word them differently):
@@ -203,9 +219,19 @@ def test_the_wheel_installs_in_a_clean_environment_and_its_command_draws(wheel, 
     texts = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "out.svg").read_text()))
     assert {"33", "3", "6", "9"} <= set(re.findall(r"\d+(?:\.\d+)?", texts)), texts
 
+    # The player's page is package data: the installed wheel finds it.
+    run = subprocess.run(
+        [str(scripts / "compgraph"), "animate", "3*(a+b*c)", "a=5", "b=3", "c=2", "-o", "p.html"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**outside, "PATH": str(scripts)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    page = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "window.compgraphPlayer" in page and "#cg-graph" in page
+
     where = subprocess.run(
         [str(python), "-c", "import compgraph; print(compgraph.__file__)"],
-        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path, env=outside,
     ).stdout  # fmt: skip
     assert Path(where).resolve().is_relative_to(env.resolve()), where
 
@@ -232,7 +258,10 @@ def test_the_estimator_checks_pass_on_the_oldest_supported_scikit_learn(metadata
     )  # fmt: skip
     if install.returncode != 0:
         registry_unavailable(install.stderr.strip().splitlines()[-1])
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    # With array-api-compat installed (the backends' extra), scikit-learn 1.6 turns array-API
+    # dispatch on while it collects its estimator checks, and refuses to unless SciPy's own
+    # array-API support was switched on first.
+    env = {**os.environ, "PYTHONPATH": str(target), "SCIPY_ARRAY_API": "1"}
     version = subprocess.run(
         [sys.executable, "-c", "import sklearn; print(sklearn.__version__)"],
         capture_output=True, text=True, timeout=60, check=True, env=env,

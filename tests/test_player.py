@@ -6,6 +6,7 @@ What the page shows in a real browser is tested in test_browser.py.
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -383,8 +384,8 @@ def test_compgraph_animate_to_stdout(capsys):
         (["3*(a + b*", "a=1", "b=2"], "error at column 3: invalid syntax"),
         (["__import__('os')"], "only calls to the op functions are allowed"),
         (["a*b", "a=[1, 2]", "b=3"], "the formula's value has shape (2,)"),
-        (["a*a*a*a", "a=2", "--max-nodes", "3"], "has 4 nodes, more than max_nodes=3"),
-        (["a*b", "a=1", "b=2", "--max-nodes", "0"], "max_nodes must be a positive int"),
+        (["a*a*a*a", "a=2", "--max-nodes", "3"], "has 4 nodes, more than --max-nodes 3"),
+        (["a*b", "a=1", "b=2", "--max-nodes", "0"], "--max-nodes must be a whole number"),
     ],
 )
 def test_compgraph_animate_refuses_bad_formulas(arguments, message, tmp_path, capsys):
@@ -421,3 +422,87 @@ def test_names_no_utf_8_file_can_hold_are_escaped(tmp_path):
     page = path.read_text(encoding="utf-8")
     assert "<title>\\ud800 lone surrogate, \\x00 nul, \u2028 line separator</title>" in page
     assert data_of(page)["frames"][1]["title"] == f"{odd}, a parameter"
+
+
+# -- real graphs (issue 25): labels on the boxes, the pow guard, badges, clipped names --------
+
+
+def svg_of(page: str) -> str:
+    return page[page.index("<svg") : page.index("</svg>")]
+
+
+def test_the_boxes_carry_the_texts_names_and_the_root_says_J():
+    J, _ = lecture_graph(named=False)
+    svg = svg_of(cg.animate(J).html)
+    assert "<b>" not in svg  # (SVG text, not DOT) the labels are written as text elements
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert {"mul#3", "add#4", "J"} <= set(texts)
+    assert J.name is None  # the user's nodes are left alone
+
+
+def test_the_gradient_of_x_cubed_reads_three_x_squared():
+    x = cg.Node(2.0, name="x")
+    (x**3).backward(create_graph=True)
+    player = cg.animate(x.grad)
+    text = json.dumps(player.frames, ensure_ascii=False)
+    assert "where" not in text and "condition" not in text
+    assert "where" not in svg_of(player.html)
+    titles = [frame["title"] for frame in frames_of("forward", player)]
+    assert titles[-2:] == ["pow#3 = x ^ 2", "J = 3 × pow#3"]
+    lines = [line for frame in player.frames for line in frame["lines"]]
+    assert "pow#3 = 2 ^ 2 = 4" in lines and "J = 3 × 4 = 12" in lines
+    assert "dJ/dx = dJ/dpow#3 · ∂pow#3/∂x = 3 · 4 = 12" in lines
+    assert list(player.gradients) == ["v0", "v3", "v4"]
+    assert float(player.gradients["v0"]) == 12.0  # d(3x²)/dx = 6x
+
+
+def test_array_badges_are_short():
+    X = cg.Node(np.arange(6.0).reshape(2, 3), name="X", requires_grad=False)
+    w = cg.Node([[0.5], [-1.0]], name="w")
+    J = cg.sum(w.T @ X)
+    backward = frames_of("backward", cg.animate(J))
+    badges = {key: text for frame in backward for key, text in frame["badges"].items()}
+    assert badges["v1"].startswith("rms ") and len(badges["v1"]) < 16  # w
+    assert badges[next(iter(backward[0]["badges"]))] == "1"
+
+
+def test_long_names_are_clipped_and_the_page_stays_small():
+    huge = "w" * 100_000
+    w = cg.Node(2.0, name=huge)
+    page = cg.animate(w * w * 3).html
+    assert len(page) < 40_000
+    assert "w" * 59 + "…" in page and "w" * 61 not in page
+    two = cg.Node(1.0, name=huge + "a") + cg.Node(2.0, name=huge + "b")
+    names = [frame["title"] for frame in frames_of("forward", cg.animate(two))][:2]
+    assert names[0] != names[1]
+
+
+def test_the_page_is_built_from_package_data_files():
+    """The HTML, CSS and JS live in compgraph/pictures/assets/, not in Python strings."""
+    from importlib.resources import files
+
+    assets = files("compgraph.pictures") / "assets"
+    page = cg.animate(cg.Node(2.0, name="w") * 3).html
+    for name in ("player.css", "player.js"):
+        text = (assets / name).read_text(encoding="utf-8")
+        assert len(text) > 1000 and text.strip() in page
+    source = Path(player_module.__file__).read_text(encoding="utf-8")
+    assert "addEventListener" not in source and "font-family" not in source
+
+
+def test_the_text_repr_is_short():
+    J, _ = lecture_graph()
+    player = cg.animate(J)
+    assert repr(player) == (
+        f"<compgraph Player 'backprop through J': {len(player.frames)} frames, 4 of them "
+        f"backward; {len(player.html):,} characters of HTML>"
+    )
+
+
+def test_animating_inside_no_grad_shows_the_same_pass():
+    J, _ = lecture_graph()
+    with cg.no_grad():
+        inside = cg.animate(J)
+    outside = cg.animate(J)
+    assert inside.frames == outside.frames
+    assert inside.gradients.keys() == outside.gradients.keys()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import compgraph as cg
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -111,3 +113,75 @@ def test_the_type_checker_sees_every_op_function():
         if alias.asname == alias.name  # the form that re-exports under --strict
     }
     assert for_type_checkers == set(compgraph.functions.__all__)
+
+
+# -- releases users can follow (issue 25) ------------------------------------------------------
+
+
+def test_the_version_is_written_once_and_shown_by_the_command(capsys):
+    import tomllib
+
+    from compgraph.cli.commands import main
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["hatch"]["version"]["path"] == "compgraph/__init__.py"
+    assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?(\.dev\d+)?", cg.__version__)
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"compgraph {cg.__version__}\n"
+
+
+def test_the_changelog_keeps_a_changelog():
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[([^\]]+)\]", text, re.M)
+    assert versions[0] == "Unreleased" and "0.2.0" in versions and "0.1.0" in versions
+    released = cg.__version__.split(".dev")[0]
+    # A development version is not released yet: its changes are under Unreleased.
+    assert (released in versions) != (".dev" in cg.__version__)
+    for version in ("Unreleased", "0.2.0"):
+        section = text.split(f"## [{version}]", 1)[1].split("\n## [", 1)[0]
+        headings = re.findall(r"^### (\w+)", section, re.M)
+        assert headings == ["Added", "Changed", "Fixed"], (version, headings)
+    for version in versions:
+        assert f"\n[{version}]: https://" in text  # each heading links to its changes
+
+
+# -- the README's words are true (issue 25) -----------------------------------------------------
+
+#: Programs the virtual environment installs: typed bare, they are "command not found" unless
+#: the environment is activated, which the README's commands never do.
+VENV_PROGRAMS = {"compgraph", "ruff", "pip", "python", "pytest", "mkdocs", "mypy"}
+
+
+def commands_in(text: str) -> list[str]:
+    """Shell commands of a page: lines of bash/console blocks and `inline` spans, split at
+    && and |, a leading $ prompt and NAME=value settings removed."""
+    found = []
+    blocks = re.findall(r"^```(?:bash|console|sh)\n(.*?)^```", text, re.M | re.S)
+    lines = [line for block in blocks for line in block.splitlines()]
+    for candidate in lines + re.findall(r"`([^`\n]+)`", text):
+        for part in re.split(r"&&|\|", candidate.split("#")[0]):
+            words = part.strip().removeprefix("$ ").split()
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words = words[1:]
+            if words:
+                found.append(" ".join(words))
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "README.md",
+        "docs/how-to/rendering.md",
+        "docs/how-to/player.md",
+        "docs/tutorial/computation-graph.md",
+    ],
+)
+def test_commands_work_as_typed_without_activating_the_venv(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    # Two words in prose name a command ("the `graphviz-pure` program that `pip install`
+    # brings"); three or more are a command to type.
+    bare = [c for c in commands_in(text) if c.split()[0] in VENV_PROGRAMS and len(c.split()) > 2]
+    assert bare == [], f"{page}: write these as .venv/bin/..."
+    assert any(c.startswith(".venv/bin/compgraph ") for c in commands_in(text))

@@ -359,6 +359,7 @@ def _parse_assignment(text: str, variables: dict[str, Node]) -> None:
 
 
 _LIMIT_OPTIONS = "compgraph draw options: --max-nodes N, --no-value, --timeout, --memory-limit"
+_ANIMATE_LIMIT_OPTIONS = "compgraph animate options: --max-nodes N, --timeout, --memory-limit"
 
 
 def _positive(option: str, text: str, most: float) -> float:
@@ -373,22 +374,36 @@ def _positive(option: str, text: str, most: float) -> float:
     return number
 
 
-def _max_nodes(text: str) -> int:
+def _max_nodes(text: str, most: int = MAX_DRAWN_NODES) -> int:
     try:
         count = int(text)
     except ValueError:
         count = 0
-    if not 1 <= count <= MAX_DRAWN_NODES:
+    if not 1 <= count <= most:
         raise _FormulaError(
-            f"--max-nodes must be a whole number from 1 to {MAX_DRAWN_NODES:,}, not {text!r:.20}"
+            f"--max-nodes must be a whole number from 1 to {most:,}, not {text!r:.20}"
         )
     return count
+
+
+def _check_utf_8(text: str, what: str) -> None:
+    """Refuse ``text`` holding bytes that were not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        byte = text[error.start].encode("utf-8", "surrogateescape")
+        raise _FormulaError(
+            f"{what} is not UTF-8 text: byte {byte!r:.12} at character {error.start + 1}; "
+            "type it as UTF-8 (set your terminal's encoding to UTF-8)"
+        ) from None
 
 
 def _build(args: argparse.Namespace, formula: str) -> tuple[Node, dict[str, Node]]:
     """The formula's graph, backpropagated, and its variables."""
     variables: dict[str, Node] = {}
+    _check_utf_8(formula, "the formula")
     for assignment in args.assignments:
+        _check_utf_8(assignment, f"the variable {assignment.split('=')[0]!a:.30}")
         _parse_assignment(assignment, variables)
     root = _evaluate(formula, variables)
     if not isinstance(root, Node):
@@ -476,15 +491,21 @@ def _draw(args: argparse.Namespace) -> int:
         print(f"compgraph draw: cannot draw {where}: {error}{hint}", file=sys.stderr)
         return 1
     if to_stdout:
-        stream = getattr(sys.stdout, "buffer", None)
-        if stream is None:  # a text-only stdout (e.g. replaced in a notebook)
-            sys.stdout.write(picture.decode("utf-8", "replace"))
-        else:
-            stream.write(picture)
-        sys.stdout.flush()
+        _write_bytes(picture)
     else:
         print(f"wrote {output}")
     return 0
+
+
+def _write_bytes(data: bytes) -> None:
+    """``data`` (UTF-8 text or an image) to standard output as bytes, whatever its encoding."""
+    sys.stdout.flush()
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # a text-only stdout (e.g. replaced in a notebook)
+        sys.stdout.write(data.decode("utf-8", "replace"))
+    else:
+        stream.write(data)
+    sys.stdout.flush()
 
 
 def _animate(args: argparse.Namespace) -> int:
@@ -495,23 +516,31 @@ def _animate(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     text = sys.stderr if to_stdout else sys.stdout  # stdout is the page's alone
     limits = _limits(args)
+    most = _max_nodes(args.max_nodes, MAX_DRAWN_NODES)
     root, _ = _build_reporting(args, formula, "animate")
+    count = len(ancestors(root))
+    if count > most:  # checked here, so that the message names the flag, not the keyword
+        raise _FormulaError(
+            f"the graph of {root.name} has {count:,} nodes, more than --max-nodes {most}; a "
+            "player of that many steps is too long to follow: animate a smaller formula, or "
+            "give a larger --max-nodes"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # values were reported above
             player = animate(
-                root, None if to_stdout else Path(args.output), max_nodes=args.max_nodes,
+                root, None if to_stdout else Path(args.output), max_nodes=None,
                 rankdir=args.rankdir, title=formula, **limits,
             )  # fmt: skip
-    except ValueError as error:  # a graph over the cap
-        print(f"compgraph animate: error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
     except (CompgraphError, OSError) as error:
-        print(f"compgraph animate: cannot write {args.output}: {error}", file=sys.stderr)
+        # The library's message names its own options; say what they are called here.
+        hint = f" ({_ANIMATE_LIMIT_OPTIONS})" if isinstance(error, RenderError) else ""
+        where = "standard output" if to_stdout else args.output
+        print(f"compgraph animate: cannot write {where}: {error}{hint}", file=sys.stderr)
         return 1
     print(f"{root.name} = {format_array(root.value)}", file=text)
     if to_stdout:
-        sys.stdout.write(str(player))
+        _write_bytes(str(player).encode("utf-8"))
     else:
         print(f"wrote {args.output}", file=text)
     return 0
@@ -572,9 +601,9 @@ def _add_animate_command(commands: Any) -> None:
     )
     player.add_argument(
         "--max-nodes",
-        type=int,
-        default=DEFAULT_MAX_NODES,
-        help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES})",
+        default=str(DEFAULT_MAX_NODES),
+        metavar="N",
+        help=f"refuse graphs of more nodes ({DEFAULT_MAX_NODES}; at most {MAX_DRAWN_NODES:,})",
     )
     _add_layout_arguments(player)
 
@@ -639,6 +668,23 @@ def _version() -> str:
     return f"compgraph {__version__}"
 
 
+@contextlib.contextmanager
+def _escaping_what_the_console_cannot_show() -> Any:
+    """Names a console cannot encode (α on Windows' cp1252) written as escapes, not a crash."""
+    restore = []
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) == "strict":
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
+                restore.append(stream)
+    try:
+        yield
+    finally:
+        for stream in restore:
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="strict")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``compgraph`` command with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -673,7 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        status = _animate(args) if args.command == "animate" else _draw(args)
+        with _escaping_what_the_console_cannot_show():
+            status = _animate(args) if args.command == "animate" else _draw(args)
         # Flushed here, so that a reader who left meets the handler below rather than the
         # interpreter's final flush (which would exit with status 120 and a message).
         sys.stdout.flush()

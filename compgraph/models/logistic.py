@@ -41,7 +41,10 @@ from compgraph.models.estimators import (
     check_positive_int,
     finite_real_array,
 )
+from compgraph.models.optimizers import GradientDescent
+from compgraph.models.training import run_training
 from compgraph.node import Node
+from compgraph.pictures.flow import literal_label
 
 __all__ = [
     "LogisticRegression",
@@ -403,16 +406,12 @@ def _cost(w: Node, b: Node, X: Node, Y: Node) -> Node:
     return J
 
 
-def _step(
-    w: np.ndarray, b: float, X: Node, Y: Node, flow: Any = None, iteration: int = 0
-) -> tuple[Grads, float]:
+def _step(w: np.ndarray, b: float, X: Node, Y: Node) -> tuple[Grads, float]:
     w_node, b_node = Node(w, name="w"), Node(b, name="b")
     J = _cost(w_node, b_node, X, Y)
-    J.backward()
-    if flow is not None:
-        flow.record(iteration, {"w": w_node, "b": b_node}, root=J)
-    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
-    return {"dw": np.array(w_node.grad), "db": float(b_node.grad)}, float(J.value)
+    dw, db = cg.gradients(J, [w_node, b_node])
+    # A fresh array: the engine's gradients are read-only and may be shared.
+    return {"dw": np.array(dw), "db": float(db)}, float(J.value)
 
 
 def _descend(
@@ -428,51 +427,29 @@ def _descend(
     progress: bool,
     gradient_flow: Any = None,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
-    """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
-    X_node, Y_node = _data_nodes(X, Y)
-    bar = _progress_bar(num_iterations) if progress else None
-    costs: list[float] = []
-    try:
-        for i in range(num_iterations):
-            grads, cost = _step(w, b, X_node, Y_node, gradient_flow, i)
-            # New arrays, never -=: the first w may be the caller's.
-            w = w - learning_rate * grads["dw"]
-            b = b - learning_rate * grads["db"]
-            if i % record_every == 0:
-                costs.append(cost)
-            if print_every and i % print_every == 0:
-                line = f"Cost after iteration {i}: {cost:f}"
-                # tqdm.write lifts the bar off the screen first; print would land after it.
-                if bar is None:
-                    print(line)
-                else:
-                    bar.write(line)
-            if bar is not None:
-                bar.update()
-                if i % record_every == 0:
-                    bar.set_postfix(cost=f"{cost:.6f}", refresh=False)
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"w": w, "b": b}, grads, costs
+    """Gradient descent on checked inputs, by the shared training loop; ``print_every=0``
+    prints nothing."""
+
+    def cost(nodes: dict[Any, Node], X_node: Node, Y_node: Node) -> Node:
+        return _cost(nodes["w"], nodes["b"], X_node, Y_node)
+
+    result = run_training(
+        cost, {"w": w, "b": b}, *_data_nodes(X, Y), GradientDescent(learning_rate),
+        num_iterations, record_every=record_every, print_every=print_every,
+        progress=progress, gradient_flow=gradient_flow, description="gradient descent",
+    )  # fmt: skip
+    parameters, gradients = result.parameters, result.gradients
+    return (
+        {"w": np.array(parameters["w"]), "b": float(parameters["b"])},
+        {"dw": np.array(gradients["w"]), "db": float(gradients["b"])},
+        result.costs,
+    )
 
 
 def _probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
     """A = σ(wᵀX + b), shape (1, m), through the engine without recording a graph."""
     with cg.no_grad():
         return cg.sigmoid(cg.matmul(w.T, X) + b).value
-
-
-def _progress_bar(total: int) -> Any:
-    try:
-        # The auto bar is Jupyter's widget in a notebook and the text bar elsewhere.
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(
-            "progress=True needs the optional package tqdm: pip install tqdm "
-            "(or pip install 'compgraph[progress]')"
-        ) from None
-    return tqdm(total=total, desc="gradient descent", unit="it")
 
 
 # -- checking inputs -------------------------------------------------------------------------
@@ -559,8 +536,9 @@ def plot_costs(
     Needs matplotlib (optional: ``pip install 'compgraph[examples]'``). Given ``ax``, the
     curves are drawn into those axes. Otherwise, with ``path``, the figure is drawn
     off-screen by the Agg renderer (pyplot's state is left alone); without either it comes
-    from pyplot, so ``plt.show()`` or a notebook displays it. With ``path`` the figure is
-    saved too (the format follows the suffix: .png, .svg, .pdf).
+    from pyplot, so ``plt.show()`` displays it; in a notebook (the inline backend) it is shown
+    once, as the cell's value (``figure = plot_costs(...)`` then ``figure`` to show it later).
+    With ``path`` the figure is saved too (the format follows the suffix: .png, .svg, .pdf).
 
     Args:
         costs: the recorded costs (e.g. the list ``optimize`` returns), or a dict from
@@ -602,7 +580,13 @@ def plot_costs(
     elif path is None:
         import matplotlib.pyplot as plt
 
-        axes = plt.figure().add_subplot()
+        shown = plt.figure()
+        axes = shown.add_subplot()
+        if "inline" in plt.get_backend():
+            # Jupyter's inline backend shows every open pyplot figure when the cell ends,
+            # and the figure returned as the cell's value once more: handed back to the
+            # caller alone, it is shown once.
+            plt.close(shown)
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -625,7 +609,7 @@ def plot_costs(
             np.arange(values.size) * every,
             values,
             marker="." if values.size < 30 else None,
-            label=name if label is not None or problem is not None else None,
+            label=literal_label(name) if label is not None or problem is not None else None,
         )[0]
         last_finite = np.flatnonzero(np.isfinite(values))
         if problem is not None and last_finite.size:
@@ -634,7 +618,7 @@ def plot_costs(
             axes.plot([i * every], [values[i]], "x", color=line.get_color(), markersize=9)
     if diverged:
         axes.text(
-            0.98, 0.95, "diverged: " + ", ".join(d or "the cost" for d in diverged),
+            0.98, 0.95, "diverged: " + ", ".join(literal_label(d or "the cost") for d in diverged),
             transform=axes.transAxes, ha="right", va="top", color="tab:red",
         )  # fmt: skip
     axes.set_xlabel("iteration")

@@ -21,13 +21,14 @@ the engine's gradients are checked against:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,15 +41,24 @@ from compgraph.models.estimators import (
     check_positive_int,
     finite_real_array,
 )
+from compgraph.models.optimizers import (
+    GradientDescent,
+    make_optimizer,
+    schedule_lr_decay,
+    update_lr,
+)
+from compgraph.models.training import GradientRecorder, check_count, check_seed, run_training
 from compgraph.node import Node
 
 __all__ = [
     "COST_EVERY",
     "HIDDEN_ACTIVATIONS",
+    "INITIALIZATIONS",
     "GradientRecorder",
     "NetworkClassifier",
     "backward_analytic",
     "compute_cost",
+    "compute_cost_with_regularization",
     "forward",
     "initialize_parameters",
     "plot_decision_boundary",
@@ -57,6 +67,9 @@ __all__ = [
     "train",
     "update_parameters",
 ]
+
+INITIALIZATIONS = ("zeros", "random", "he", "sqrt")
+"""The weights' initializations ``initialize_parameters`` and ``train`` know by name."""
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh")
 """The hidden activations ``forward`` knows: ReLU max(z, 0) and tanh."""
@@ -68,34 +81,36 @@ Parameters = dict[str, np.ndarray]
 Grads = dict[str, np.ndarray]
 
 
-class GradientRecorder(Protocol):
-    """What ``train(gradient_flow=...)`` accepts: anything with this ``record`` method.
-
-    ``record`` is called once per iteration, after ``J.backward()`` and before the update,
-    with the parameter Nodes (their ``.grad`` filled) and the cost node J.
-    """
-
-    def record(self, iteration: int, parameters: dict[str, Node], root: Node) -> Any: ...
-
-
 # -- the course's functions ------------------------------------------------------------------
 
 
 def initialize_parameters(
-    layer_dims: Sequence[int], seed: int = 1, scale: float | str = 0.01
+    layer_dims: Sequence[int],
+    seed: int = 1,
+    scale: float | str = 0.01,
+    initialization: str | None = None,
 ) -> Parameters:
-    """Random weights and zero biases, drawn exactly as the course draws them.
+    """Weights chosen by ``initialization`` and zero biases, drawn as the course draws them.
 
     A legacy generator ``np.random.RandomState(seed)`` (the stream of ``np.random.seed(seed)``
-    then ``np.random.randn``) draws one ``randn(n_l, n_{l-1})`` per layer, in order, and each
-    is multiplied by ``scale`` (the course's 0.01) or, with ``scale="sqrt"``, divided by
-    √n_{l-1} (the course's deep model). Biases are zeros. NumPy's global random state is
+    then ``np.random.randn``) draws one ``randn(n_l, n_{l-1})`` per layer, in order, and
+    each is scaled by the initialization (see ``INITIALIZATIONS``):
+
+    - ``"random"``: randn × ``scale`` (the course's 0.01; its initialization lesson's × 10
+      shows what too large does);
+    - ``"he"``: randn × √(2 / n_{l-1}), He et al.'s, for ReLU layers;
+    - ``"sqrt"``: randn / √n_{l-1}, the course's deep model;
+    - ``"zeros"``: all weights 0 (no draws), which never breaks the symmetry of a layer.
+
+    Without ``initialization`` it is ``"random"`` × ``scale``, or ``"sqrt"`` when
+    ``scale="sqrt"`` (the older spelling). Biases are zeros. NumPy's global random state is
     never touched.
 
     Args:
         layer_dims: ``[n_x, n_1, …, n_L]``, the size of the input and of every layer.
         seed: the generator's seed (a non-negative integer).
         scale: a non-negative number, or ``"sqrt"`` for W[l] = randn / √n_{l-1}.
+        initialization: ``"zeros"``, ``"random"``, ``"he"`` or ``"sqrt"``, or None.
 
     Returns:
         ``{"W1": (n_1, n_x), "b1": (n_1, 1), …}``, float64 arrays.
@@ -116,14 +131,19 @@ def initialize_parameters(
     dims = _check_layer_dims(layer_dims, where)
     _check_seed(seed, where)
     _check_scale(scale, where)
+    kind = _initialization(initialization, scale, where)
     generator = np.random.RandomState(int(seed))
     parameters: Parameters = {}
     for l in range(1, len(dims)):  # noqa: E741 - l is the course's layer index
-        draw = generator.randn(dims[l], dims[l - 1])
-        # _check_scale lets one string through, "sqrt"; any other scale is a number.
-        parameters[f"W{l}"] = (
-            draw / np.sqrt(dims[l - 1]) if isinstance(scale, str) else draw * scale
-        )
+        shape = (dims[l], dims[l - 1])
+        if kind == "zeros":
+            parameters[f"W{l}"] = np.zeros(shape)
+        elif kind == "he":
+            parameters[f"W{l}"] = generator.randn(*shape) * np.sqrt(2 / dims[l - 1])
+        elif kind == "sqrt":
+            parameters[f"W{l}"] = generator.randn(*shape) / np.sqrt(dims[l - 1])
+        else:
+            parameters[f"W{l}"] = generator.randn(*shape) * float(scale)
         parameters[f"b{l}"] = np.zeros((dims[l], 1))
     return parameters
 
@@ -197,7 +217,11 @@ def compute_cost(AL: Node, Y: ArrayLike) -> Node:
         >>> J.name, round(J.item(), 6)
         ('J', 0.693147)
     """
-    where = "compute_cost"
+    return _cost(AL, _cost_labels(AL, Y, "compute_cost"))
+
+
+def _cost_labels(AL: Any, Y: Any, where: str) -> Node:
+    """Y as a constant Node, once AL is checked to be a sigmoid output of shape (1, m)."""
     if not isinstance(AL, Node) or AL.op is not cg.ops.Sigmoid:
         made_by = (
             f"a {type(AL).__name__}"
@@ -205,17 +229,63 @@ def compute_cost(AL: Node, Y: ArrayLike) -> Node:
             else ("a leaf Node" if AL.op is None else f"a Node made by {AL.op.name}")
         )
         raise TypeError(
-            f"compute_cost: AL must be the sigmoid output node that forward returns (the cost "
+            f"{where}: AL must be the sigmoid output node that forward returns (the cost "
             f"is taken from its logit Z[L] = AL.parents[0]), got {made_by}; pass "
             "forward(X, parameters) itself"
         )
     if AL.ndim != 2 or AL.shape[0] != 1:
         raise ShapeError(
-            f"compute_cost: AL has shape {AL.shape}; a binary classifier's output must have "
+            f"{where}: AL has shape {AL.shape}; a binary classifier's output must have "
             "shape (1, m): make the last layer a single unit (layer_dims ending in 1)"
         )
-    Y_array = _labels(Y, AL.shape[1], where)
-    return _cost(AL, Node(Y_array, name="Y", requires_grad=False))
+    return Node(_labels(Y, AL.shape[1], where), name="Y", requires_grad=False)
+
+
+def compute_cost_with_regularization(
+    AL: Node, Y: ArrayLike, parameters: Mapping[str, Any], lambd: float
+) -> Node:
+    """The cost with the L2 penalty: J = cross-entropy + (λ/2m) Σ_l ‖W[l]‖²_F, as a node.
+
+    The course's ``compute_cost_with_regularization``: ``compute_cost(AL, Y)`` plus
+    (1/m)(λ/2)(Σ W1² + Σ W2² + …). Backpropagating it adds (λ/m)·W[l] to each dW[l], the
+    term the course writes by hand. Parameters given as Nodes are used as they are (so
+    their gradients include the penalty's); arrays are constants here.
+
+    Args:
+        AL, Y: as for ``compute_cost``.
+        parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes.
+        lambd: λ ≥ 0 (the course's name; ``lambda`` is Python's keyword).
+
+    Returns:
+        The scalar node J; its parents are the cross-entropy and the penalty ``L2``.
+
+    Raises:
+        TypeError, ShapeError, DataError: as for ``compute_cost``.
+        ValueError: a negative or non-finite λ, or parameters that do not chain.
+
+    Example:
+        >>> import numpy as np
+        >>> from compgraph.models.networks import compute_cost_with_regularization, forward
+        >>> parameters = {"W1": np.array([[1.0, 2.0]]), "b1": np.zeros((1, 1))}
+        >>> AL = forward(np.zeros((2, 4)), parameters)
+        >>> J = compute_cost_with_regularization(AL, [[1, 0, 1, 0]], parameters, lambd=0.8)
+        >>> round(J.item() - float(np.log(2)), 12)  # (0.8 / (2·4)) · (1 + 4)
+        0.5
+    """
+    where = "compute_cost_with_regularization"
+    lambd = _real(lambd, "lambd", where, low=0.0)
+    Y_node = _cost_labels(AL, Y, where)
+    weights = _checked_parameters(parameters, where)
+    return _regularized_cost(
+        AL,
+        Y_node,
+        [
+            value if isinstance(value, Node) else Node(value, name=name, requires_grad=False)
+            for name, value in weights.items()
+            if name.startswith("W")
+        ],
+        lambd,
+    )
 
 
 def backward_analytic(
@@ -319,8 +389,9 @@ def propagate(
     _check_output(dims, where)
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
     J = _cost(_forward(X_node, nodes, activation), Y_node)
-    J.backward()
-    return _gradients_of(nodes), J.item()
+    found = cg.gradients(J, nodes)
+    # Fresh arrays: the engine's gradients are read-only and may be shared.
+    return {f"d{name}": np.array(g, dtype=np.float64) for name, g in found.items()}, J.item()
 
 
 def update_parameters(
@@ -382,35 +453,80 @@ def train(
     gradient_flow: GradientRecorder | None = None,
     *,
     print_every: int = COST_EVERY,
+    initialization: str | None = None,
+    l2: float = 0.0,
+    keep_prob: float = 1.0,
+    dropout_seed: int = 1,
+    fixed_dropout_masks: bool = False,
+    optimizer: Any = "gd",
+    beta: float = 0.9,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    mini_batch_size: int | None = None,
+    mini_batch_seed: int = 10,
+    num_epochs: int | None = None,
+    decay_rate: float | None = None,
+    time_interval: int | None = None,
+    progress: bool = False,
 ) -> tuple[Parameters, list[float]]:
-    """Gradient descent on a network initialised by ``initialize_parameters``.
+    """Train a network initialised by ``initialize_parameters``, as the course's models do.
 
-    Every iteration builds the graph on fresh parameter Nodes (so no graph grows across
-    iterations), backpropagates J and takes the step of ``update_parameters``.
+    Every step builds the graph on fresh parameter Nodes (so no graph grows across steps),
+    takes the gradients of J and lets the optimizer step (``compgraph.models.training``'s
+    loop). By default that is full-batch gradient descent, ``num_iterations`` steps of
+    ``update_parameters``. The course's second-course lessons are keywords:
+
+    - the cost gains the L2 penalty (λ/2m)·Σ_l ‖W[l]‖²_F with ``l2=λ`` (the engine derives
+      its (λ/m)·W[l] gradient term);
+    - inverted dropout with ``keep_prob < 1``: each hidden layer's A[l] becomes
+      A[l] ⊙ D[l] / keep_prob with D[l] = (rand(A[l].shape) < keep_prob) drawn layer by
+      layer from ``RandomState(dropout_seed)``: fresh masks each step, or with
+      ``fixed_dropout_masks=True`` the notebook's re-seeding before every forward pass (the
+      same masks every step). The masks enter each step as inputs ``D1``, ``D2``, …;
+      ``predict`` never drops;
+    - ``optimizer``: ``"gd"``, ``"momentum"`` (with ``beta``), ``"rmsprop"`` (``beta2``,
+      ``epsilon``), ``"adam"`` (``beta1``, ``beta2``, ``epsilon``) or an optimizer object
+      (see ``compgraph.models.optimizers``);
+    - ``mini_batch_size``: ``num_epochs`` passes over ``random_mini_batches`` drawn with
+      seeds ``mini_batch_seed + 1``, ``+ 2``, … (the course's model starts at 10); the cost
+      of an epoch is Σ batch cost · batch size / m;
+    - ``decay_rate``: after each epoch the rate becomes α₀ / (1 + decay_rate · epoch)
+      (``update_lr``), or with ``time_interval`` α₀ / (1 + decay_rate · ⌊epoch /
+      time_interval⌋) (``schedule_lr_decay``).
 
     Args:
         X: the examples as columns, (n_x, m), with n_x = ``layer_dims[0]``.
         Y: the labels in {0, 1}, (1, m).
         layer_dims: ``[n_x, n_1, …, 1]``: one output unit.
         learning_rate: the step size α (> 0).
-        num_iterations: how many steps to take (at least 1).
+        num_iterations: how many full-batch steps to take (at least 1).
         hidden: ``"relu"`` or ``"tanh"``.
-        print_cost: print ``Cost after iteration i: J`` every ``print_every`` iterations.
-        seed, scale: as for ``initialize_parameters``.
+        print_cost: print ``Cost after iteration i: J`` (``epoch`` with mini-batches) every
+            ``print_every`` iterations.
+        seed, scale, initialization: as for ``initialize_parameters``.
         gradient_flow: an object whose ``record(iteration, parameters, root=J)`` is called
-            after each backward pass (e.g. a ``cg.GradientFlow``), or None.
+            after each step's gradients (e.g. a ``cg.GradientFlow``), or None.
         print_every: how often to print, in iterations (the course prints every 100 for
             deep models, every 1000 for week 3's).
+        l2: the L2 penalty's λ ≥ 0.
+        keep_prob: the probability in (0, 1] of keeping a hidden unit (1: no dropout).
+        dropout_seed: the masks' seed; fixed_dropout_masks: re-seed before every step.
+        optimizer, beta, beta1, beta2, epsilon: the optimizer and its settings.
+        mini_batch_size, mini_batch_seed: mini-batches (None: full batch) and their seed.
+        num_epochs: passes over the data; replaces ``num_iterations`` when given.
+        decay_rate, time_interval: the learning-rate schedule (None: a constant rate).
+        progress: show a tqdm progress bar.
 
     Returns:
-        ``(parameters, costs)``: the trained parameters and the cost at iterations 0, 100,
-        200, … (before that iteration's step).
+        ``(parameters, costs)``: the trained parameters and the cost at iterations (epochs)
+        0, 100, 200, … (before that iteration's step).
 
     Raises:
         ShapeError, DataError, DTypeError: as for ``forward`` and ``compute_cost``.
-        ValueError: a bad ``layer_dims``, ``hidden``, ``learning_rate``, ``num_iterations``,
-            ``seed``, ``scale`` or ``print_every``.
-        TypeError: ``gradient_flow`` has no ``record`` method.
+        ValueError: a setting out of range (the message names it).
+        TypeError: ``gradient_flow`` has no ``record`` method, or ``optimizer`` is neither a
+            name nor an optimizer.
 
     Example:
         >>> import numpy as np
@@ -422,6 +538,10 @@ def train(
         (10, 0.693048, 0.290478)
         >>> float(np.mean(predict(parameters, X, hidden="tanh") == Y))
         0.8925
+        >>> _, costs = train(X, Y, [2, 4, 1], 0.01, hidden="tanh", initialization="he",
+        ...                  optimizer="adam", mini_batch_size=64, num_epochs=101)
+        >>> len(costs), costs[-1] < costs[0]
+        (2, True)
     """
     where = "train"
     activation = _activation(hidden, where)
@@ -433,15 +553,24 @@ def train(
             f"train: gradient_flow must have a record(iteration, parameters, root) method, "
             f"got {type(gradient_flow).__name__}; pass e.g. cg.GradientFlow() or None"
         )
+    epochs = num_iterations if num_epochs is None else num_epochs
+    settings = _TrainingSettings.checked(
+        where, learning_rate=learning_rate, num_epochs=epochs,
+        initialization=initialization, scale=scale, l2=l2, keep_prob=keep_prob,
+        dropout_seed=dropout_seed, fixed_dropout_masks=fixed_dropout_masks,
+        optimizer=optimizer, beta=beta, beta1=beta1, beta2=beta2, epsilon=epsilon,
+        mini_batch_size=mini_batch_size, mini_batch_seed=mini_batch_seed,
+        decay_rate=decay_rate, time_interval=time_interval,
+    )  # fmt: skip
     X_node = _data_node(X, "X", where)
     _check_examples(X_node.value, dims, where)
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
 
-    parameters = initialize_parameters(dims, seed, scale)
+    parameters = initialize_parameters(dims, seed, scale, initialization)
     return _descend(
-        X_node, Y_node, parameters, activation, float(learning_rate), int(num_iterations),
+        X_node, Y_node, parameters, activation, float(learning_rate), settings.num_epochs,
         print_every=int(print_every) if print_cost else 0,
-        gradient_flow=gradient_flow,
+        gradient_flow=gradient_flow, settings=settings, progress=progress,
     )  # fmt: skip
 
 
@@ -636,6 +765,18 @@ class NetworkClassifier(BinaryClassifier):
         scale: the initial weights' scale: a number, or ``"sqrt"`` for randn / √n_{l-1}.
         print_cost: print the cost every ``print_every`` iterations while fitting.
         print_every: how often to print, in iterations.
+        initialization: as for ``initialize_parameters`` (None: by ``scale``).
+        alpha: the L2 penalty's λ (``train``'s ``l2``; scikit-learn's name).
+        keep_prob, dropout_seed, fixed_dropout_masks: dropout, as for ``train``.
+        solver: ``train``'s ``optimizer``: ``"gd"``, ``"momentum"``, ``"rmsprop"``,
+            ``"adam"`` or an optimizer object (scikit-learn's ``"sgd"`` and ``"lbfgs"`` are
+            not these).
+        momentum: momentum's β (``train``'s ``beta``; scikit-learn's name).
+        beta_1, beta_2, epsilon: Adam's and RMSprop's settings (``beta1``, ``beta2``).
+        batch_size: the mini-batch size (None: full batch); ``num_iterations`` then counts
+            epochs, as scikit-learn's ``max_iter`` does.
+        mini_batch_seed: the mini-batches' seed, as for ``train``.
+        decay_rate, time_interval: the learning-rate schedule, as for ``train``.
 
     Attributes (after ``fit``):
         parameters_: the trained ``{"W1": (n_1, n_features), "b1": (n_1, 1), …}``.
@@ -664,6 +805,20 @@ class NetworkClassifier(BinaryClassifier):
         scale: float | str = 0.01,
         print_cost: bool = False,
         print_every: int = 1000,
+        initialization: str | None = None,
+        alpha: float = 0.0,
+        keep_prob: float = 1.0,
+        dropout_seed: int = 1,
+        fixed_dropout_masks: bool = False,
+        solver: Any = "gd",
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        batch_size: int | None = None,
+        mini_batch_seed: int = 10,
+        decay_rate: float | None = None,
+        time_interval: int | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -673,6 +828,20 @@ class NetworkClassifier(BinaryClassifier):
         self.scale = scale
         self.print_cost = print_cost
         self.print_every = print_every
+        self.initialization = initialization
+        self.alpha = alpha
+        self.keep_prob = keep_prob
+        self.dropout_seed = dropout_seed
+        self.fixed_dropout_masks = fixed_dropout_masks
+        self.solver = solver
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.mini_batch_seed = mini_batch_seed
+        self.decay_rate = decay_rate
+        self.time_interval = time_interval
 
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "NetworkClassifier.fit"
@@ -681,13 +850,23 @@ class NetworkClassifier(BinaryClassifier):
         _check_training(
             self.learning_rate, self.num_iterations, self.print_every, self.seed, self.scale, where
         )
+        settings = _TrainingSettings.checked(
+            where, learning_rate=self.learning_rate, num_epochs=self.num_iterations,
+            initialization=self.initialization, scale=self.scale, l2=self.alpha,
+            keep_prob=self.keep_prob, dropout_seed=self.dropout_seed,
+            fixed_dropout_masks=self.fixed_dropout_masks, optimizer=self.solver,
+            beta=self.momentum, beta1=self.beta_1, beta2=self.beta_2, epsilon=self.epsilon,
+            mini_batch_size=self.batch_size, mini_batch_seed=self.mini_batch_seed,
+            decay_rate=self.decay_rate, time_interval=self.time_interval,
+            names={"l2": "alpha", "mini_batch_size": "batch_size", "num_epochs": "num_iterations"},
+        )  # fmt: skip
         parameters, costs = _descend(
             Node(X.T, name="X", requires_grad=False),
             Node(y.reshape(1, -1), name="Y", requires_grad=False),
-            initialize_parameters(dims, self.seed, self.scale),
+            initialize_parameters(dims, self.seed, self.scale, self.initialization),
             activation, float(self.learning_rate), int(self.num_iterations),
             print_every=int(self.print_every) if self.print_cost else 0,
-            gradient_flow=None,
+            gradient_flow=None, settings=settings,
         )  # fmt: skip
         self.parameters_ = parameters
         self.layer_dims_ = dims
@@ -717,6 +896,95 @@ def _hidden_sizes(sizes: Any, where: str) -> list[int]:
 # -- the graph ---------------------------------------------------------------------------------
 
 
+class _TrainingSettings(NamedTuple):
+    """Training's settings past the course's first lessons, checked once for ``train`` and
+    ``NetworkClassifier.fit``; the defaults are plain full-batch gradient descent."""
+
+    num_epochs: int
+    l2: float = 0.0
+    keep_prob: float = 1.0
+    dropout_seed: int = 1
+    fixed_dropout_masks: bool = False
+    optimizer: Any = None
+    mini_batch_size: int | None = None
+    mini_batch_seed: int = 10
+    schedule: Any = None
+
+    @classmethod
+    def checked(
+        cls,
+        where: str,
+        *,
+        learning_rate: float,
+        num_epochs: Any,
+        initialization: Any,
+        scale: Any,
+        l2: Any,
+        keep_prob: Any,
+        dropout_seed: Any,
+        fixed_dropout_masks: Any,
+        optimizer: Any,
+        beta: Any,
+        beta1: Any,
+        beta2: Any,
+        epsilon: Any,
+        mini_batch_size: Any,
+        mini_batch_seed: Any,
+        decay_rate: Any,
+        time_interval: Any,
+        names: Mapping[str, str] | None = None,
+    ) -> _TrainingSettings:
+        """Check every setting, naming it as the caller spells it (``names``)."""
+        name = dict(names or {}).get
+        _initialization(initialization, scale, where)
+        epochs = check_count(num_epochs, name("num_epochs", "num_epochs"), where)
+        l2_value = _real(l2, name("l2", "l2"), where, low=0.0)
+        keep = _real(keep_prob, "keep_prob", where, low=0.0)
+        if not 0 < keep <= 1:
+            raise ValueError(
+                f"{where}: keep_prob must be in (0, 1] (the probability of keeping a unit; 1 "
+                f"turns dropout off), got {keep_prob!r}"
+            )
+        check_seed(dropout_seed, "dropout_seed", where)
+        if not isinstance(fixed_dropout_masks, (bool, np.bool_)):
+            raise TypeError(
+                f"{where}: fixed_dropout_masks must be True or False, got {fixed_dropout_masks!r}"
+            )
+        chosen = make_optimizer(
+            optimizer, float(learning_rate), beta=beta, beta1=beta1, beta2=beta2,
+            epsilon=epsilon, where=where,
+        )  # fmt: skip
+        size = (
+            None
+            if mini_batch_size is None
+            else check_count(mini_batch_size, name("mini_batch_size", "mini_batch_size"), where)
+        )
+        check_seed(mini_batch_seed, "mini_batch_seed", where)
+        schedule = None
+        if decay_rate is not None:
+            rate = _real(decay_rate, "decay_rate", where, low=0.0)
+            alpha0 = float(learning_rate)
+            if time_interval is None:
+                schedule = functools.partial(_continuous_decay, alpha0, rate)
+            else:
+                interval = check_count(time_interval, "time_interval", where)
+                schedule = functools.partial(_interval_decay, alpha0, rate, interval)
+        elif time_interval is not None:
+            raise ValueError(f"{where}: time_interval needs a decay_rate (the schedule's decay)")
+        return cls(
+            epochs, l2_value, keep, int(dropout_seed), bool(fixed_dropout_masks), chosen, size,
+            int(mini_batch_seed), schedule,
+        )  # fmt: skip
+
+
+def _continuous_decay(alpha0: float, rate: float, epoch: int) -> float:
+    return update_lr(alpha0, epoch, rate)
+
+
+def _interval_decay(alpha0: float, rate: float, interval: int, epoch: int) -> float:
+    return schedule_lr_decay(alpha0, epoch, rate, interval)
+
+
 def _descend(
     X: Node,
     Y: Node,
@@ -727,29 +995,64 @@ def _descend(
     *,
     print_every: int,
     gradient_flow: GradientRecorder | None,
+    settings: _TrainingSettings | None = None,
+    progress: bool = False,
 ) -> tuple[Parameters, list[float]]:
-    """The descent loop on checked inputs; ``print_every=0`` prints nothing."""
-    costs: list[float] = []
-    for i in range(num_iterations):
-        # Fresh leaves every step: the graph is rebuilt, never grown, and the caller's
-        # arrays are never modified.
-        nodes = {name: Node(value, name=name) for name, value in parameters.items()}
-        J = _cost(_forward(X, nodes, activation), Y)
-        J.backward()
-        if gradient_flow is not None:
-            gradient_flow.record(i, nodes, root=J)
-        cost = J.item()
-        if i % COST_EVERY == 0:
-            costs.append(cost)
-        if print_every and i % print_every == 0:
-            print(f"Cost after iteration {i}: {cost:f}")
-        parameters = {
-            name: value - learning_rate * nodes[name].grad for name, value in parameters.items()
-        }
-    return parameters, costs
+    """Training on checked inputs by the shared loop; ``print_every=0`` prints nothing.
+
+    Without ``settings`` it is full-batch gradient descent with ``learning_rate``.
+    """
+    if settings is None:
+        settings = _TrainingSettings(num_iterations)
+    optimizer = settings.optimizer or GradientDescent(learning_rate)
+    L = len(parameters) // 2
+    keep_prob = settings.keep_prob
+    generator = np.random.RandomState(settings.dropout_seed)
+
+    def cost(nodes: dict[Any, Node], X_batch: Node, Y_batch: Node) -> Node:
+        masks = None
+        if keep_prob < 1:
+            # The notebook calls np.random.seed(1) at the top of every forward pass.
+            source = (
+                np.random.RandomState(settings.dropout_seed)
+                if settings.fixed_dropout_masks
+                else generator
+            )
+            masks = _dropout_masks(source, nodes, X_batch.shape[1], keep_prob)
+        AL = _forward(X_batch, nodes, activation, masks, keep_prob)
+        if settings.l2 == 0:
+            return _cost(AL, Y_batch)
+        weights = [nodes[f"W{layer}"] for layer in range(1, L + 1)]
+        return _regularized_cost(AL, Y_batch, weights, settings.l2)
+
+    result = run_training(
+        cost, parameters, X, Y, optimizer, num_iterations,
+        mini_batch_size=settings.mini_batch_size, mini_batch_seed=settings.mini_batch_seed,
+        schedule=settings.schedule, record_every=COST_EVERY, print_every=print_every,
+        progress=progress, gradient_flow=gradient_flow,
+    )  # fmt: skip
+    # Writable copies, as before the shared loop: the caller owns the trained parameters.
+    return {name: np.array(value) for name, value in result.parameters.items()}, result.costs
 
 
-def _forward(X: Node, parameters: Mapping[str, Node], activation: Any) -> Node:
+def _dropout_masks(
+    generator: np.random.RandomState, nodes: Mapping[Any, Node], m: int, keep_prob: float
+) -> dict[int, np.ndarray]:
+    """D[l] = (rand(n_l, m) < keep_prob) for each hidden layer l, drawn in layer order."""
+    L = len(nodes) // 2
+    return {
+        l: (generator.rand(nodes[f"W{l}"].shape[0], m) < keep_prob).astype(np.float64)
+        for l in range(1, L)  # noqa: E741
+    }
+
+
+def _forward(
+    X: Node,
+    parameters: Mapping[str, Node],
+    activation: Any,
+    masks: Mapping[int, np.ndarray] | None = None,
+    keep_prob: float = 1.0,
+) -> Node:
     L = len(parameters) // 2
     A = X
     for l in range(1, L + 1):  # noqa: E741
@@ -757,6 +1060,12 @@ def _forward(X: Node, parameters: Mapping[str, Node], activation: Any) -> Node:
         Z.name = f"Z{l}"
         A = cg.sigmoid(Z) if l == L else activation(Z)
         A.name = f"A{l}"
+        if masks is not None and l < L:
+            # Inverted dropout, in the course's order: A ⊙ D, then / keep_prob so that
+            # the expected activation is unchanged. The mask is an input of the step.
+            D = Node(masks[l], name=f"D{l}", requires_grad=False)
+            A = (A * D) / keep_prob
+            A.name = f"A{l}_dropped"
     return A
 
 
@@ -768,9 +1077,19 @@ def _cost(AL: Node, Y: Node) -> Node:
     return J
 
 
-def _gradients_of(nodes: Mapping[str, Node]) -> Grads:
-    # Fresh arrays: the engine's .grad arrays are read-only and may be shared.
-    return {f"d{name}": np.array(node.grad, dtype=np.float64) for name, node in nodes.items()}
+def _regularized_cost(AL: Node, Y: Node, weights: Sequence[Node], lambd: float) -> Node:
+    """J = cross-entropy + (λ/2m) Σ_l ‖W[l]‖²_F, the course's compute_cost_with_regularization."""
+    cross_entropy = _cost(AL, Y)
+    cross_entropy.name = "cross_entropy"
+    m = Y.shape[1]
+    squares = cg.sum(weights[0] * weights[0])
+    for W in weights[1:]:
+        squares = squares + cg.sum(W * W)
+    penalty = (lambd / (2 * m)) * squares
+    penalty.name = "L2"
+    J = cross_entropy + penalty
+    J.name = "J"
+    return J
 
 
 def _activation(hidden: Any, where: str, name: str = "hidden") -> Any:
@@ -951,3 +1270,31 @@ def _check_learning_rate(learning_rate: Any, where: str) -> None:
         raise ValueError(
             f"{where}: learning_rate must be a positive finite number, got {learning_rate!r}"
         )
+
+
+def _initialization(initialization: Any, scale: Any, where: str) -> str:
+    """The initialization's name: the one given, or what ``scale`` alone has always meant."""
+    if initialization is None:
+        return "sqrt" if isinstance(scale, str) else "random"
+    if not isinstance(initialization, str) or initialization not in INITIALIZATIONS:
+        raise ValueError(
+            f"{where}: initialization must be one of {', '.join(map(repr, INITIALIZATIONS))}, "
+            f"got {initialization!r}"
+        )
+    if isinstance(scale, str) and initialization != "sqrt":
+        raise ValueError(
+            f"{where}: scale='sqrt' is the 'sqrt' initialization, not {initialization!r}; "
+            "give a number as scale (used by 'random') or leave it out"
+        )
+    return initialization
+
+
+def _real(value: Any, name: str, where: str, *, low: float) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < low
+    ):
+        raise ValueError(f"{where}: {name} must be a finite number >= {low:g}, got {value!r}")
+    return float(value)

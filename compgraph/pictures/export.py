@@ -27,6 +27,8 @@ from compgraph.graph import topological_order
 from compgraph.node import Node
 
 __all__ = [
+    "DEFAULT_MAX_NODES",
+    "NAME_LIMIT",
     "SCHEMA",
     "SCHEMA_ID",
     "gradient_array",
@@ -37,6 +39,10 @@ __all__ = [
 
 #: The name and version of the document's format; a change that breaks readers bumps it.
 SCHEMA_ID = "compgraph.graph/1"
+#: The most nodes ``to_json`` writes by default: about 6 MB and 2 s (a picture draws 200).
+DEFAULT_MAX_NODES = 10_000
+#: Names longer than this many characters are written clipped, ending in "…".
+NAME_LIMIT = 200
 
 _NODE_FIELDS = (
     *("id", "position", "label", "name", "kind", "op", "parents", "requires_grad"),
@@ -66,6 +72,19 @@ SCHEMA: dict[str, Any] = {
     "required": ["schema", "root", "nodes"],
     "properties": {
         "schema": {"const": SCHEMA_ID},
+        "left_out": {
+            "description": "present when nodes were left out or names clipped; then parents "
+            "may name nodes that are not listed",
+            "type": "object",
+            "required": ["nodes", "max_nodes", "clipped_names", "note"],
+            "properties": {
+                "nodes": {"type": "integer", "minimum": 0},
+                "max_nodes": {"type": ["integer", "null"]},
+                "clipped_names": {"type": "integer", "minimum": 0},
+                "note": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
         "root": {"type": "string", "pattern": "^v[0-9]+$"},
         "nodes": {
             "type": "array",
@@ -274,13 +293,37 @@ def _kind(node: Node, root: Node) -> str:
     return "parameter" if node.requires_grad else "constant"
 
 
-def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
+def _nearest(root: Node, limit: int) -> set[Node]:
+    """Up to ``limit`` nodes nearest ``root``, breadth first over parents (as pictures cut)."""
+    chosen = {root}
+    queue = [root]
+    for node in queue:  # grows while it is read: a breadth-first walk without recursion
+        for parent in node.parents:
+            if len(chosen) >= limit:
+                return chosen
+            if parent not in chosen:
+                chosen.add(parent)
+                queue.append(parent)
+    return chosen
+
+
+def _clip(name: str | None) -> str | None:
+    if name is None or len(name) <= NAME_LIMIT:
+        return name
+    return name[:NAME_LIMIT] + "…"
+
+
+def graph_data(
+    root: Node, *, max_data: int | None = 100, max_nodes: int | None = DEFAULT_MAX_NODES
+) -> dict[str, Any]:
     """The document ``to_json`` writes, as a dict (see ``SCHEMA``).
 
     Args:
         root: the node whose graph to describe.
         max_data: values, gradients and array attrs with at most this many elements also
             list their elements (``"data"``); ``None`` lists them all.
+        max_nodes: list at most this many nodes, those nearest ``root`` (as the pictures
+            do), and say in ``"left_out"`` how many were not; ``None``: all of them.
 
     Returns:
         ``{"schema": "compgraph.graph/1", "root": id, "nodes": [...]}``, nodes in creation
@@ -288,7 +331,8 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
 
     Raises:
         TypeError: ``root`` is not a Node.
-        ValueError: ``max_data`` is negative or not an int.
+        ValueError: ``max_data`` is negative or not an int, or ``max_nodes`` is not a
+            positive int or None.
 
     Example:
         >>> import compgraph as cg
@@ -305,18 +349,30 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
         raise ValueError(
             f"to_json: max_data must be a non-negative int (or None for all), got {max_data!r}"
         )
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
+        raise ValueError(f"to_json: max_nodes must be a positive int or None, got {max_nodes!r}")
     order = topological_order(root)
+    # Ids and labels are those of the whole graph, so they match the pictures' when cut.
     ids = {node: f"v{position}" for position, node in enumerate(order)}
     labels = node_labels(order)
+    kept = None
+    if max_nodes is not None and len(order) > max_nodes:
+        kept = _nearest(root, max_nodes)
     nodes = []
+    clipped = 0
     for position, node in enumerate(order):
+        if kept is not None and node not in kept:
+            continue
         op, grad = node.op, gradient_array(node)
+        clipped += _clip(node.name) != node.name
         nodes.append(
             {
                 "id": ids[node],
                 "position": position,
-                "label": labels[node],
-                "name": node.name,
+                "label": _clip(labels[node]),
+                "name": _clip(node.name),
                 "kind": _kind(node, root),
                 "op": None
                 if op is None
@@ -330,7 +386,22 @@ def graph_data(root: Node, *, max_data: int | None = 100) -> dict[str, Any]:
                 "attrs": _json_safe(dict(node.attrs), max_data),
             }
         )
-    return {"schema": SCHEMA_ID, "root": ids[root], "nodes": nodes}
+    document: dict[str, Any] = {"schema": SCHEMA_ID, "root": ids[root], "nodes": nodes}
+    if kept is not None or clipped:
+        left = len(order) - len(nodes)
+        note = f"{left} of {len(order)} nodes left out (max_nodes={max_nodes}): those farthest "
+        note += "from the root; parents may name them. Pass max_nodes=None for all"
+        if not left:
+            note = f"names longer than {NAME_LIMIT} characters clipped"
+        elif clipped:
+            note += f"; names longer than {NAME_LIMIT} characters clipped"
+        document["left_out"] = {
+            "nodes": left,
+            "max_nodes": max_nodes,
+            "clipped_names": clipped,
+            "note": note,
+        }
+    return document
 
 
 def to_json(
@@ -339,6 +410,7 @@ def to_json(
     *,
     indent: int | None = 2,
     max_data: int | None = 100,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
 ) -> str | Path:
     """The graph of ``root`` as a JSON document for other tools (schema ``compgraph.graph/1``).
 
@@ -353,13 +425,17 @@ def to_json(
         path: a file to write (atomically); ``None`` returns the text instead.
         indent: passed to ``json.dumps``; ``None`` writes one line.
         max_data: list elements of arrays with at most this many (``None``: all).
+        max_nodes: write at most this many nodes, those nearest ``root``, as the pictures
+            draw them, with a ``"left_out"`` note of how many were not (``None``: all).
+            Names are clipped to ``NAME_LIMIT`` characters, which the note counts too.
 
     Returns:
         The JSON text, or ``path`` as a ``pathlib.Path`` when one is given.
 
     Raises:
         TypeError: ``root`` is not a Node.
-        ValueError: ``max_data`` is not a non-negative int or None.
+        ValueError: ``max_data`` is not a non-negative int or None, or ``max_nodes`` is
+            not a positive int or None.
         OSError: ``path`` cannot be written.
 
     Example:
@@ -371,7 +447,8 @@ def to_json(
         >>> doc["schema"], [n["grad"]["data"] for n in doc["nodes"] if n["kind"] == "parameter"]
         ('compgraph.graph/1', [3.0, 6.0, 9.0])
     """
-    text = json.dumps(graph_data(root, max_data=max_data), indent=indent, allow_nan=False)
+    document = graph_data(root, max_data=max_data, max_nodes=max_nodes)
+    text = json.dumps(document, indent=indent, allow_nan=False)
     if path is None:
         return text
     return write_atomically(path, text + "\n")

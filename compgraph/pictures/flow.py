@@ -18,7 +18,7 @@ from compgraph.graph import topological_order
 from compgraph.node import Node
 from compgraph.pictures.export import gradient_array, node_labels
 
-__all__ = ["GradientFlow", "gradient_norm"]
+__all__ = ["GradientFlow", "gradient_norm", "literal_label"]
 
 
 def gradient_norm(gradient: Any) -> float:
@@ -77,7 +77,7 @@ class GradientFlow:
         self.every = every
         self.nodes = nodes
         self.iterations: list[int] = []
-        self.norms: dict[str, list[float]] = {}
+        self.norms: dict[Any, list[float]] = {}
         self.node_norms: dict[str, list[float]] = {}
 
     def __repr__(self) -> str:
@@ -87,22 +87,38 @@ class GradientFlow:
         )
 
     def record(
-        self, iteration: int, parameters: Mapping[str, Node], root: Node | None = None
+        self,
+        iteration: int,
+        parameters: Mapping[Any, Any],
+        root: Node | None = None,
+        *,
+        gradients: Mapping[Any, Any] | None = None,
+        node_gradients: Mapping[Node, Any] | None = None,
     ) -> bool:
         """Record the gradient norms of ``parameters`` if ``iteration`` is a multiple of ``every``.
 
-        Call it after ``root.backward()``, before the parameters change.
+        Two call forms. The training loop's passes the gradients it computed,
+        ``record(i, parameters, root=J, gradients={name: dJ/dθ})``, and the parameters
+        only name them. The older form, ``record(i, {name: node}, root=J)`` after
+        ``J.backward()``, reads each parameter Node's ``.grad``; it keeps working.
+        Call either before the parameters change.
 
         Args:
             iteration: the training iteration, counting from 0, increasing between calls.
-            parameters: name → the parameter's Node (its ``.grad`` filled by backward).
-            root: the node backward ran from (the cost); needed with ``nodes=True``.
+            parameters: name → the parameter (its Node; with ``gradients``, anything).
+                Names may be any hashable (strings, numbers); two names are never merged.
+            root: the cost node; needed with ``nodes=True``.
+            gradients: name → the parameter's gradient array, for the same names.
+            node_gradients: with ``nodes=True``, Node → its gradient (the pass's, as
+                ``cg.gradients(..., observe=...)`` hands them over); without it each node's
+                ``.grad`` is read. A node missing from it counts as having no gradient.
 
         Returns:
             Whether this iteration was recorded.
 
         Raises:
-            TypeError: ``iteration`` is not an int, or a parameter is not a Node.
+            TypeError: ``iteration`` is not an int, or (without ``gradients``) a parameter
+                is not a Node.
             ValueError: ``iteration`` is not after the last recorded one, the parameter
                 names differ from the first record's, a parameter has no gradient, or
                 ``nodes=True`` without ``root``.
@@ -129,14 +145,14 @@ class GradientFlow:
             )
         if iteration % self.every:
             return False
-        norms = self._parameter_norms(parameters)
+        norms = self._parameter_norms(parameters, gradients)
         node_norms: dict[str, float] = {}
         if self.nodes:
             if root is None:
                 raise ValueError(
                     "GradientFlow.record: nodes=True records every node of the graph: pass root=J"
                 )
-            node_norms = self._node_norms(root)
+            node_norms = self._node_norms(root, node_gradients)
         # Checked before anything is stored, so a failed call leaves the record unchanged.
         self.iterations.append(iteration)
         for name, norm in norms.items():
@@ -149,40 +165,63 @@ class GradientFlow:
                 series.append(math.nan)
         return True
 
-    def _parameter_norms(self, parameters: Mapping[str, Node]) -> dict[str, float]:
+    def _parameter_norms(
+        self, parameters: Mapping[Any, Any], gradients: Mapping[Any, Any] | None
+    ) -> dict[Any, float]:
         if not isinstance(parameters, Mapping) or not parameters:
             raise TypeError(
                 "GradientFlow.record: parameters must be a non-empty dict of name -> Node, "
                 f"got {type(parameters).__name__}"
             )
+        # The names as given: str(name) would merge 1 and "1", and break the comparison
+        # with the next record's names.
         if self.norms and set(parameters) != set(self.norms):
             raise ValueError(
-                f"GradientFlow.record: parameters {sorted(parameters)} differ from the first "
-                f"record's {sorted(self.norms)}; record the same parameters every time"
+                f"GradientFlow.record: parameters {_names(parameters)} differ from the first "
+                f"record's {_names(self.norms)}; record the same parameters every time"
             )
+        if gradients is not None:
+            if not isinstance(gradients, Mapping) or set(gradients) != set(parameters):
+                given = (
+                    _names(gradients)
+                    if isinstance(gradients, Mapping)
+                    else type(gradients).__name__
+                )
+                raise ValueError(
+                    f"GradientFlow.record: gradients must be a dict with the parameters' names "
+                    f"{_names(parameters)}, got {given}"
+                )
+            return {name: gradient_norm(_array(gradients[name])) for name in parameters}
         norms = {}
         for name, node in parameters.items():
             if not isinstance(node, Node):
                 raise TypeError(
                     f"GradientFlow.record: parameter {name!r} is a {type(node).__name__}, "
-                    "not a Node; pass the Nodes backward() filled"
+                    "not a Node; pass the Nodes backward() filled, or gradients="
                 )
             if node.grad is None:
                 raise ValueError(
                     f"GradientFlow.record: parameter {name!r} ({node.describe()}) has no "
                     "gradient; call J.backward() before record(), with J depending on it"
                 )
-            norms[str(name)] = gradient_norm(gradient_array(node))
+            norms[name] = gradient_norm(gradient_array(node))
         return norms
 
     @staticmethod
-    def _node_norms(root: Node) -> dict[str, float]:
+    def _node_norms(root: Node, given: Mapping[Node, Any] | None) -> dict[str, float]:
         if not isinstance(root, Node):
             raise TypeError(f"GradientFlow.record: root must be a Node, got {type(root).__name__}")
         order = topological_order(root)
         labels = node_labels(order)
+        if given is None:
+            return {
+                labels[node]: math.nan if node.grad is None else gradient_norm(gradient_array(node))
+                for node in order
+            }
         return {
-            labels[node]: math.nan if node.grad is None else gradient_norm(gradient_array(node))
+            labels[node]: math.nan
+            if given.get(node) is None
+            else gradient_norm(_array(given[node]))
             for node in order
         }
 
@@ -226,7 +265,12 @@ class GradientFlow:
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 3.6))
         for name, norms in series.items():
-            ax.plot(self.iterations, norms, marker="." if len(norms) < 30 else None, label=name)
+            ax.plot(
+                self.iterations,
+                norms,
+                marker="." if len(norms) < 30 else None,
+                label=literal_label(name),
+            )
         ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_ylabel("‖dJ/dθ‖₂" if not nodes else "‖dJ/dv‖₂")
@@ -235,3 +279,29 @@ class GradientFlow:
             ax.legend(fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
         return ax
+
+
+def literal_label(name: Any) -> str:
+    """``name`` as matplotlib draws it literally: ``$`` escaped, so no mathtext is parsed.
+
+    A leading underscore, which would hide the line from the legend, is kept visible too.
+
+    Example:
+        >>> from compgraph.pictures.flow import literal_label
+        >>> print(literal_label("cost in $"), literal_label(3))
+        cost in \\$ 3
+        >>> len(literal_label("_hidden"))  # a zero-width space in front
+        8
+    """
+    text = str(name).replace("$", r"\$")
+    # Matplotlib leaves labels starting with "_" out of legends; a zero-width space keeps it.
+    return "\u200b" + text if text.startswith("_") else text
+
+
+def _names(mapping: Mapping[Any, Any]) -> str:
+    # Sorted by repr: names of mixed types (1 and "1") do not compare with each other.
+    return "[" + ", ".join(sorted(map(repr, mapping))) + "]"
+
+
+def _array(gradient: Any) -> Any:
+    return gradient.value if isinstance(gradient, Node) else gradient

@@ -1,43 +1,53 @@
 """The backprop player: one self-contained HTML page that steps through a graph's passes.
 
-``animate(root)`` lays the graph out once (``viz.to_svg``, the pictures' own labels and
-colours) and computes one frame per step: the forward pass reveals each value in creation
-order, then the backward pass runs each node's vjp in reverse order, highlighting the node
-and the edges it sends gradients along, with the local derivative and the product that
-gives each gradient (for scalars; shapes and summaries for arrays). The reverse pass is
-replayed here, never through ``backward()``, so the user's ``.grad`` values are untouched.
+``animate(root)`` lays the graph out once (``to_svg``, the pictures' own labels and colours)
+and computes one frame per step: the forward pass reveals each value in creation order, then
+the backward pass shows each step of the engine's own reverse pass (``cg.gradients`` with an
+observer): the node whose vjp ran, the edges it sends gradients along, and, for scalars, the
+local derivative and the product that gives each gradient (shapes and summaries for arrays).
+Nothing writes ``.grad``, so the user's gradients are untouched.
 
-The page needs no network: script and style are inline, and the frames are embedded as
-JSON with ``<``, ``>`` and ``&`` escaped, so no name can end the script early; the script
-writes text with ``textContent`` only.
+The picture is drawn from a copy of the graph named as the text names it (``mul#3``, and
+``J`` for an unnamed root), without the pass-through guards that vjps insert (``where``
+with a constant condition, e.g. pow's guard of 0⁰), so the gradient of x³ reads 3 × x².
+
+The page needs no network: its HTML, style and script are package data files
+(``compgraph/pictures/assets/``) put inline, and the frames are embedded as JSON with ``<``,
+``>`` and ``&`` escaped, so no name can end the script early; the script writes text with
+``textContent`` only. Names are clipped to ``NAME_LIMIT`` characters, so a huge name cannot
+make a huge page.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import importlib.resources
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from compgraph.autodiff import fit_gradient
+from compgraph.autodiff import BackwardStep, gradients
 from compgraph.errors import OpError, RenderError
 from compgraph.files import write_atomically
 from compgraph.graph import topological_order
-from compgraph.node import Node
+from compgraph.node import Node, enable_grad
 from compgraph.pictures import drawing as viz
 from compgraph.pictures.export import node_labels
 
-__all__ = ["DEFAULT_MAX_NODES", "Player", "animate"]
+__all__ = ["DEFAULT_MAX_NODES", "NAME_LIMIT", "Player", "animate"]
 
 #: The largest graph ``animate`` accepts by default, in value nodes (two frames each).
 DEFAULT_MAX_NODES = 200
+#: Names longer than this many characters are clipped in the player's text and picture.
+NAME_LIMIT = 60
 
-_INFIX = frozenset("+−×÷^@")
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_START = re.compile(r"<svg\b")
 # What HTML cannot show (controls, lone surrogates): written as Python escapes, as viz does.
@@ -51,10 +61,10 @@ class Player:
     Attributes:
         html: the self-contained HTML document.
         frames: the frames it steps through, each a dict with ``phase`` (``"start"``,
-            ``"forward"`` or ``"backward"``), ``title``, ``lines`` and the ``grads`` it
-            sets (DOT id → text).
-        gradients: the gradients the player's own reverse pass computed, by DOT id
-            (``"v0"``, ...), for every node that requires one: what ``backward()`` gives.
+            ``"forward"`` or ``"backward"``), ``title``, ``lines``, the ``grads`` it sets
+            (DOT id → text) and the short ``badges`` written under the boxes.
+        gradients: the gradients of the engine's backward pass, by DOT id (``"v0"``, ...),
+            for every drawn node that requires one: what ``backward()`` gives.
     """
 
     html: str
@@ -63,6 +73,16 @@ class Player:
 
     def __str__(self) -> str:
         return self.html
+
+    def __repr__(self) -> str:
+        # Short: a notebook's text view (and the console) shows this, not 25 kB of HTML.
+        backward = sum(1 for frame in self.frames if frame["phase"] == "backward")
+        heading = re.search(r"<title>(.*?)</title>", self.html, re.S)
+        title = html.unescape(heading[1]) if heading else "backprop"
+        return (
+            f"<compgraph Player {title!r}: {len(self.frames)} frames, {backward} of them "
+            f"backward; {len(self.html):,} characters of HTML>"
+        )
 
     def _repr_html_(self) -> str:
         # An iframe keeps the page's ids, style and keyboard handling apart from the
@@ -107,17 +127,20 @@ def animate(
     """A self-contained HTML player of the forward and backward passes of ``root``'s graph.
 
     Frames: the graph; one per node in creation order (its value appears); the seed
-    dJ/dJ = 1; one per op in reverse order (its vjp runs: for scalars the local derivative
-    ∂v/∂x = vjp(1) and the product dJ/dv · ∂v/∂x that gives each gradient). Controls:
-    play/pause (space), step (← →, Home, End), a slider and the speed.
+    dJ/dJ = 1; one per step of the backward pass (``cg.gradients``: the vjp of an op ran;
+    for scalars the local derivative ∂v/∂x and the product dJ/dv · ∂v/∂x that gives each
+    gradient). Controls: play/pause (space), step (← →, Home, End), a slider and the speed.
+    The picture follows the active node on graphs taller or wider than the page.
 
     Args:
         root: the node to differentiate, a single number (usually the cost J). It need not
-            have run ``backward()``: the player computes its own gradients.
+            have run ``backward()``: the player runs the engine's backward pass itself, and
+            writes no ``.grad``.
         path: a file to write the page to (atomically); ``None`` returns a ``Player``.
         max_nodes: refuse graphs with more value nodes than this (``None``: no limit).
-        show_grad: also print the ``.grad`` values ``backward()`` left in the picture
-            (off by default: the player shows the gradients it computes, frame by frame).
+        show_grad: also print the ``.grad`` values ``backward()`` left in the picture (off by
+            default: the player shows the gradients frame by frame). The picture is then the
+            graph itself, with its own names, rather than a copy labelled as the text is.
         **options: what ``to_svg`` takes: the layout's ``engine``, ``timeout`` and
             ``memory_limit``, and the drawing options (``show_value``, ``rankdir``,
             ``title``, ``color_by``, ...). ``max_edges`` is off unless given: the node cap
@@ -167,41 +190,111 @@ def animate(
             "starts from a single number: reduce it first, e.g. cg.sum(y) or cg.mean(y)"
         )
     options.setdefault("max_edges", None)
-    svg = viz.to_svg(root, max_nodes=None, show_grad=show_grad, **options)
-    show_op = options.get("show_op", True)
-    data = _Frames(order, root, show_op).build()
+    picture = _Picture(order, root, relabel=not show_grad)
+    svg = viz.to_svg(picture.root, max_nodes=None, show_grad=show_grad, **options)
+    data = _Frames(picture, options.get("show_op", True)).build()
     _check_picture(svg, data["nodes"])
     title = options.get("title") or f"backprop through {data['root_name']}"
     player = Player(_page(svg, data, title), tuple(data["frames"]), data["gradients"])
     return player if path is None else player.save(path)
 
 
-class _Frames:
-    """Computes the player's frames for the nodes ``order`` of ``root``'s graph."""
+def _clip_name(name: str) -> str:
+    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
 
-    def __init__(self, order: list[Node], root: Node, show_op: bool):
-        self.order = order
-        self.root = root
-        self.position = {node: i for i, node in enumerate(order)}
-        self.names = self._display_names()
-        self.root_name = self.names[root]
-        self.show_op = show_op
-        #: What the replayed reverse pass computed, filled by ``backward_frames``.
-        self.gradients: dict[Node, np.ndarray] = {}
 
-    def _display_names(self) -> dict[Node, str]:
+def _passed_through(node: Node) -> Node | None:
+    """The input a ``where`` with a constant, uniform condition passes on whole, if any.
+
+    vjps insert such guards (pow's keeps 0⁰ from forming 0 · inf): they change no number,
+    and a learner expecting 3x² cannot read them, so the player draws past them.
+    """
+    if node.op is None or node.op.name != "where" or len(node.parents) != 2:
+        return None
+    condition = node.attrs.get("condition")
+    if not isinstance(condition, (bool, np.bool_, np.ndarray)):
+        return None
+    condition = np.asarray(condition)
+    if condition.dtype != np.bool_ or condition.size == 0:
+        return None
+    if not (condition.all() or not condition.any()):
+        return None
+    chosen = node.parents[0 if condition.all() else 1]
+    return chosen if chosen.value.shape == node.value.shape else None
+
+
+class _Picture:
+    """The graph as the player draws it, and the names its text and boxes share.
+
+    With ``relabel`` the picture is a copy of the user's graph (their nodes are left alone)
+    whose nodes carry the player's names (``mul#3``, ``J``), without pass-through guards;
+    without it, the user's graph itself (to show their ``.grad``), with the names in text only.
+    """
+
+    def __init__(self, order: list[Node], root: Node, relabel: bool):
+        self.guards = {n: p for n in order if relabel and (p := _passed_through(n)) is not None}
+        self.drawn: dict[Node, Node] = {}  # each user node -> the node drawn for it
+        if relabel:
+            needed = {root}
+            for node in reversed(order):
+                if node in needed:
+                    needed.update([self.guards[node]] if node in self.guards else node.parents)
+            # The forward pass runs again on the copy (recorded even inside no_grad(), as
+            # the user's graph was): its warnings were given the first time.
+            with warnings.catch_warnings(), np.errstate(all="ignore"), enable_grad():
+                warnings.simplefilter("ignore")
+                for node in (node for node in order if node in needed):
+                    self.drawn[node] = self._copy(node)
+        else:
+            self.drawn = {node: node for node in order}
+        self.root = self.drawn[root]
+        self.order = topological_order(self.root)
+        self.names = self._names(order, root)
+        if relabel:
+            for node in self.order:
+                if node.name is not None or self.names[node] != _text(node.value):
+                    node.name = self.names[node]
+
+    def _copy(self, node: Node) -> Node:
+        if node in self.guards:
+            return self.drawn[self.guards[node]]
+        name = None if node.name is None else _clip_name(node.name)
+        if not node.parents or node.op is None:
+            return Node(node.value, name=name, requires_grad=node.requires_grad)
+        copy = Node.record(node.op, tuple(self.drawn[p] for p in node.parents), dict(node.attrs))
+        copy.name = name
+        return copy
+
+    def _names(self, order: list[Node], root: Node) -> dict[Node, str]:
         """Labels, with unnamed scalar constants as their value and an unnamed root as J."""
+        source = {self.drawn[n]: n for n in order if n in self.drawn and n not in self.guards}
         names = node_labels(self.order)
-        for node in self.order:
+        clipped = [_clip_name(label) for label in names.values()]
+        for position, (drawn, label) in enumerate(zip(names, clipped, strict=True)):
+            # Two long names may share their first characters: clipped, they stay apart.
+            names[drawn] = label if clipped.count(label) == 1 else f"{label}#{position}"
+        for drawn in self.order:
+            node = source[drawn]
             constant = node.name is None and not node.parents and not node.requires_grad
             if constant and node.value.size == 1:
-                names[node] = viz.format_array(node.value.reshape(()))
-        if self.root.name is None and "J" not in names.values():
+                names[drawn] = _text(node.value)
+        if root.name is None and "J" not in names.values():
             names[self.root] = "J"
         return names
 
+
+class _Frames:
+    """Computes the player's frames for ``picture``, from the engine's backward pass."""
+
+    def __init__(self, picture: _Picture, show_op: bool):
+        self.picture = picture
+        self.position = {node: i for i, node in enumerate(picture.order)}
+        self.names = picture.names
+        self.root_name = self.names[picture.root]
+        self.show_op = show_op
+
     def ids(self, node: Node) -> tuple[str, str | None]:
-        """The DOT ids of ``node``'s value box and of its op oval (None without one)."""
+        """The DOT ids of drawn ``node``'s value box and of its op oval (None without one)."""
         index = self.position[node]
         return f"v{index}", (f"op{index}" if self.show_op and node.parents else None)
 
@@ -215,7 +308,7 @@ class _Frames:
 
     def build(self) -> dict[str, Any]:
         nodes = []
-        for node in self.order:
+        for node in self.picture.order:
             value_id, op_id = self.ids(node)
             nodes.append(
                 {
@@ -225,8 +318,8 @@ class _Frames:
                     "d": self.derivative(node),
                 }
             )
-        values = sum(1 for node in self.order if not node.parents)
-        count = len(self.order)
+        values = sum(1 for node in self.picture.order if not node.parents)
+        count = len(self.picture.order)
         start = {
             "phase": "start",
             "shown": 0,
@@ -236,13 +329,13 @@ class _Frames:
                 "then the backward pass sends gradients back from the output."
             ],
             "grads": {},
+            "badges": {},
         }
-        frames = [start, *self.forward_frames(), *self.backward_frames()]
-        gradients = {self.ids(node)[0]: grad for node, grad in self.gradients.items()}
+        backward, gradients = self.backward_frames()
         return {
             "root_name": self.root_name,
             "nodes": nodes,
-            "frames": frames,
+            "frames": [start, *self.forward_frames(), *backward],
             "gradients": gradients,
         }
 
@@ -253,7 +346,7 @@ class _Frames:
 
     def forward_frames(self) -> list[dict[str, Any]]:
         frames = []
-        for index, node in enumerate(self.order):
+        for index, node in enumerate(self.picture.order):
             value_id, op_id = self.ids(node)
             name = self.names[node]
             if node.parents:
@@ -273,6 +366,7 @@ class _Frames:
                     "title": title,
                     "lines": lines,
                     "grads": {},
+                    "badges": {},
                 }
             )
         return frames
@@ -291,76 +385,87 @@ class _Frames:
 
     # -- backward --------------------------------------------------------------------------
 
-    def backward_frames(self) -> list[dict[str, Any]]:
-        root = self.root
+    def backward_frames(self) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+        """One frame per step of the engine's backward pass, and the gradients it gave."""
+        picture = self.picture
+        root = picture.root
         root_id = self.ids(root)[0]
         if not root.requires_grad:
-            return [
-                {
-                    "phase": "backward",
-                    "shown": len(self.order),
-                    "node": root_id,
-                    "title": f"{self.root_name} needs no backward pass",
-                    "lines": [
-                        f"{self.root_name} depends on no node that requires a gradient "
-                        "(it was built from constants only)."
-                    ],
-                    "grads": {},
-                }
-            ]
-        seed = np.ones_like(root.value)
-        grads = self.gradients
-        grads[root] = seed
+            frame = {
+                "phase": "backward",
+                "shown": len(picture.order),
+                "node": root_id,
+                "title": f"{self.root_name} needs no backward pass",
+                "lines": [
+                    f"{self.root_name} depends on no node that requires a gradient "
+                    "(it was built from constants only)."
+                ],
+                "grads": {},
+                "badges": {},
+            }
+            return [frame], {}
+        user_root = next(user for user, drawn in picture.drawn.items() if drawn is root)
         d_root = self.derivative(root)
+        seed = np.ones_like(root.value)
         frames = [
             {
                 "phase": "backward",
-                "shown": len(self.order),
+                "shown": len(picture.order),
                 "node": root_id,
                 "title": f"Backward: seed {d_root} = 1",
                 "lines": [f"{d_root} = 1: the output's derivative with respect to itself."],
                 "grads": {root_id: _text(seed)},
+                "badges": {root_id: _badge(seed)},
             }
         ]
-        with np.errstate(all="ignore"):
-            for node in reversed(self.order):
-                if node.op is None or not node.requires_grad or node not in grads:
-                    continue
-                frames.append(self._vjp_step(node, grads))
-        return frames
+        totals: dict[Node, np.ndarray] = {root: seed}
 
-    def _vjp_step(self, node: Node, grads: dict[Node, np.ndarray]) -> dict[str, Any]:
-        """Run ``node``'s vjp as ``backward()`` would, adding into ``grads``; one frame."""
+        def observe(step: BackwardStep) -> None:
+            if step.node not in picture.guards:
+                frames.append(self._vjp_step(step, totals))
+
+        wrt = [
+            user
+            for user, drawn in picture.drawn.items()
+            if user.requires_grad and user not in picture.guards
+        ]
+        try:
+            found = gradients(user_root, wrt, observe=observe)
+        except OpError as error:  # an op without a vjp, or one that breaks its contract
+            raise OpError(f"animate: {error}") from None
+        by_id = {self.ids(picture.drawn[user])[0]: g for user, g in zip(wrt, found, strict=True)}
+        return frames, by_id
+
+    def _vjp_step(self, step: BackwardStep, totals: dict[Node, np.ndarray]) -> dict[str, Any]:
+        """The frame of one backward step: what the vjp of ``step.node`` sent to each input."""
+        node = self.picture.drawn[step.node]
         op = node.op
-        assert op is not None, "backward_frames steps through the recorded ops only"
-        g = grads[node]
-        contributions = _vjp(node, g)
+        assert op is not None, "the backward pass steps through recorded ops only"
+        g = np.asarray(step.grad)
         scalar = _is_scalar(node.value) and all(_is_scalar(p.value) for p in node.parents)
-        locals_ = _vjp(node, np.ones_like(node.value)) if scalar else None
+        locals_ = _local_derivatives(step.node) if scalar else None
         name, d_node = self.names[node], self.derivative(node)
-        lines, updated, receiving = [], {}, []
-        for position, (parent, contribution) in enumerate(
-            zip(node.parents, contributions, strict=True)
+        lines, updated, badges, receiving = [], {}, {}, []
+        for position, (parent, user_parent, contribution) in enumerate(
+            zip(node.parents, step.node.parents, step.input_grads, strict=True)
         ):
-            if not parent.requires_grad:
+            if contribution is None or not user_parent.requires_grad:
                 lines.append(f"{self.names[parent]} is a constant: it needs no gradient")
                 continue
-            raw_shape = np.shape(contribution)
-            contribution = fit_gradient(contribution, node, position)
-            before = grads.get(parent)
+            contribution = np.asarray(contribution)
+            before = totals.get(parent)
             total = contribution if before is None else before + contribution
-            grads[parent] = total
+            totals[parent] = total
             d_parent = self.derivative(parent)
             sign = "=" if before is None else "+="
             if locals_ is not None:
-                local = fit_gradient(locals_[position], node, position)
                 line = (
                     f"{d_parent} {sign} {d_node} · ∂{name}/∂{self.names[parent]} = "
-                    f"{_text(g)} · {_text(local)} = {_text(contribution)}"
+                    f"{_text(g)} · {_text(locals_[position])} = {_text(contribution)}"
                 )
             else:
-                # Broadcasting is undone as backward() undoes it: summed to the input's shape.
-                summed = "" if raw_shape == parent.value.shape else ", summed over broadcasting"
+                # The engine undoes broadcasting: the gradient is summed to the input's shape.
+                summed = ", summed over broadcasting" if _broadcast_from(parent, node) else ""
                 line = (
                     f"{d_parent} {sign} {op.name}'s vjp of {d_node} ({_shape_text(g)})"
                     f"{summed}: {_text(contribution, with_shape=True)}"
@@ -368,12 +473,14 @@ class _Frames:
             if before is not None:
                 line += f", so {d_parent} = {_text(total, with_shape=locals_ is None)}"
             lines.append(line)
-            updated[self.ids(parent)[0]] = _text(total)
+            parent_id = self.ids(parent)[0]
+            updated[parent_id] = _text(total)
+            badges[parent_id] = _badge(total)
             receiving.append(parent)
         value_id, op_id = self.ids(node)
         return {
             "phase": "backward",
-            "shown": len(self.order),
+            "shown": len(self.picture.order),
             "node": value_id,
             "op": op_id,
             "edges": self.edges_in(node, receiving),
@@ -381,33 +488,46 @@ class _Frames:
             f"  ←  {d_node} = {_text(g)}",
             "lines": lines,
             "grads": updated,
+            "badges": badges,
         }
 
 
-def _vjp(node: Node, g: np.ndarray) -> tuple[Any, ...]:
-    """``node.op.vjp(g, out, *inputs, **attrs)`` as ``backward()`` calls it."""
-    op = node.op
-    assert op is not None, "only recorded ops have a vjp"
-    attrs = dict(node.attrs)
-    if op.vjp_needs_grad:
-        attrs["needs_grad"] = tuple(parent.requires_grad for parent in node.parents)
+def _broadcast_from(parent: Node, node: Node) -> bool:
+    """Whether ``node``'s op broadcast ``parent`` up to its output (elementwise, 2+ inputs)."""
+    if len(node.parents) < 2:
+        return False
     try:
-        grads = op.vjp(g, node.value, *(parent.value for parent in node.parents), **attrs)
-    except NotImplementedError:
-        raise OpError(
-            f"animate: op {op.name!r} ({op.__name__}) has no vjp, so the backward pass "
-            f"through {node.describe()} cannot be shown; define vjp(g, out, *inputs, **attrs)"
-        ) from None
-    if not isinstance(grads, (tuple, list)) or len(grads) != len(node.parents):
-        raise OpError(
-            f"animate: op {op.name!r} vjp returned {type(grads).__name__} for "
-            f"{len(node.parents)} inputs at {node.describe()}; return one gradient per input"
-        )
-    return tuple(grads)
+        shape = np.broadcast_shapes(*(p.value.shape for p in node.parents))
+    except ValueError:
+        return False  # matmul and friends: their inputs do not broadcast together
+    return shape == node.value.shape and parent.value.shape != shape
 
 
-def _is_scalar(array: np.ndarray) -> bool:
-    return np.size(array) == 1
+def _local_derivatives(node: Node) -> list[Any]:
+    """∂node/∂x for each scalar input x of scalar ``node``: its op alone, differentiated."""
+    op = node.op
+    assert op is not None, "only recorded ops have local derivatives"
+    inputs = [Node(p.value, requires_grad=p.requires_grad) for p in node.parents]
+    # The real pass has reported any non-finite number already.
+    with warnings.catch_warnings(), np.errstate(all="ignore"), enable_grad():
+        warnings.simplefilter("ignore")
+        alone = Node.record(op, tuple(inputs), dict(node.attrs))
+        wanted = [x for x in inputs if x.requires_grad]
+        found = dict(zip(wanted, gradients(alone, wanted), strict=True))
+    return [found.get(x) for x in inputs]
+
+
+def _badge(gradient: np.ndarray) -> str:
+    """The short text under a box: the number, or an array's root mean square."""
+    if _is_scalar(gradient):
+        return _text(gradient)
+    with np.errstate(all="ignore"):
+        rms = float(np.sqrt(np.mean(np.square(gradient, dtype=np.float64))))
+    return f"rms {rms:.3g}"
+
+
+def _is_scalar(array: Any) -> bool:
+    return bool(np.size(array) == 1)
 
 
 def _text(array: Any, with_shape: bool = False) -> str:
@@ -433,7 +553,7 @@ def _expression(node: Node, operands: list[str]) -> str:
         for key, value in node.attrs.items()
         if value is not None and value is not False
     ]
-    if symbol in _INFIX and len(operands) == 2 and not settings:
+    if op.infix and len(operands) == 2 and not settings:
         return f"{operands[0]} {symbol} {operands[1]}"
     if symbol == "−" and len(operands) == 1:
         return f"−{operands[0]}"
@@ -460,19 +580,27 @@ def _script_json(data: Any) -> str:
     return re.sub("[<>&]", lambda match: _SCRIPT_UNSAFE[match.group()], text)
 
 
+@functools.cache
+def _asset(name: str) -> str:
+    """A file of the page (``player.html``, ``.css``, ``.js``): package data, read once."""
+    return (importlib.resources.files("compgraph.pictures") / "assets" / name).read_text(
+        encoding="utf-8"
+    )
+
+
 def _page(svg: str, data: dict[str, Any], title: str) -> str:
     start = _SVG_START.search(svg)
     if start is None:
         raise RenderError("animate: the layout program returned no <svg> element")
     parts = {
         "TITLE": html.escape(_UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], title)),
-        "STYLE": _STYLE,
+        "STYLE": _asset("player.css"),
         "SVG": svg[start.start() :].strip(),
         "DATA": _script_json({"nodes": data["nodes"], "frames": data["frames"]}),
-        "SCRIPT": _SCRIPT,
+        "SCRIPT": _asset("player.js"),
         "BUTTONS": _BUTTONS,
     }
-    return re.sub(r"@@([A-Z]+)@@", lambda match: parts[match[1]], _TEMPLATE)
+    return re.sub(r"@@([A-Z]+)@@", lambda match: parts[match[1]], _asset("player.html"))
 
 
 def _icon(shapes: str) -> str:
@@ -498,266 +626,3 @@ _BUTTONS = "\n".join(
     f"{_icon(shapes)}</button>"
     for id_, tip, shapes in _CONTROLS
 )
-
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="compgraph.animate">
-<title>@@TITLE@@</title>
-<style>@@STYLE@@</style>
-</head>
-<body>
-<main id="cg-player">
-<h1 id="cg-heading">@@TITLE@@</h1>
-<div id="cg-graph" aria-label="the computation graph">
-@@SVG@@
-</div>
-<div id="cg-controls" role="toolbar" aria-label="player controls">
-@@BUTTONS@@
-<input type="range" id="cg-slider" min="0" max="0" value="0" aria-label="frame">
-<label for="cg-speed">speed</label>
-<select id="cg-speed">
-<option value="0.25">¼×</option><option value="0.5">½×</option>
-<option value="1" selected>1×</option><option value="2">2×</option><option value="4">4×</option>
-</select>
-<span id="cg-counter" aria-live="polite"></span>
-</div>
-<section id="cg-panel" aria-live="polite">
-<div id="cg-phase"></div>
-<div id="cg-title"></div>
-<div id="cg-lines"></div>
-<h2>Gradients so far</h2>
-<ul id="cg-grads"></ul>
-</section>
-</main>
-<script type="application/json" id="cg-data">@@DATA@@</script>
-<script>@@SCRIPT@@</script>
-</body>
-</html>
-"""
-
-_STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-  margin: 0; color: #111827; background: #fff; }
-#cg-player { max-width: 1100px; margin: 0 auto; padding: 12px 16px; }
-#cg-heading { font-size: 1.1rem; font-weight: 600; margin: 0 0 8px; }
-#cg-graph { overflow: auto; max-height: 62vh; border: 1px solid #e5e7eb; border-radius: 6px;
-  padding: 6px; }
-#cg-graph svg { display: block; margin: 0 auto; max-width: 100%; height: auto; }
-#cg-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin: 10px 0; }
-#cg-controls button { width: 2.4em; height: 2em; padding: 4px; cursor: pointer;
-  border: 1px solid #9ca3af; border-radius: 4px; background: #f9fafb; color: #1f2937; }
-.cg-icon { width: 16px; height: 16px; fill: currentColor; vertical-align: middle; }
-#cg-play .cg-when-playing, #cg-play.cg-playing .cg-when-paused { display: none; }
-#cg-play.cg-playing .cg-when-playing { display: inline; }
-#cg-controls button:focus-visible, #cg-slider:focus-visible { outline: 2px solid #7c3aed; }
-#cg-slider { flex: 1 1 200px; }
-#cg-counter { font-variant-numeric: tabular-nums; color: #4b5563; min-width: 12em; }
-#cg-panel { border-top: 1px solid #e5e7eb; padding-top: 8px; }
-#cg-phase { text-transform: uppercase; font-size: .75rem; letter-spacing: .06em; color: #6b7280; }
-#cg-title { font-size: 1.15rem; font-weight: 600; margin: 2px 0 6px; white-space: pre-wrap; }
-#cg-lines div { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-  white-space: pre-wrap; margin: 2px 0; }
-#cg-panel h2 { font-size: .85rem; font-weight: 600; color: #6b7280; margin: 10px 0 4px; }
-#cg-grads { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px 18px;
-  max-height: 9em; overflow: auto; font-family: ui-monospace, Menlo, Consolas, monospace;
-  color: #b91c1c; white-space: pre-wrap; }
-.cg-pending { opacity: .15; }
-.cg-current > path, .cg-current > polygon, .cg-current > ellipse {
-  stroke: #7c3aed; stroke-width: 3.5px; }
-.cg-flow-forward > path { stroke: #2563eb; stroke-width: 2.5px; }
-.cg-flow-forward > polygon { stroke: #2563eb; fill: #2563eb; }
-.cg-flow-backward > path { stroke: #dc2626; stroke-width: 2.5px; }
-.cg-flow-backward > polygon { stroke: #dc2626; fill: #dc2626; }
-.cg-badge rect { fill: #fff; fill-opacity: .9; stroke: #fca5a5; stroke-width: .8px; }
-.cg-badge text { fill: #b91c1c; font: 10px Helvetica, Arial, sans-serif; }
-.cg-badge.cg-fresh rect { stroke: #dc2626; stroke-width: 1.6px; }
-"""
-
-_SCRIPT = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("cg-data").textContent);
-  var frames = data.frames, nodes = data.nodes;
-  var svg = document.querySelector("#cg-graph svg");
-  var SVG_NS = "http://www.w3.org/2000/svg";
-  var byTitle = new Map();
-  function register(key, group) {
-    if (!byTitle.has(key)) { byTitle.set(key, []); }
-    byTitle.get(key).push(group);
-  }
-  // A value feeding many ops is drawn once plus a dotted copy per further use, "v3_in7"
-  // beside node 7: the copy and its edge "v3_in7->op7" stand for the edge "v3->op7".
-  var COPY = /^(v\d+)_in(\d+)$/;
-  svg.querySelectorAll("g.node, g.edge").forEach(function (group) {
-    var title = group.querySelector("title");
-    if (!title) { return; }
-    var key = title.textContent.trim();
-    var copy = COPY.exec(key);
-    if (copy && nodes[Number(copy[2])]) {
-      var user = nodes[Number(copy[2])];
-      register(copy[1] + "->" + (user.op || user.id), group);
-      return;
-    }
-    register(key.replace(/_in\d+->/, "->"), group);
-  });
-  function groups(key) { return (key && byTitle.get(key)) || []; }
-
-  // Room under the lowest boxes for their gradient badges; the width scales to fit.
-  var box = svg.viewBox.baseVal;
-  if (box && box.height) {
-    svg.setAttribute("viewBox", [box.x, box.y, box.width, box.height + 16].join(" "));
-    svg.style.width = svg.getAttribute("width") || "100%";
-    svg.removeAttribute("width");
-    svg.removeAttribute("height");
-  }
-  var layer = svg.querySelector("g.graph") || svg;
-
-  var badges = new Map();
-  function badge(id) {
-    if (badges.has(id)) { return badges.get(id); }
-    var group = groups(id)[0];
-    if (!group) { return null; }
-    var bounds = group.getBBox();
-    var g = document.createElementNS(SVG_NS, "g");
-    g.setAttribute("class", "cg-badge");
-    var rect = document.createElementNS(SVG_NS, "rect");
-    var text = document.createElementNS(SVG_NS, "text");
-    text.setAttribute("x", bounds.x + bounds.width / 2);
-    text.setAttribute("y", bounds.y + bounds.height + 11);
-    text.setAttribute("text-anchor", "middle");
-    g.appendChild(rect);
-    g.appendChild(text);
-    layer.appendChild(g);
-    var made = { g: g, rect: rect, text: text };
-    badges.set(id, made);
-    return made;
-  }
-  function setBadge(made, content, fresh) {
-    made.text.textContent = content;
-    var b = made.text.getBBox();
-    made.rect.setAttribute("x", b.x - 3);
-    made.rect.setAttribute("y", b.y - 1);
-    made.rect.setAttribute("width", b.width + 6);
-    made.rect.setAttribute("height", b.height + 2);
-    made.g.classList.toggle("cg-fresh", fresh);
-    made.g.style.display = "";
-  }
-
-  var slider = document.getElementById("cg-slider");
-  var playButton = document.getElementById("cg-play");
-  var speed = document.getElementById("cg-speed");
-  var current = 0, timer = null;
-  slider.max = String(frames.length - 1);
-
-  function mark(keys, name) {
-    keys.forEach(function (key) {
-      groups(key).forEach(function (g) { g.classList.add(name); });
-    });
-  }
-
-  function show(index) {
-    current = Math.max(0, Math.min(frames.length - 1, index));
-    var frame = frames[current];
-    var grads = new Map();
-    for (var i = 0; i <= current; i++) {
-      var set = frames[i].grads;
-      for (var id in set) {
-        if (Object.prototype.hasOwnProperty.call(set, id)) { grads.set(id, set[id]); }
-      }
-    }
-    svg.querySelectorAll(".cg-current, .cg-flow-forward, .cg-flow-backward").forEach(
-      function (g) { g.classList.remove("cg-current", "cg-flow-forward", "cg-flow-backward"); });
-    nodes.forEach(function (node, position) {
-      var pending = position >= frame.shown;
-      [node.id, node.op].concat(node.edges).forEach(function (key) {
-        groups(key).forEach(function (g) { g.classList.toggle("cg-pending", pending); });
-      });
-    });
-    mark([frame.node, frame.op], "cg-current");
-    mark(frame.edges || [], frame.phase === "backward" ? "cg-flow-backward" : "cg-flow-forward");
-    badges.forEach(function (made) { made.g.style.display = "none"; });
-    var list = document.getElementById("cg-grads");
-    list.textContent = "";
-    nodes.forEach(function (node) {
-      if (!grads.has(node.id)) { return; }
-      var fresh = Object.prototype.hasOwnProperty.call(frame.grads, node.id);
-      var made = badge(node.id);
-      if (made) { setBadge(made, "grad: " + grads.get(node.id), fresh); }
-      var item = document.createElement("li");
-      item.textContent = node.d + " = " + grads.get(node.id);
-      if (fresh) { item.style.fontWeight = "700"; }
-      list.appendChild(item);
-    });
-    document.getElementById("cg-phase").textContent =
-      frame.phase === "start" ? "the graph" : frame.phase + " pass";
-    document.getElementById("cg-title").textContent = frame.title;
-    var lines = document.getElementById("cg-lines");
-    lines.textContent = "";
-    frame.lines.forEach(function (line) {
-      var div = document.createElement("div");
-      div.textContent = line;
-      lines.appendChild(div);
-    });
-    slider.value = String(current);
-    document.getElementById("cg-counter").textContent =
-      "frame " + (current + 1) + " / " + frames.length;
-  }
-
-  function delay() { return 1000 / Number(speed.value || 1); }
-  function tick() {
-    if (current >= frames.length - 1) { pause(); return; }
-    show(current + 1);
-    timer = window.setTimeout(tick, delay());
-  }
-  function play() {
-    if (timer !== null) { return; }
-    if (current >= frames.length - 1) { show(0); }
-    playButton.classList.add("cg-playing");
-    playButton.setAttribute("aria-label", "pause");
-    timer = window.setTimeout(tick, delay());
-  }
-  function pause() {
-    if (timer !== null) { window.clearTimeout(timer); }
-    timer = null;
-    playButton.classList.remove("cg-playing");
-    playButton.setAttribute("aria-label", "play");
-  }
-  function toggle() { if (timer === null) { play(); } else { pause(); } }
-  function step(by) { pause(); show(current + by); }
-
-  playButton.addEventListener("click", toggle);
-  document.getElementById("cg-back").addEventListener("click", function () { step(-1); });
-  document.getElementById("cg-forward").addEventListener("click", function () { step(1); });
-  document.getElementById("cg-first").addEventListener("click", function () { pause(); show(0); });
-  document.getElementById("cg-last").addEventListener("click", function () {
-    pause(); show(frames.length - 1);
-  });
-  slider.addEventListener("input", function () { pause(); show(Number(slider.value)); });
-  speed.addEventListener("change", function () {
-    if (timer !== null) { pause(); play(); }
-  });
-  var keys = {
-    ArrowRight: function () { step(1); }, ArrowLeft: function () { step(-1); },
-    Home: function () { pause(); show(0); },
-    End: function () { pause(); show(frames.length - 1); },
-    " ": toggle
-  };
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey || !keys[event.key]) { return; }
-    if (event.target === speed) { return; }
-    // Handled here only: cancelling the key stops a focused button from also clicking on
-    // space, the slider from also moving on arrows, and the page from scrolling.
-    event.preventDefault();
-    keys[event.key]();
-  });
-  window.compgraphPlayer = {
-    frames: frames.length,
-    show: function (index) { pause(); show(index); },
-    frame: function () { return current; }
-  };
-  show(0);
-}());
-"""
