@@ -526,17 +526,19 @@ def compgraph_network_step(parameters, X, Y) -> Run:
 
 
 def compgraph_compiled_network_step(parameters, X, Y) -> Run:
-    """The same step through cg.compile (X and Y arguments, so they are traced, not fixed)."""
+    """The same step through cg.compile (X an argument, so it is traced, not fixed)."""
 
-    def one_step(W1, b1, W2, b2, X, Y):
+    def one_step(W1, b1, W2, b2, X):
         return cg.value_and_grad(_network_cost(X, Y), argnums=(0, 1, 2, 3))(W1, b1, W2, b2)
 
+    # Y is read from outside: compute_cost checks the labels' values, so they are constants
+    # of the trace (passed as an argument, cg.compile would warn that they are fixed).
     compiled = cg.compile(one_step)
     values = [parameters[n] for n in NETWORK_NAMES]
-    compiled(*values, X, Y)
+    compiled(*values, X)
 
     def step():
-        J, grads = compiled(*values, X, Y)
+        J, grads = compiled(*values, X)
         return (J, *grads)
 
     return step

@@ -35,7 +35,7 @@ import numpy as np
 
 from compgraph import backends, numerics
 from compgraph.errors import TraceError, TraceWarning
-from compgraph.node import Node, broadcast_leaf
+from compgraph.node import Node, broadcast_leaf, recording_tests
 from compgraph.ops import Op
 from compgraph.values import refuse_conversions
 
@@ -94,6 +94,41 @@ def _check_finite(*values: Any) -> None:
     for value in values:
         if not numerics.all_finite(value):
             raise _ReplayFailedError
+
+
+class Test(Op):
+    """f(x, ...) for a piecewise-constant NumPy ``function`` (comparison, sign, logical), as
+    0/1 floats ; vjp: 0
+
+    Recorded only while tracing: eagerly ``np.greater(x, 0)`` on a Node is data read from
+    its value (a vjp's mask), which compiled code must compute from each call's values.
+    """
+
+    @staticmethod
+    def forward(*xs: Any, function: Any) -> Any:
+        floats = [np.asarray(x).dtype for x in xs if np.asarray(x).dtype.kind == "f"]
+        return np.asarray(function(*xs), dtype=np.result_type(*floats))
+
+    @staticmethod
+    def vjp(g: Any, out: Any, *xs: Any, function: Any) -> tuple[Any, ...]:
+        return tuple(np.zeros(x.shape) for x in xs)  # piecewise constant
+
+
+class Select(Op):
+    """x where ``condition`` (a recorded ``Test``) holds, else y ; vjp: (g where it holds,
+    g elsewhere, 0): ``cg.where`` on a traced test, replayed per call."""
+
+    @staticmethod
+    def forward(x: Any, y: Any, condition: Any) -> Any:
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def vjp(g: Any, out: Any, x: Any, y: Any, condition: Any) -> tuple[Any, ...]:
+        return (
+            np.where(condition, g, 0.0),
+            np.where(condition, 0.0, g),
+            np.zeros(condition.shape),
+        )
 
 
 _FLOAT_KINDS = "fd"  # float32, float64: the dtypes a traced argument keeps
@@ -314,6 +349,7 @@ class Compiled:
         try:
             with (
                 refuse_conversions(f"cg.compile is tracing {name}", tracing=True),
+                recording_tests(Test, Select),
                 numerics.errstate(nonfinite="ignore"),
                 np.errstate(all="ignore"),
             ):
@@ -578,6 +614,17 @@ class _Writer:
         _collect_nodes(out, outputs)
         self._name_outputs(out, self.returned)
         nodes = self._needed(outputs)
+        needed = {node.id for node in nodes}
+        unused = [name for node, name, _ in self.leaves.values() if node.id not in needed]
+        if unused:
+            # Unused, or read through .value (cg.hvp's v is, for now): a constant of the trace.
+            warnings.warn(
+                f"{self.name}'s compiled code does not use {', '.join(map(repr, unused))}: if "
+                "it reads their .value, the compiled code keeps the values of this call; "
+                "compute with them as Nodes, or compile a function without them",
+                TraceWarning,
+                stacklevel=5,
+            )
         for node in nodes:
             if node.id in self.code or node.id in self.constant_nodes:
                 continue
@@ -733,7 +780,7 @@ class _Writer:
             made_by = self.code.get(source.id, source.describe())
             comment = f"  # vjp of {made_by} ({source.op.name if source.op else 'leaf'})"
         self.lines.append(f"{variable} = {expr}{comment}")
-        if not op.builtin:
+        if not op.builtin and op not in (Test, Select):
             self.lines.append(f"check_finite({variable})")  # eager checks a user op's output
         self.code[node.id] = variable
         self.env[variable] = value

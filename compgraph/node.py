@@ -51,6 +51,8 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "normalize_index",
+    "recording_tests",
+    "traced_tests",
 ]
 
 _NO_ATTRS: dict[str, Any] = {}
@@ -148,6 +150,38 @@ def enable_grad() -> Iterator[None]:
         yield
     finally:
         _grad_mode.enabled = previous
+
+
+class _TracedTests(threading.local):
+    """The ops that record tests on values while ``cg.compile`` traces (None otherwise)."""
+
+    ops: tuple[Any, Any] | None = None
+
+
+_traced_tests = _TracedTests()
+
+
+@contextlib.contextmanager
+def recording_tests(test: Any, select: Any) -> Iterator[None]:
+    """While tracing, record ``np.greater(x, 0)`` and its kind on Nodes that require a
+    gradient as ``test`` ops (``test(*inputs, function=np.greater)``, 0/1 floats), and
+    ``cg.where`` on such a test as ``select(x, y, condition)``: eagerly they are data read
+    from the values, which a replay must compute afresh from each call's values."""
+    previous = _traced_tests.ops
+    _traced_tests.ops = (test, select)
+    try:
+        yield
+    finally:
+        _traced_tests.ops = previous
+
+
+def traced_tests() -> tuple[Any, Any] | None:
+    """The (test, select) ops of ``recording_tests`` in force, or None."""
+    return _traced_tests.ops
+
+
+def _traced(x: Any) -> bool:
+    return isinstance(x, Node) and x.requires_grad
 
 
 class Node(Recorded):
@@ -551,6 +585,10 @@ class Node(Recorded):
         if kwargs.get("out") is not None:
             raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{ufunc.__name__}(..., out=...)"))
         if ufunc in _ON_VALUES:
+            recording = _traced_tests.ops
+            if recording is not None and not kwargs and any(map(_traced, inputs)):
+                # A trace replays this test on each call's values, rather than freeze it.
+                return apply(recording[0], *inputs, function=ufunc)
             return ufunc(*map(_value, inputs), **kwargs)
         return _call_numpy_function(ufunc, inputs, kwargs)
 

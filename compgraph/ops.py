@@ -374,7 +374,7 @@ class Pow(Op):
             # [()]: np.where makes 0-d arrays of scalars, and NumPy's 0-d array ** differs
             # from its scalar ** in the last bit; recorded (second order, cg.compile) the
             # power runs on scalars, so it does here too.
-            base = np.where(np.equal(x, 0) & np.equal(y, 0), 1.0, x)[()]
+            base = np.where(np.logical_and(np.equal(x, 0), np.equal(y, 0)), 1.0, x)[()]
             g_x = g * y * base ** (y - 1)
         # d(x^y)/dy = x^y ln x, which tends to 0 as x -> 0+; PyTorch and JAX also give 0 at
         # x = 0 (0⁰ included). For x < 0 it is undefined (NaN): computed only when asked for.
@@ -508,11 +508,12 @@ class Clip(Op):
 
     @staticmethod
     def vjp(g, out, x, low, high):
+        # logical_and, not &=: on a traced x (cg.compile) the tests are recorded, not data
         inside = np.ones(out.shape, dtype=bool)
         if low is not None:
-            inside &= np.greater_equal(x, low)
+            inside = np.logical_and(inside, np.greater_equal(x, low))
         if high is not None:
-            inside &= np.less_equal(x, high)
+            inside = np.logical_and(inside, np.less_equal(x, high))
         return (g * inside,)
 
 

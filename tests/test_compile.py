@@ -111,7 +111,9 @@ def network_step(parameters, X, Y):
 def test_the_week3_network_step_is_eagers_bit_for_bit():
     X, Y = planar_flower()
     parameters = networks.initialize_parameters([2, 4, 1], seed=2)
-    compiled = compiled_equals_eager(network_step, parameters, X, Y)
+    # compute_cost reads Y's values (it checks the labels): a constant of the trace, said
+    with pytest.warns(cg.TraceWarning, match="does not use 'Y'"):
+        compiled = compiled_equals_eager(network_step, parameters, X, Y)
     source = compiled.source
     for name in ("W1", "b1", "W2", "b2", "X", "Y"):
         assert name in source
@@ -134,7 +136,8 @@ def test_a_deep_relu_step_is_eagers_bit_for_bit():
         )
         return J, {n: parameters[n] - 0.05 * g for n, g in zip(names, grads, strict=True)}
 
-    compiled_equals_eager(step, parameters, X, Y)
+    with pytest.warns(cg.TraceWarning, match="does not use 'Y'"):  # checked labels, as above
+        compiled_equals_eager(step, parameters, X, Y)
 
 
 # -- second order -------------------------------------------------------------------------------
@@ -172,7 +175,9 @@ def case_inputs(draw, case):
     shapes, attrs = draw(case.arguments)
     arrays = [draw(float_arrays(s, d)) for s, d in zip(shapes, case.domains, strict=True)]
     weights = draw(float_arrays(np.shape(case.reference(*arrays, **attrs))))
-    return arrays, attrs, weights
+    # other values of the same shapes: the replay must not reuse the trace's (masks, ties)
+    others = [draw(float_arrays(np.shape(a), d)) for a, d in zip(arrays, case.domains, strict=True)]
+    return arrays, attrs, weights, others
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -180,7 +185,7 @@ def case_inputs(draw, case):
 @given(data=st.data())
 def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, data):
     case = CASES[name]
-    arrays, attrs, weights = data.draw(case_inputs(case))
+    arrays, attrs, weights, others = data.draw(case_inputs(case))
     positions = tuple(range(len(arrays)))
 
     def loss(*xs):
@@ -200,8 +205,44 @@ def test_every_op_compiled_is_eagers_bit_for_bit_first_and_second_order(name, da
         warnings.simplefilter("error")  # the drawn domains stay finite: no report, no fallback
         # abs, relu, ...: second derivatives that are 0 whatever the input; eager says so too
         warnings.simplefilter("ignore", cg.IndependentOutputWarning)
-        compiled_equals_eager(first, *arrays)
-        compiled_equals_eager(second, *arrays)
+        warnings.simplefilter("ignore", cg.TraceWarning)  # and so the trace does not use x
+        for fn in (first, second):
+            compiled = compiled_equals_eager(fn, *arrays)
+            assert_same_bits(compiled(*others), fn(*others))
+            assert compiled.traces == 1
+
+
+def test_masks_and_signs_are_computed_from_each_calls_values_not_the_traces():
+    # relu's, abs's and pow's vjps read the values (np.greater(x, 0)): frozen at tracing,
+    # a later call would get the traced call's mask
+    functions = [
+        lambda x: cg.sum(cg.relu(x) * x),
+        lambda x: cg.sum(cg.abs(x) * 3.0),
+        lambda x: cg.sum(cg.leaky_relu(x)),
+        lambda x: cg.sum(cg.maximum(x, 0.25) ** 2),
+        lambda x: cg.max(x * x),
+    ]
+    rng = np.random.default_rng(5)
+    for f in functions:
+        step = cg.value_and_grad(f)
+        compiled = cg.compile(step)
+        compiled(np.abs(rng.normal(size=6)))  # traced where every x > 0
+        for _ in range(3):
+            x = rng.normal(size=6)
+            assert_same_bits(compiled(x), step(x))
+        assert compiled.traces == 1
+    assert "Test.forward(" in compiled.source  # the test, recomputed per call
+
+
+def test_a_mask_made_in_fn_from_a_traced_value_is_computed_per_call():
+    def f(x):
+        return cg.sum(cg.where(np.greater(x, 0), x, 0.1 * x))
+
+    compiled = cg.compile(cg.grad(f))
+    compiled(np.ones(3))
+    x = np.array([-1.0, 2.0, -3.0])
+    assert_same_bits(compiled(x), cg.grad(f)(x))
+    assert "Select.forward(" in compiled.source
 
 
 # -- limits refused, not frozen -----------------------------------------------------------------
@@ -261,6 +302,13 @@ def test_a_node_read_from_outside_fn_is_a_constant_with_a_warning():
     with pytest.warns(cg.TraceWarning, match="reads 'w' of shape \\(2,\\) from outside"):
         compiled(np.ones(2))
     assert "w_2 (float64 (2,))" in compiled.source
+
+
+def test_an_argument_the_code_does_not_use_warns_that_a_value_read_would_be_frozen():
+    # cg.hvp reads v's .value (its direction is a constant): compiled, v would be frozen
+    compiled = cg.compile(cg.hvp(lambda x: cg.sum(x**3)))
+    with pytest.warns(cg.TraceWarning, match="does not use 'arg1'.*keeps the values"):
+        compiled(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
 
 
 def test_a_plain_array_made_inside_fn_is_a_constant_of_the_trace_shown_in_the_source():
