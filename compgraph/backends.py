@@ -106,6 +106,11 @@ class Backend:
             return da.from_array(np.asarray(value), chunks=-1)  # type: ignore[no-untyped-call]
         if self.library == "torch" and isinstance(value, np.ndarray) and not value.flags.writeable:
             value = value.copy()  # torch warns on read-only memory (compiled constants are)
+        if type(value) is float:  # a literal of compiled code: float64, as NumPy makes it
+            try:
+                return self.xp.asarray(value, dtype=self.xp.float64, device=self.device)
+            except (ValueError, TypeError):  # a device without float64 (many GPUs): float32
+                return self.xp.asarray(value, dtype=self.xp.float32, device=self.device)
         return self.xp.asarray(value, device=self.device)
 
     def to_numpy(self, value: Any) -> np.ndarray:
@@ -347,7 +352,20 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
     "getitem": lambda b, x, index: x[index],
     "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
+    # cg.compile's recorded tests (np.greater(x, 0), ...): the standard names its functions
+    # as NumPy does; 0/1 floats in the inputs' float dtype, and a select on them
+    "test": lambda b, *xs, function: _test(b.xp, xs, function),
+    "select": lambda b, x, y, condition: b.xp.where(b.xp.astype(condition, b.xp.bool), x, y),
 }
+
+
+def _test(xp: Any, xs: tuple[Any, ...], function: Any) -> Any:
+    floats = [x.dtype for x in xs if hasattr(x, "dtype") and xp.isdtype(x.dtype, "real floating")]
+    name = function.__name__
+    if name.startswith("logical_"):  # the standard's logical functions take booleans only
+        xs = tuple(xp.astype(x, xp.bool) for x in xs)
+    result = getattr(xp, name)(*xs)
+    return xp.astype(result, xp.result_type(*floats) if floats else xp.float64)
 
 
 class _PortableOp:
@@ -355,7 +373,8 @@ class _PortableOp:
     op's portable forward on the call's backend."""
 
     def __init__(self, op: type[ops.Op], backend: Backend) -> None:
-        forward = PORTABLE.get(op.name) if op.builtin else None
+        # the package's own ops only: a user's op of the same name is not ours to stand in for
+        forward = PORTABLE.get(op.name) if op.__module__.startswith("compgraph.") else None
         if forward is None:
             raise TraceError(
                 f"op {op.name!r} ({op.__name__}) has a NumPy forward only: compiled code on "
@@ -405,13 +424,26 @@ def namespace_for(globals_: dict[str, Any], backend: Backend) -> dict[str, Any]:
 
 
 def _on_backend(value: Any, backend: Backend) -> Any:
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fbc":
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        try:
+            return backend.asarray(value)
+        except (ValueError, TypeError):
+            # A device without float64 (many GPUs): the trace's float64 constants (masks,
+            # literals of a float32 graph) are made float32, the only float it has; float64
+            # arguments are refused by name instead (Compiled's call).
+            return backend.asarray(value.astype(np.float32))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "bc":
         return backend.asarray(value)
     if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         # index arrays, as the library indexes with (int64 on its device)
         return backend.asarray(value.astype(np.int64))
     if isinstance(value, np.generic) and value.dtype.kind == "f":
-        return backend.asarray(value)
+        try:
+            return backend.asarray(value)
+        except (ValueError, TypeError):
+            # a device without float64: a number stays a Python float, which the standard
+            # promotes weakly (float32 here); the results are cast to the traced dtypes
+            return float(value)
     if type(value) is tuple:
         return tuple(_on_backend(item, backend) for item in value)
     return value

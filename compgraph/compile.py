@@ -931,7 +931,7 @@ def _same_bits(value: Any, expected: np.ndarray) -> bool:
     array = np.asarray(value)
     if array.dtype != expected.dtype or array.shape != expected.shape:
         return False
-    if 0 in array.strides and array.strides == expected.strides:
+    if array.size and 0 in array.strides and array.strides == expected.strides:
         # Broadcast views alike (a stand-in for data held elsewhere, its transpose): their
         # distinct elements, where tobytes would copy every repeat.
         index = tuple(0 if stride == 0 else slice(None) for stride in array.strides)

@@ -950,6 +950,8 @@ class BroadcastTo(Op):
 class Astype(Op):
     """x converted to ``dtype`` (float32 or float64) ; vjp: g converted back to x's dtype"""
 
+    code = "xp.astype({0}, {dtype})"  # the standard's function (no .astype method there)
+
     @staticmethod
     def forward(x, dtype):
         return x.astype(dtype)
@@ -963,7 +965,6 @@ class Concatenate(Op):
     """x₀, x₁, … joined along ``axis`` ; vjp: g cut back into the inputs' slices"""
 
     hint = "every input must have the same shape except along axis, and at least one dimension"
-    code = "{0}.astype({dtype})"
 
     @staticmethod
     def forward(*xs, axis=0):
