@@ -126,7 +126,7 @@ def test_every_op_compiled_on_another_library_equals_numpys(setting, name, data)
     library, device = library_and_device(setting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cg.IndependentOutputWarning)
-        warnings.simplefilter("ignore", cg.TraceWarning)  # an unused argument (abs'' second)
+        warnings.simplefilter("ignore", cg.TraceWarning)  # abs's second derivative uses no argument
         for fn in (first, second):
             compiled = cg.compile(fn)
             expected = compiled(*arrays)  # NumPy: eager's own bits (tests/test_compile.py)
