@@ -231,7 +231,7 @@ def test_masks_and_signs_are_computed_from_each_calls_values_not_the_traces():
             x = rng.normal(size=6)
             assert_same_bits(compiled(x), step(x))
         assert compiled.traces == 1
-    assert "Test.forward(" in compiled.source  # the test, recomputed per call
+    assert "ValueTest.forward(" in compiled.source  # the test, recomputed per call
 
 
 def test_a_mask_made_in_fn_from_a_traced_value_is_computed_per_call():
