@@ -37,7 +37,16 @@ import numpy as np
 from compgraph import ops
 from compgraph.errors import NonFiniteError, TraceError
 
-__all__ = ["PORTABLE", "Backend", "is_foreign_array", "resolve"]
+__all__ = [
+    "PORTABLE",
+    "Backend",
+    "is_foreign_array",
+    "namespace_for",
+    "numpy_dtype",
+    "resolve",
+    "select",
+    "value_test",
+]
 
 #: The libraries whose arrays compiled functions accept besides NumPy's, by top-level module.
 _LIBRARIES = ("torch", "cupy", "jax", "jaxlib", "dask", "array_api_strict")
@@ -352,20 +361,25 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
     "getitem": lambda b, x, index: x[index],
     "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
-    # cg.compile's recorded tests (np.greater(x, 0), ...): the standard names its functions
-    # as NumPy does; 0/1 floats in the inputs' float dtype, and a select on them
-    "test": lambda b, *xs, function: _test(b.xp, xs, function),
-    "select": lambda b, x, y, condition: b.xp.where(b.xp.astype(condition, b.xp.bool), x, y),
 }
 
 
-def _test(xp: Any, xs: tuple[Any, ...], function: Any) -> Any:
+def value_test(backend: Backend, *xs: Any, function: Any) -> Any:
+    """cg.compile's recorded test (``np.greater(x, 0)``, ...) on ``backend``: the standard
+    names its functions as NumPy does; 0/1 floats in the inputs' float dtype."""
+    xp = backend.xp
     floats = [x.dtype for x in xs if hasattr(x, "dtype") and xp.isdtype(x.dtype, "real floating")]
     name = function.__name__
     if name.startswith("logical_"):  # the standard's logical functions take booleans only
         xs = tuple(xp.astype(x, xp.bool) for x in xs)
     result = getattr(xp, name)(*xs)
     return xp.astype(result, xp.result_type(*floats) if floats else xp.float64)
+
+
+def select(backend: Backend, x: Any, y: Any, condition: Any) -> Any:
+    """cg.compile's ``cg.where`` on a recorded test (0/1 floats) on ``backend``."""
+    xp = backend.xp
+    return xp.where(xp.astype(condition, xp.bool), x, y)
 
 
 class _PortableOp:

@@ -131,6 +131,10 @@ class Select(Op):
         )
 
 
+# Their forwards on other Array API libraries (compiled code replayed there, issue 21).
+backends.PORTABLE[ValueTest.name] = backends.value_test
+backends.PORTABLE[Select.name] = backends.select
+
 _FLOAT_KINDS = "fd"  # float32, float64: the dtypes a traced argument keeps
 
 
