@@ -23,7 +23,7 @@ from compgraph.compile import compile
 from compgraph.errors import *  # noqa: F403 - the exception family, listed in errors.__all__
 from compgraph.functions import *  # noqa: F403 - one function per op, derived from the op table
 from compgraph.node import Node, apply, enable_grad, is_grad_enabled, no_grad
-from compgraph.numerics import errstate, geterr, seterr
+from compgraph.numerics import errstate, fold_nonfinite_reports, geterr, seterr
 from compgraph.ops import Op
 from compgraph.transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad
 
@@ -78,12 +78,17 @@ if TYPE_CHECKING:
     from compgraph.functions import broadcast_to as broadcast_to
     from compgraph.functions import clip as clip
     from compgraph.functions import concatenate as concatenate
+    from compgraph.functions import cos as cos
+    from compgraph.functions import cumsum as cumsum
     from compgraph.functions import div as div
+    from compgraph.functions import einsum as einsum
     from compgraph.functions import exp as exp
+    from compgraph.functions import expm1 as expm1
     from compgraph.functions import getitem as getitem
     from compgraph.functions import index_add as index_add
     from compgraph.functions import leaky_relu as leaky_relu
     from compgraph.functions import log as log
+    from compgraph.functions import log1p as log1p
     from compgraph.functions import log_softmax as log_softmax
     from compgraph.functions import logsumexp as logsumexp
     from compgraph.functions import matmul as matmul
@@ -94,20 +99,25 @@ if TYPE_CHECKING:
     from compgraph.functions import minimum as minimum
     from compgraph.functions import mul as mul
     from compgraph.functions import neg as neg
+    from compgraph.functions import norm as norm
     from compgraph.functions import positive as positive
     from compgraph.functions import pow as pow
+    from compgraph.functions import prod as prod
     from compgraph.functions import relu as relu
     from compgraph.functions import reshape as reshape
     from compgraph.functions import sigmoid as sigmoid
     from compgraph.functions import sigmoid_cross_entropy as sigmoid_cross_entropy
+    from compgraph.functions import sin as sin
     from compgraph.functions import softmax as softmax
     from compgraph.functions import softmax_cross_entropy as softmax_cross_entropy
     from compgraph.functions import sqrt as sqrt
     from compgraph.functions import stack as stack
+    from compgraph.functions import std as std
     from compgraph.functions import sub as sub
     from compgraph.functions import sum as sum
     from compgraph.functions import tanh as tanh
     from compgraph.functions import transpose as transpose
+    from compgraph.functions import var as var
     from compgraph.functions import where as where
 
 #: The one place the version is written: the wheel's metadata reads it from here
@@ -126,6 +136,7 @@ __all__ = [  # grouped: the engine, then the derived lists
     "check_graph",
     "compile",
     "errstate",
+    "fold_nonfinite_reports",
     "geterr",
     "grad",
     "gradcheck",

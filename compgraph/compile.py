@@ -24,6 +24,7 @@ import inspect
 import keyword
 import linecache
 import math
+import string
 import textwrap
 import threading
 import types
@@ -793,6 +794,11 @@ class _Writer:
         op = node.op
         assert op is not None
         if op.code is None:
+            return None
+        named = {field for _, field, _, _ in string.Formatter().parse(op.code) if field}
+        if any(key not in named for key in node.attrs):
+            # An attr the template does not spell (sum's where=, max's initial=) would be
+            # dropped: even a line that matches the trace could be wrong on the next call.
             return None
         fields = {}
         for key, value in {**_forward_defaults(op), **node.attrs}.items():

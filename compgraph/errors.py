@@ -9,7 +9,9 @@ from __future__ import annotations
 __all__ = [
     "BackwardError",
     "CompgraphError",
+    "ConvergenceWarning",
     "DTypeError",
+    "DataConversionWarning",
     "DataError",
     "GradientCheckError",
     "GraphGrowthWarning",
@@ -79,6 +81,16 @@ class NonFiniteError(CompgraphError, FloatingPointError):
 
 class NonFiniteWarning(RuntimeWarning):
     """A value or gradient became inf or NaN (the default policy warns once per occurrence)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A model's fit stopped short of its optimum, or its cost rose: the message says what to
+    change (scikit-learn's ``ConvergenceWarning`` too, once scikit-learn is loaded)."""
+
+
+class DataConversionWarning(UserWarning):
+    """Data were converted to the shape a model expects, e.g. a column-vector ``y`` flattened
+    (scikit-learn's ``DataConversionWarning`` too, once scikit-learn is loaded)."""
 
 
 class GraphGrowthWarning(UserWarning):

@@ -10,15 +10,24 @@ and the checks that every op has its function and its row in the test table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
 from compgraph import ops
-from compgraph.errors import DTypeError
+from compgraph.errors import DTypeError, ShapeError
 from compgraph.node import NUMPY_FUNCTIONS, Node, apply, normalize_index, traced_tests
-from compgraph.values import as_axes, as_axis, as_flag, as_float_array, as_shape, preview
+from compgraph.values import (
+    as_axes,
+    as_axis,
+    as_flag,
+    as_float_array,
+    as_float_dtype,
+    as_shape,
+    preview,
+)
 
 #: Each op class -> its public function.
 OP_FUNCTIONS: dict[type[ops.Op], Callable[..., Node]] = {}
@@ -37,6 +46,12 @@ def op_function(op: type[ops.Op], *, numpy: Sequence[Callable[..., Any]] = ()) -
         return function
 
     return register
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _int(value: Any, what: str) -> int:
@@ -159,6 +174,56 @@ def log(x: Any) -> Node:
     return apply(ops.Log, x)
 
 
+@op_function(ops.Log1p, numpy=[np.log1p])
+def log1p(x: Any) -> Node:
+    """ln(1 + x) elementwise (x > -1), accurate where x is tiny and 1 + x would round.
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.log1p(cg.Node(1e-20)).value)
+        1e-20
+    """
+    return apply(ops.Log1p, x)
+
+
+@op_function(ops.Expm1, numpy=[np.expm1])
+def expm1(x: Any) -> Node:
+    """e^x - 1 elementwise, accurate where x is tiny and e^x would round to 1.
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.expm1(cg.Node(1e-20)).value)
+        1e-20
+    """
+    return apply(ops.Expm1, x)
+
+
+@op_function(ops.Sin, numpy=[np.sin])
+def sin(x: Any) -> Node:
+    """sin x elementwise (x in radians).
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node(0.0)
+        >>> cg.sin(x).backward()
+        >>> float(x.grad)
+        1.0
+    """
+    return apply(ops.Sin, x)
+
+
+@op_function(ops.Cos, numpy=[np.cos])
+def cos(x: Any) -> Node:
+    """cos x elementwise (x in radians).
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.cos(cg.Node(0.0)).value)
+        1.0
+    """
+    return apply(ops.Cos, x)
+
+
 @op_function(ops.Sqrt, numpy=[np.sqrt])
 def sqrt(x: Any) -> Node:
     """√x elementwise (x >= 0). Its slope 1/(2√x) is infinite at 0, which the non-finite
@@ -174,7 +239,7 @@ def sqrt(x: Any) -> Node:
 
 @op_function(ops.Abs, numpy=[np.absolute])
 def abs(x: Any) -> Node:  # noqa: A001 - NumPy's name
-    """|x| elementwise; its gradient at 0 is 0 (as in PyTorch and JAX).
+    """|x| elementwise; its gradient at 0 is 0, as in PyTorch (JAX gives 1 there).
 
     Example:
         >>> import compgraph as cg
@@ -222,7 +287,7 @@ def where(condition: Any, x: Any, y: Any) -> Node:
     """
     if isinstance(condition, Node):
         recording = traced_tests()
-        if recording is not None and condition.requires_grad:
+        if recording is not None and condition.op is recording[0]:
             return apply(recording[1], x, y, condition)  # a test a trace replays per call
         condition = condition.value
     if isinstance(condition, np.ma.MaskedArray):
@@ -240,7 +305,7 @@ def where(condition: Any, x: Any, y: Any) -> Node:
     return apply(ops.Where, x, y, condition=condition)
 
 
-@op_function(ops.Clip, numpy=[np.clip])
+@op_function(ops.Clip)
 def clip(x: Any, low: Any = None, high: Any = None) -> Node:
     """x limited to [low, high] (either bound may be None); the gradient passes where
     low <= x <= high, bounds included (as PyTorch's clamp), and is 0 outside.
@@ -305,7 +370,8 @@ def relu(x: Any) -> Node:
 
 @op_function(ops.LeakyRelu)
 def leaky_relu(x: Any, slope: float = 0.01) -> Node:
-    """x where x > 0, else slope·x, elementwise; the gradient at 0 is ``slope`` (as PyTorch).
+    """x where x > 0, else slope·x, elementwise; the gradient at 0 is ``slope``, as in
+    PyTorch (JAX gives 1 there).
 
     Example:
         >>> import compgraph as cg
@@ -427,36 +493,265 @@ def matmul(x: Any, y: Any) -> Node:
     return apply(ops.Matmul, x, y)
 
 
+@op_function(ops.Einsum, numpy=[np.einsum])
+def einsum(subscripts: str, *operands: Any, optimize: bool | str = False) -> Node:
+    """The Einstein sum ``numpy.einsum(subscripts, *operands)``, differentiable in every operand.
+
+    Each operand's dimensions are named by letters; letters missing from the output are
+    summed over. Implicit output (no ``->``), ``...`` for broadcast dimensions, and
+    repeated letters (``'ii->'``, a trace; ``'ii->i'``, a diagonal) work as in NumPy.
+
+    Args:
+        subscripts: e.g. ``'ij,jk->ik'`` (a matrix product), ``'bij,bjk->bik'`` (a batch
+            of them), ``'i,j->ij'`` (an outer product), ``'ii'`` (a trace).
+        *operands: the arrays or Nodes, one per group of letters.
+        optimize: as NumPy's (False, True, ``'greedy'`` or ``'optimal'``): the order in
+            which several operands are contracted.
+
+    Returns:
+        A Node holding the sum.
+
+    Raises:
+        ValueError: the subscripts do not fit the operands (the message names them).
+        ShapeError: a letter has different lengths in two operands.
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> a = cg.Node([[1.0, 2.0], [3.0, 4.0]])
+        >>> trace = cg.einsum("ii", a)
+        >>> trace.backward()
+        >>> float(trace.value), a.grad.tolist()
+        (5.0, [[1.0, 0.0], [0.0, 1.0]])
+    """
+    if not operands:
+        raise TypeError("einsum needs at least one operand after the subscripts")
+    if not isinstance(optimize, (bool, np.bool_)) and optimize not in ("greedy", "optimal"):
+        raise TypeError(
+            f"einsum's optimize must be False, True, 'greedy' or 'optimal', not {preview(optimize)}"
+        )
+    ndims = [np.ndim(x.value if isinstance(x, Node) else x) for x in operands]
+    explicit = ops.explicit_subscripts(subscripts, ndims)
+    return apply(ops.Einsum, *operands, subscripts=explicit, optimize=optimize)
+
+
 # -- reductions ---------------------------------------------------------------------------------
 
 
 @op_function(ops.Sum, numpy=[np.sum])
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
+def sum(x: Any, axis: Axis = None, keepdims: bool = False, *, where: Any = None) -> Node:  # noqa: A001
     """Σ x over ``axis`` (all axes by default), as ``numpy.sum``.
 
+    ``where``, a boolean mask that broadcasts to x's shape, sums only the elements it
+    selects (as NumPy's keyword); the others get no gradient.
+
     Example:
-        >>> import compgraph as cg
-        >>> cg.sum(cg.Node([[1.0, 2.0], [3.0, 4.0]]), axis=0).value.tolist()
+        >>> import numpy as np, compgraph as cg
+        >>> x = cg.Node([[1.0, 2.0], [3.0, 4.0]])
+        >>> cg.sum(x, axis=0).value.tolist()
         [4.0, 6.0]
+        >>> cg.sum(x, where=np.array([True, False])).value.tolist()
+        4.0
     """
-    return apply(ops.Sum, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "sum's keepdims"))
+    return apply(
+        ops.Sum,
+        x,
+        axis=as_axis(axis),
+        keepdims=as_flag(keepdims, "sum's keepdims"),
+        **_mask(x, where, "sum"),
+    )
 
 
 @op_function(ops.Mean, numpy=[np.mean])
-def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
+def mean(x: Any, axis: Axis = None, keepdims: bool = False, *, where: Any = None) -> Node:
     """The mean of x over ``axis`` (all axes by default), as ``numpy.mean``.
+
+    ``where``, a boolean mask that broadcasts to x's shape, averages only the elements it
+    selects (as NumPy's keyword; where it selects none, the mean is NaN).
+
+    Example:
+        >>> import numpy as np, compgraph as cg
+        >>> float(cg.mean(cg.Node([1.0, 2.0, 6.0])).value)
+        3.0
+        >>> float(cg.mean(cg.Node([1.0, 2.0, 6.0]), where=np.array([True, True, False])).value)
+        1.5
+    """
+    return apply(
+        ops.Mean,
+        x,
+        axis=as_axis(axis),
+        keepdims=as_flag(keepdims, "mean's keepdims"),
+        **_mask(x, where, "mean"),
+    )
+
+
+def _mask(x: Any, where: Any, what: str) -> dict[str, Any]:
+    """``{"where": mask}`` for a boolean mask that broadcasts to x (nothing for None)."""
+    if where is None:
+        return {}
+    if isinstance(where, Node):
+        raise DTypeError(
+            f"{what}'s where is a Node ({where.describe()}); the mask is data: pass a boolean "
+            "array, e.g. where=node.value > 0"
+        )
+    if isinstance(where, np.ma.MaskedArray):
+        raise DTypeError(f"{what}'s where is a masked array: fill it first (mask.filled(False))")
+    mask = np.asarray(where)
+    if mask.dtype != bool:
+        raise DTypeError(
+            f"{what}'s where must be a boolean mask, not an array of {mask.dtype} "
+            f"({preview(where)}); compare to get one, e.g. where=x.value > 0"
+        )
+    shape = np.shape(x.value if isinstance(x, Node) else x)
+    try:
+        fits = np.broadcast_shapes(mask.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{what}'s where mask of shape {mask.shape} does not broadcast to the input's "
+            f"shape {shape}; give it that shape (or one that broadcasts to it)"
+        )
+    mask = mask.copy()  # the caller may change theirs; the graph keeps this one
+    mask.setflags(write=False)
+    return {"where": mask}
+
+
+@op_function(ops.Prod, numpy=[np.prod])
+def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
+    """The product of x's elements over ``axis`` (all axes by default), as ``numpy.prod``.
+
+    Its gradient is the product of the other elements, formed without dividing by x, so it
+    is exact where x has zeros, to any order.
 
     Example:
         >>> import compgraph as cg
-        >>> float(cg.mean(cg.Node([1.0, 2.0, 6.0])).value)
-        3.0
+        >>> x = cg.Node([2.0, 0.0, 5.0])
+        >>> cg.prod(x).backward()
+        >>> x.grad.tolist()
+        [0.0, 10.0, 0.0]
     """
-    return apply(ops.Mean, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "mean's keepdims"))
+    return apply(ops.Prod, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "prod's keepdims"))
+
+
+@op_function(ops.Cumsum, numpy=[np.cumsum])
+def cumsum(x: Any, axis: int | None = None) -> Node:
+    """Running sums of x along ``axis``; with ``axis=None`` (the default) of x flattened,
+    as ``numpy.cumsum``.
+
+    Example:
+        >>> import compgraph as cg
+        >>> cg.cumsum(cg.Node([[1.0, 2.0], [3.0, 4.0]]), axis=1).value.tolist()
+        [[1.0, 3.0], [3.0, 7.0]]
+        >>> cg.cumsum(cg.Node([[1.0, 2.0], [3.0, 4.0]])).value.tolist()
+        [1.0, 3.0, 6.0, 10.0]
+    """
+    return apply(ops.Cumsum, x, axis=None if axis is None else _int(axis, "cumsum's axis"))
+
+
+@op_function(ops.Var, numpy=[np.var])
+def var(x: Any, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
+    """The variance Σ (x - mean)² / (n - ddof) over ``axis``, as ``numpy.var`` (``ddof=1``:
+    the unbiased sample variance).
+
+    Raises:
+        ValueError: n - ddof <= 0 (NumPy would return NaN or inf).
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.var(cg.Node([1.0, 2.0, 3.0, 4.0])).value)
+        1.25
+        >>> round(float(cg.var(cg.Node([1.0, 2.0, 3.0, 4.0]), ddof=1).value), 6)
+        1.666667
+    """
+    return _spread_measure(ops.Var, "var", x, axis, ddof, keepdims)
+
+
+@op_function(ops.Std, numpy=[np.std])
+def std(x: Any, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
+    """The standard deviation √var over ``axis``, as ``numpy.std``; where it is 0 (a
+    constant group) its gradient is taken as 0, as for ``norm`` at 0 (PyTorch gives NaN).
+
+    Raises:
+        ValueError: n - ddof <= 0 (NumPy would return NaN or inf).
+
+    Example:
+        >>> import compgraph as cg
+        >>> float(cg.std(cg.Node([1.0, 3.0])).value)
+        1.0
+    """
+    return _spread_measure(ops.Std, "std", x, axis, ddof, keepdims)
+
+
+def _spread_measure(
+    op: type[ops.Op], what: str, x: Any, axis: Any, ddof: Any, keepdims: Any
+) -> Node:
+    if not _is_number(ddof):
+        raise TypeError(f"{what}'s ddof must be a number, not {preview(ddof)}")
+    axis = as_axis(axis)
+    shape = np.shape(x.value if isinstance(x, Node) else x)
+    axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    try:
+        count = math.prod(shape[a] for a in axes)
+    except IndexError:
+        count = 1  # an axis out of range: the op's own error names it
+    if count - ddof <= 0:
+        raise ValueError(
+            f"{what} over {count} element(s) with ddof={ddof} divides by n - ddof = "
+            f"{count - ddof}, which must be positive: use a smaller ddof (0 or 1), or reduce "
+            "over more elements"
+        )
+    return apply(op, x, axis=axis, keepdims=as_flag(keepdims, f"{what}'s keepdims"), ddof=ddof)
+
+
+@op_function(ops.Norm, numpy=[np.linalg.norm])
+def norm(x: Any, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A002
+    """The Euclidean norm √Σx², as ``numpy.linalg.norm`` computes it for ``ord=None``: of
+    a vector (or one ``axis``: ``ord=2`` too), of a matrix (or two axes: the Frobenius
+    norm, ``ord='fro'`` too), of anything else flattened (``axis=None``). Its gradient
+    x / norm is taken as 0 where the norm is 0, as in PyTorch.
+
+    Raises:
+        ValueError: another ``ord`` (the message says how to build it from other ops), or
+            an ``axis`` that ``numpy.linalg.norm`` also refuses.
+
+    Example:
+        >>> import compgraph as cg
+        >>> x = cg.Node([3.0, 4.0])
+        >>> n = cg.norm(x)
+        >>> n.backward()
+        >>> float(n.value), x.grad.tolist()
+        (5.0, [0.6, 0.8])
+    """
+    axis = as_axis(axis)
+    ndim = np.ndim(x.value if isinstance(x, Node) else x)
+    axes = (axis,) if isinstance(axis, int) else axis
+    if axes is not None and len(axes) > 2:
+        raise ValueError(
+            f"norm over the axes {axis}: numpy.linalg.norm takes one axis (a vector norm) or "
+            "two (a matrix norm); for the 2-norm over more, use cg.sqrt(cg.sum(x * x, axis))"
+        )
+    count = ndim if axes is None else len(axes)
+    if count == 1:
+        kind, fits = "vector", ord is None or (_is_number(ord) and ord == 2)
+    elif count == 2:
+        kind, fits = "matrix", ord is None or (isinstance(ord, str) and ord == "fro")
+    else:
+        kind, fits = f"{ndim}-d array with axis=None", ord is None
+    if not fits:
+        raise ValueError(
+            f"norm with ord={ord!r} for a {kind}: compgraph's norm is the Euclidean one "
+            "(ord=None; 2 for vectors, 'fro' for matrices); build the others from ops, e.g. "
+            "the 1-norm cg.sum(cg.abs(x), axis), the max-norm cg.max(cg.abs(x), axis), the "
+            "p-norm cg.sum(cg.abs(x) ** p, axis) ** (1 / p)"
+        )
+    return apply(ops.Norm, x, axis=axis, keepdims=as_flag(keepdims, "norm's keepdims"))
 
 
 @op_function(ops.Max, numpy=[np.max, np.amax])
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
-    """The largest element of x over ``axis``; elements that tie share the gradient equally.
+def max(x: Any, axis: Axis = None, keepdims: bool = False, *, initial: Any = None) -> Node:  # noqa: A001
+    """The largest element of x over ``axis`` (and ``initial``, a number, if given, as
+    NumPy's keyword: an empty axis then has a maximum); elements that tie share the
+    gradient equally (``initial`` taking a share).
 
     Example:
         >>> import compgraph as cg
@@ -464,20 +759,48 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A00
         >>> cg.max(x).backward()
         >>> x.grad.tolist()
         [0.0, 0.5, 0.5]
+        >>> float(cg.max(x, initial=5.0).value)
+        5.0
     """
-    return apply(ops.Max, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "max's keepdims"))
+    return apply(
+        ops.Max,
+        x,
+        axis=as_axis(axis),
+        keepdims=as_flag(keepdims, "max's keepdims"),
+        **_initial(initial, "max"),
+    )
 
 
 @op_function(ops.Min, numpy=[np.min, np.amin])
-def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
-    """The smallest element of x over ``axis``; elements that tie share the gradient equally.
+def min(x: Any, axis: Axis = None, keepdims: bool = False, *, initial: Any = None) -> Node:  # noqa: A001
+    """The smallest element of x over ``axis`` (and ``initial``, a number, if given, as
+    NumPy's keyword); elements that tie share the gradient equally (``initial`` too).
 
     Example:
         >>> import compgraph as cg
         >>> cg.min(cg.Node([[1.0, 3.0], [0.0, 4.0]]), axis=1).value.tolist()
         [1.0, 0.0]
     """
-    return apply(ops.Min, x, axis=as_axis(axis), keepdims=as_flag(keepdims, "min's keepdims"))
+    return apply(
+        ops.Min,
+        x,
+        axis=as_axis(axis),
+        keepdims=as_flag(keepdims, "min's keepdims"),
+        **_initial(initial, "min"),
+    )
+
+
+def _initial(initial: Any, what: str) -> dict[str, Any]:
+    if initial is None:
+        return {}
+    if isinstance(initial, Node):
+        raise TypeError(
+            f"{what}'s initial is a Node ({initial.describe()}); it is a constant: pass its "
+            f".value, or use cg.maximum/cg.minimum to differentiate with respect to it"
+        )
+    if np.ndim(initial) != 0:
+        raise ValueError(f"{what}'s initial must be one number, not {preview(initial)}")
+    return {"initial": float(as_float_array(initial, f"{what}'s initial"))}
 
 
 # -- shapes and indexing ------------------------------------------------------------------------
@@ -528,22 +851,25 @@ def astype(x: Any, dtype: Any) -> Node:
         >>> cg.astype(cg.Node(1.5), np.float32).dtype
         dtype('float32')
     """
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize < 4:
-        raise TypeError(f"astype converts to float32 or float64, not {dtype}")
-    return apply(ops.Astype, x, dtype=dtype)
+    return apply(ops.Astype, x, dtype=as_float_dtype(dtype))
 
 
 @op_function(ops.Concatenate, numpy=[np.concatenate])
-def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
-    """The arrays ``xs`` joined along an existing ``axis``, as ``numpy.concatenate``.
+def concatenate(xs: Sequence[Any], axis: int | None = 0) -> Node:
+    """The arrays ``xs`` joined along an existing ``axis``, as ``numpy.concatenate``
+    (``axis=None`` flattens each first).
 
     Example:
         >>> import compgraph as cg
         >>> cg.concatenate([cg.Node([1.0]), cg.Node([2.0, 3.0])]).value.tolist()
         [1.0, 2.0, 3.0]
+        >>> cg.concatenate([cg.Node([[1.0, 2.0]]), cg.Node(3.0)], axis=None).value.tolist()
+        [1.0, 2.0, 3.0]
     """
-    return apply(ops.Concatenate, *_sequence(xs, "concatenate"), axis=_int(axis, "axis"))
+    parts = _sequence(xs, "concatenate")
+    if axis is None:
+        return apply(ops.Concatenate, *[reshape(x, (-1,)) for x in parts], axis=0)
+    return apply(ops.Concatenate, *parts, axis=_int(axis, "axis"))
 
 
 @op_function(ops.Stack, numpy=[np.stack])
@@ -636,6 +962,27 @@ def _square(x: Any) -> Node:
     return mul(x, x)
 
 
+_NOT_GIVEN: Any = getattr(np, "_NoValue", None)
+
+
+def _numpy_clip(
+    a: Any,
+    a_min: Any = _NOT_GIVEN,
+    a_max: Any = _NOT_GIVEN,
+    *,
+    min: Any = _NOT_GIVEN,  # noqa: A002 - NumPy 2's names
+    max: Any = _NOT_GIVEN,  # noqa: A002
+) -> Node:
+    """``np.clip`` on Nodes, with NumPy's names for the bounds (a_min/a_max, or NumPy 2's
+    min/max)."""
+    for old, new, name in ((a_min, min, "a_min"), (a_max, max, "a_max")):
+        if old is not _NOT_GIVEN and new is not _NOT_GIVEN:
+            raise TypeError(f"numpy.clip got both {name} and {name[2:]}; pass one of them")
+    low = a_min if min is _NOT_GIVEN else min
+    high = a_max if max is _NOT_GIVEN else max
+    return clip(a, None if low is _NOT_GIVEN else low, None if high is _NOT_GIVEN else high)
+
+
 NUMPY_FUNCTIONS.update(
     {
         np.dot: _dot,
@@ -644,6 +991,7 @@ NUMPY_FUNCTIONS.update(
         np.squeeze: _squeeze,
         np.ravel: _ravel,
         np.square: _square,
+        np.clip: _numpy_clip,
     }
 )
 

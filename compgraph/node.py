@@ -7,8 +7,9 @@ topological order). There is no maths here: that lives in ``compgraph.ops``.
 
 Nodes take part in NumPy's dispatch protocols: ``np.exp(x)``, ``np.sum(x, axis=0)`` and
 ``ndarray @ x`` on a Node call the compgraph function registered for that NumPy function in
-``NUMPY_FUNCTIONS`` (filled by ``compgraph.functions``), and a NumPy function with no op
-raises a ``TypeError`` that names it, never an object array of Nodes.
+``NUMPY_FUNCTIONS`` (filled by ``compgraph.functions``); functions that only read data
+(comparisons, ``np.shape``, ``np.any``, ``np.argmax``, ...) answer on the values; and a NumPy
+function with no op raises a ``TypeError`` that names it, never an object array of Nodes.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from compgraph.values import (
     as_axes,
     as_flag,
     as_float_array,
+    as_float_dtype,
     as_shape,
     conversion_refusal,
+    masked_array_error,
     preview,
     trace_refusal,
 )
@@ -86,6 +89,39 @@ _ON_VALUES = frozenset(
         np.logical_xor,
     }
 )
+
+#: NumPy functions that only read a node's data (its shape, or tests and positions of its
+#: values): on Nodes they answer on the values, as on arrays, with plain arrays or numbers.
+#: Nothing differentiable comes out of them (their derivative is 0, or they are not numbers).
+_READS_VALUES = frozenset(
+    {
+        np.shape,
+        np.ndim,
+        np.size,
+        np.zeros_like,
+        np.ones_like,
+        np.isclose,
+        np.allclose,
+        np.any,
+        np.all,
+        np.argmax,
+        np.argmin,
+        np.nonzero,
+    }
+)
+
+#: A ufunc method on a Node: the compgraph op that does what it does, where there is one.
+_UFUNC_METHOD_ADVICE: dict[tuple[np.ufunc, str], str] = {
+    (np.add, "reduce"): "use compgraph.sum (np.sum)",
+    (np.add, "accumulate"): "use compgraph.cumsum (np.cumsum)",
+    (np.add, "at"): "use compgraph.index_add (x[index] reads; index_add adds into zeros)",
+    (np.add, "outer"): "broadcast instead: x[:, None] + y",
+    (np.multiply, "reduce"): "use compgraph.prod (np.prod)",
+    (np.multiply, "outer"): "broadcast instead: x[:, None] * y, or cg.einsum('i,j->ij', x, y)",
+    (np.maximum, "reduce"): "use compgraph.max (np.max)",
+    (np.minimum, "reduce"): "use compgraph.min (np.min)",
+    (np.logaddexp, "reduce"): "use compgraph.logsumexp",
+}
 
 #: ``array[()]``: a NumPy scalar for a 0-d array (see ``Op.scalar_inputs``), a view of the
 #: whole array otherwise; a C-level call, which matters on the scalar hot path.
@@ -181,7 +217,8 @@ def traced_tests() -> tuple[Any, Any] | None:
 
 
 def _traced(x: Any) -> bool:
-    return isinstance(x, Node) and x.requires_grad
+    """Whether ``x`` is a traced value: one that requires a gradient, or a recorded test."""
+    return isinstance(x, Node) and (x.requires_grad or x.op is not None)
 
 
 class Node(Recorded):
@@ -561,6 +598,18 @@ class Node(Recorded):
     def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
         return cast(Node, np.mean(self, axis=axis, keepdims=keepdims))
 
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return cast(Node, np.prod(self, axis=axis, keepdims=keepdims))
+
+    def cumsum(self, axis: Any = None) -> Node:
+        return cast(Node, np.cumsum(self, axis=axis))
+
+    def var(self, axis: Any = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
+        return cast(Node, np.var(self, axis=axis, ddof=ddof, keepdims=keepdims))
+
+    def std(self, axis: Any = None, *, ddof: float = 0, keepdims: bool = False) -> Node:
+        return cast(Node, np.std(self, axis=axis, ddof=ddof, keepdims=keepdims))
+
     def max(self, axis: Any = None, keepdims: bool = False) -> Node:
         return cast(Node, np.max(self, axis=axis, keepdims=keepdims))
 
@@ -572,15 +621,26 @@ class Node(Recorded):
 
     def astype(self, dtype: Any) -> Node:
         """The node converted to float32 or float64, recorded (gradients convert back)."""
-        return apply(ops.Astype, self, dtype=np.dtype(dtype))
+        return apply(ops.Astype, self, dtype=as_float_dtype(dtype))
 
     # -- NumPy's dispatch protocols -------------------------------------------------------
 
+    @property
+    def _data(self) -> Any:
+        # A masked array computing with a Node (masked + x) asks it for ``_data`` before
+        # converting it with np.array: the mask is what is lost, so say so, not "use
+        # node.value" (x + masked already says it, through the ufunc protocol).
+        raise masked_array_error(f"the operand computing with {self.describe()}")
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method != "__call__":
+            advice = _UFUNC_METHOD_ADVICE.get(
+                (ufunc, method),
+                "compgraph has no op for it; compute with node.value for a constant result, "
+                "or build it from compgraph's ops (or add an op: subclass compgraph.Op)",
+            )
             raise NotDifferentiableError(
-                f"numpy.{ufunc.__name__}.{method} on a Node is not supported: compgraph records "
-                "whole operations (use compgraph.sum for add.reduce, x[index] for take)"
+                f"numpy.{ufunc.__name__}.{method} on a Node is not supported: {advice}"
             )
         if kwargs.get("out") is not None:
             raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{ufunc.__name__}(..., out=...)"))
@@ -588,13 +648,19 @@ class Node(Recorded):
             recording = _traced_tests.ops
             if recording is not None and not kwargs and any(map(_traced, inputs)):
                 # A trace replays this test on each call's values, rather than freeze it.
-                return apply(recording[0], *inputs, function=ufunc)
+                test = apply(recording[0], *inputs, function=ufunc)
+                # Data, as the eager test's array is: no gradient flows through it, not even
+                # the +0 that would turn a -0.0 gradient into +0.0.
+                test.requires_grad = False
+                return test
             return ufunc(*map(_value, inputs), **kwargs)
         return _call_numpy_function(ufunc, inputs, kwargs)
 
     def __array_function__(
         self, func: Callable[..., Any], types: Any, args: Any, kwargs: dict[str, Any]
     ) -> Any:
+        if func in _READS_VALUES:
+            return func(*map(_value, args), **{key: _value(v) for key, v in kwargs.items()})
         if kwargs.get("out") is not None:
             raise TypeError(_IN_PLACE_MESSAGE.format(f"numpy.{func.__name__}(..., out=...)"))
         return _call_numpy_function(func, args, kwargs)
@@ -821,6 +887,13 @@ def apply(op: type[ops.Op], *inputs: Any, **attrs: Any) -> Node:
     node.id = next(_creation_counter)
     if _grad_mode.enabled and any(map(requires_grad_of, nodes)):
         node.requires_grad = True
+        node.op = op
+        node.parents = nodes
+        node.attrs = attrs or _NO_ATTRS
+    elif _traced_tests.ops is not None and any(x.op is not None for x in nodes):
+        # While cg.compile traces, data computed from a traced test (a vjp's mask times a
+        # constant) is recorded too, so the code replays it per call; it needs no gradient.
+        node.requires_grad = False
         node.op = op
         node.parents = nodes
         node.attrs = attrs or _NO_ATTRS

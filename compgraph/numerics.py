@@ -3,6 +3,10 @@
 The default policy warns (``NonFiniteWarning``) naming the node and op where the
 non-finite number first appeared; ``"raise"`` turns that into ``NonFiniteError``;
 ``"ignore"`` stays quiet. Set it like NumPy's ``seterr``/``errstate``.
+
+A training run makes the same report at every step (each naming a fresh node, so Python's
+once-per-place filter cannot fold them): inside ``fold_nonfinite_reports()`` the reports of
+one kind become one warning, with a count, when the run ends.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import sys
 import threading
 import warnings
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,15 +32,35 @@ if TYPE_CHECKING:
     from compgraph.node import Node
     from compgraph.ops import Op
 
-__all__ = ["describe_nonfinite", "errstate", "geterr", "outside_compgraph", "seterr"]
+__all__ = [
+    "describe_nonfinite",
+    "errstate",
+    "fold_nonfinite_reports",
+    "geterr",
+    "outside_compgraph",
+    "seterr",
+]
 
 _POLICIES = ("warn", "raise", "ignore")
+
+
+@dataclass
+class _Folded:
+    """The first report of one kind in a folding run, where it was made, and how often."""
+
+    message: str
+    filename: str
+    lineno: int
+    module_globals: dict[str, Any]
+    count: int = 1
 
 
 class _Policy(threading.local):
     """Per thread, as NumPy's errstate is per context."""
 
     nonfinite = "warn"
+    #: The reports held by the running ``fold_nonfinite_reports()``, by kind; None outside one.
+    folded: dict[str, _Folded] | None = None
 
 
 _policy = _Policy()
@@ -89,6 +116,74 @@ def errstate(nonfinite: str | None = None) -> Iterator[None]:
         yield
     finally:
         seterr(**old)
+
+
+@contextlib.contextmanager
+def fold_nonfinite_reports() -> Iterator[None]:
+    """Within the block, repeated non-finite reports of one kind become one warning.
+
+    Under the ``"warn"`` policy each kind of report (the same message but for the nodes'
+    ids and the counts of inf and NaN) is held, counted, and warned once when the block
+    ends, however it ends, naming how many times it came and pointing at the line of its
+    first occurrence. ``"raise"`` still raises at the first one. The training functions
+    run in such a block, so a diverging run of 2000 steps gives a handful of warnings, not
+    thousands. Nested blocks fold into the outermost.
+
+    Example:
+        >>> import warnings
+        >>> import numpy as np
+        >>> import compgraph as cg
+        >>> from compgraph.numerics import fold_nonfinite_reports
+        >>> with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore"):
+        ...     warnings.simplefilter("always")
+        ...     with fold_nonfinite_reports():
+        ...         for _ in range(100):
+        ...             big = cg.exp(cg.Node(1000.0, name="x"))
+        >>> len(caught), "100 times" in str(caught[0].message)
+        (1, True)
+    """
+    if _policy.folded is not None:
+        yield
+        return
+    folded: dict[str, _Folded] = {}
+    _policy.folded = folded
+    try:
+        yield
+    finally:
+        _policy.folded = None
+        for report in folded.values():
+            repeated = (
+                f"; the same report came {report.count} times in this run, folded into this one"
+                if report.count > 1
+                else ""
+            )
+            warnings.warn_explicit(
+                report.message + repeated,
+                NonFiniteWarning,
+                report.filename,
+                report.lineno,
+                module=report.module_globals.get("__name__"),
+                registry=report.module_globals.setdefault("__warningregistry__", {}),
+                module_globals=report.module_globals,
+            )
+
+
+#: What differs between reports of one kind: node ids, and the counts of inf and NaN.
+_VARYING = re.compile(r"(?<=result #)\d+|(?<=leaf #)\d+|\(\d+ (?:nan|inf)[^()]* elements\)")
+
+
+def _kind(message: str) -> str:
+    return _VARYING.sub("…", message)
+
+
+def _frame(depth: int) -> FrameType:
+    """The frame ``depth`` levels above the caller (depth 0: the caller), or the outermost."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame.f_back is None:
+            break
+        frame = frame.f_back
+    return frame
 
 
 def all_finite(array: np.ndarray) -> bool:
@@ -185,9 +280,20 @@ def report(message: str, stacklevel: int | None = None) -> None:
     policy = _policy.nonfinite
     if policy == "raise":
         raise NonFiniteError(message)
-    if policy == "warn":
-        level = outside_compgraph() if stacklevel is None else stacklevel + 1
+    if policy != "warn":
+        return
+    level = outside_compgraph() if stacklevel is None else stacklevel + 1
+    folded = _policy.folded
+    if folded is None:
         warnings.warn(message, NonFiniteWarning, stacklevel=level)
+        return
+    kind = _kind(message)
+    if kind in folded:
+        folded[kind].count += 1
+        return
+    # The frame warnings.warn(stacklevel=level) would name from here.
+    frame = _frame(level - 1)
+    folded[kind] = _Folded(message, frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
 
 
 def report_nonfinite_value(node: Node, op: type[Op] | None, inputs: tuple[Node, ...]) -> None:

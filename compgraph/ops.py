@@ -37,7 +37,7 @@ from compgraph.errors import OpError
 from compgraph.values import Recorded
 
 # and every op class, added below
-__all__ = ["BUILTIN_OPS", "Op", "kept_shape", "spread", "unbroadcast"]
+__all__ = ["BUILTIN_OPS", "Op", "explicit_subscripts", "kept_shape", "spread", "unbroadcast"]
 
 
 class OpType(type):
@@ -416,6 +416,64 @@ class Log(Op):
         return (g / x,)
 
 
+class Log1p(Op):
+    """ln(1 + x), accurate for tiny x ; vjp: g / (1 + x)"""
+
+    scalar_inputs = True
+    nonfinite_hint = "log1p needs x > -1 (log1p(-1) = -inf, below -1 it is NaN)"
+
+    @staticmethod
+    def forward(x):
+        return np.log1p(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g / (1 + x),)
+
+
+class Expm1(Op):
+    """e^x - 1, accurate for tiny x ; vjp: g · (out + 1)"""
+
+    scalar_inputs = True
+    nonfinite_hint = "expm1 overflows past x ≈ 709 in float64 (88 in float32)"
+
+    @staticmethod
+    def forward(x):
+        return np.expm1(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * (out + 1),)
+
+
+class Sin(Op):
+    """sin x ; vjp: g · cos x"""
+
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.sin(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (g * np.cos(x),)
+
+
+class Cos(Op):
+    """cos x ; vjp: -g · sin x"""
+
+    scalar_inputs = True
+
+    @staticmethod
+    def forward(x):
+        return np.cos(x)
+
+    @staticmethod
+    def vjp(g, out, x):
+        return (-g * np.sin(x),)
+
+
 class Sqrt(Op):
     """√x ; vjp: g / (2·out), inf at x = 0"""
 
@@ -434,7 +492,7 @@ class Sqrt(Op):
 
 
 class Abs(Op):
-    """|x| ; vjp: g · sign(x), 0 at x = 0 (as PyTorch and JAX)"""
+    """|x| ; vjp: g · sign(x), 0 at x = 0 (as PyTorch; JAX gives g there)"""
 
     symbol = "|x|"
     scalar_inputs = True
@@ -590,7 +648,8 @@ class Relu(Op):
 
 
 class LeakyRelu(Op):
-    """x if x > 0 else slope·x ; vjp: g if x > 0 else slope·g (slope at x = 0, as PyTorch)"""
+    """x if x > 0 else slope·x ; vjp: g if x > 0 else slope·g (slope at x = 0, as PyTorch;
+    JAX gives g there)"""
 
     name = "leaky_relu"
     symbol = "leaky ReLU"
@@ -814,80 +873,383 @@ class Matmul(Op):
         return g_x, g_y
 
 
+class Einsum(Op):
+    """Σ over the letters missing from the output of the operands' product, as
+    ``numpy.einsum(subscripts, *xs)`` ; vjp: for each operand, the einsum of g with the
+    others back to its letters (summed to its size where it broadcast, onto its diagonal
+    where a letter repeats)"""
+
+    hint = (
+        "subscripts need one group of letters per operand, as many as its dimensions (or "
+        "'...' for the rest), and a letter must have one length across operands (or 1)"
+    )
+
+    @staticmethod
+    def forward(*xs, subscripts, optimize=False):
+        return np.einsum(subscripts, *xs, optimize=optimize)
+
+    @staticmethod
+    def result_shape(*shapes, subscripts, **attrs):
+        inputs, output = explicit_subscripts(subscripts, [len(s) for s in shapes]).split("->")
+        length: dict[str, int] = {}
+        for letters, shape in zip(inputs.split(","), shapes, strict=True):
+            for letter, n in zip(letters, shape, strict=True):
+                if n != 1 or letter not in length:  # a length of 1 broadcasts
+                    length[letter] = n
+        return tuple(length[letter] for letter in output)
+
+    @staticmethod
+    def vjp(g, out, *xs, subscripts, optimize=False, needs_grad=None):
+        explicit = explicit_subscripts(subscripts, [x.ndim for x in xs])
+        inputs, output = explicit.split("->")
+        letters = inputs.split(",")
+        return tuple(
+            _einsum_gradient(g, output, xs, letters, k, optimize)
+            if needs_grad is None or needs_grad[k]
+            else None
+            for k in range(len(xs))
+        )
+
+
+def _einsum_gradient(g, output, xs, letters, k, optimize):
+    """The gradient of einsum for operand k: ⟨g, the other operands⟩ summed to its letters."""
+    x, own = xs[k], letters[k]
+    unique = "".join(dict.fromkeys(own))  # its letters once each, in order
+    length = {letter: x.shape[own.index(letter)] for letter in unique}
+    others = [j for j in range(len(xs)) if j != k]
+    reached = set(output).union(*(letters[j] for j in others))
+    result = "".join(letter for letter in unique if letter in reached)
+    terms = ",".join([output] + [letters[j] for j in others])
+    grad = np.einsum(f"{terms}->{result}", g, *(xs[j] for j in others), optimize=optimize)
+    # A letter only x has was summed in the forward pass: the gradient is the same all
+    # along it. A letter of length 1 in x that others broadcast: the gradient sums over it.
+    shape = tuple(grad.shape[result.index(c)] if c in result else 1 for c in unique)
+    grad = np.reshape(grad, shape)
+    stretched = tuple(i for i, c in enumerate(unique) if length[c] == 1 and shape[i] != 1)
+    if stretched:
+        grad = np.sum(grad, axis=stretched, keepdims=True)
+    target = tuple(length[c] for c in unique)
+    if grad.shape != target:
+        grad = np.broadcast_to(grad, target)
+    if unique == own:
+        return grad
+    # A repeated letter reads a diagonal of x ("ii"): the gradient goes back onto it.
+    diagonal = tuple(
+        np.arange(n).reshape([-1 if c == letter else 1 for c in unique])
+        for letter, n in zip(own, x.shape, strict=True)
+    )
+    return IndexAdd(grad, index=diagonal, shape=x.shape)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def explicit_subscripts(subscripts: str, ndims: Any) -> str:
+    """einsum ``subscripts`` for operands of ``ndims`` dimensions, in explicit form.
+
+    ``'...'`` becomes letters of its own (right-aligned, as NumPy broadcasts it) and an
+    implicit output (no ``->``) becomes NumPy's: the broadcast dimensions, then the letters
+    that occur once, in alphabetical order (capitals first).
+
+    Raises:
+        ValueError: the subscripts do not fit the operands, naming them and what is wrong.
+
+    Example:
+        >>> from compgraph.ops import explicit_subscripts
+        >>> explicit_subscripts("...ij,jk", [3, 2])
+        'Zij,jk->Zik'
+    """
+    ndims = list(ndims)
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(f"einsum subscripts {subscripts!r}: {problem}")
+
+    if not isinstance(subscripts, str):
+        raise TypeError(
+            f"einsum takes its subscripts as a string such as 'ij,jk->ik', not "
+            f"{type(subscripts).__name__}; the sublist form (x, [0, 1], y, [1, 2]) is not "
+            "supported: write the letters"
+        )
+    text = subscripts.replace(" ", "")
+    if text.count("->") > 1:
+        raise refuse("more than one '->'")
+    inputs_text, arrow, output = text.partition("->")
+    inputs = inputs_text.split(",")
+    if len(inputs) != len(ndims):
+        raise refuse(f"{len(inputs)} operand group(s) for {len(ndims)} operand(s)")
+    for part in [*inputs, output]:
+        bad = set(part.replace("...", "")) - set(_LETTERS)
+        if bad or part.count("...") > 1:
+            raise refuse(
+                f"{part!r} is not letters with at most one '...'"
+                + (f" (it has {''.join(sorted(bad))!r})" if bad else "")
+            )
+    used = set(text)
+    fresh = [c for c in reversed(_LETTERS) if c not in used]
+    broadcast = 0
+    for part, ndim in zip(inputs, ndims, strict=True):
+        named = len(part.replace("...", ""))
+        if "..." not in part and named != ndim:
+            raise refuse(f"{part!r} names {named} dimension(s) of an operand with {ndim}")
+        if "..." in part:
+            if named > ndim:
+                raise refuse(f"{part!r} names {named} dimension(s) of an operand with {ndim}")
+            broadcast = max(broadcast, ndim - named)
+    if broadcast > len(fresh):
+        raise refuse("too many broadcast dimensions for the letters left")
+    spare = "".join(fresh[:broadcast][::-1])
+    explicit = [
+        part.replace("...", spare[broadcast - (ndim - len(part) + 3) :]) if "..." in part else part
+        for part, ndim in zip(inputs, ndims, strict=True)
+    ]
+    if arrow:
+        if broadcast and "..." not in output:
+            raise refuse(
+                f"the output leaves out the {broadcast} dimension(s) '...' stands for, which "
+                "NumPy refuses; keep '...' in the output, or name them with letters to sum them"
+            )
+        output = output.replace("...", spare)
+        if len(set(output)) != len(output):
+            raise refuse(f"the output {output!r} repeats a letter; take a diagonal with 'ii->i'")
+        missing = set(output) - set("".join(explicit))
+        if missing:
+            raise refuse(f"the output letters {''.join(sorted(missing))!r} are in no operand")
+    else:
+        letters = "".join(part.replace("...", "") for part in inputs)
+        output = spare + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return ",".join(explicit) + "->" + output
+
+
 # -- reductions ---------------------------------------------------------------------------------
 
 
 class Sum(Op):
-    """Σ x over ``axis`` ; vjp: g broadcast back over the summed axes"""
+    """Σ x over ``axis``, of the elements ``where`` selects (a boolean mask) ;
+    vjp: g broadcast back over the summed axes, 0 where the mask is False"""
 
     scalar_inputs = True
-    hint = _AXIS_HINT
+    hint = _AXIS_HINT + "; where must broadcast to the input's shape"
     code = "xp.sum({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
-    def forward(x, axis=None, keepdims=False):
-        return np.sum(x, axis=axis, keepdims=keepdims)
+    def forward(x, axis=None, keepdims=False, where=None):
+        if where is None:
+            return np.sum(x, axis=axis, keepdims=keepdims)
+        return np.sum(x, axis=axis, keepdims=keepdims, where=where)
 
     @staticmethod
-    def vjp(g, out, x, axis=None, keepdims=False):
-        return (spread(g, x.shape, axis),)
+    def vjp(g, out, x, axis=None, keepdims=False, where=None):
+        spread_g = spread(g, x.shape, axis)
+        return (spread_g if where is None else spread_g * where,)
 
 
 class Mean(Op):
-    """(1/n) Σ x over ``axis`` ; vjp: g / n broadcast back over the averaged axes"""
+    """(1/n) Σ x over ``axis``, of the n elements ``where`` selects (a boolean mask) ;
+    vjp: g / n broadcast back over the averaged axes, 0 where the mask is False"""
 
     scalar_inputs = True
-    hint = _AXIS_HINT
+    hint = _AXIS_HINT + "; where must broadcast to the input's shape"
 
     @staticmethod
-    def forward(x, axis=None, keepdims=False):
-        if not x.size:
-            return np.mean(x, axis=axis, keepdims=keepdims)  # NaN, with NumPy's warning
+    def forward(x, axis=None, keepdims=False, where=None):
+        if where is not None or not x.size:
+            # NaN where nothing is averaged, with NumPy's warning
+            return np.mean(x, axis=axis, keepdims=keepdims, where=True if where is None else where)
         # Σ / n as np.mean computes it, without np.mean's Python layers (3 µs a call).
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)
         return total / (x.size // total.size)
 
     @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False, where=None):
+        if where is None:
+            count = x.size // max(out.size, 1) if x.size else 1
+            return (spread(g / count, x.shape, axis),)
+        # Each selected element's share 1/n of its group's mean (data: the mask is constant);
+        # a group with nothing selected has a NaN mean and sends nothing back.
+        selected = np.broadcast_to(where, x.shape)
+        count = np.sum(selected, axis=axis, keepdims=True)
+        return (spread(g, x.shape, axis) * (selected / np.maximum(count, 1)).astype(x.dtype),)
+
+
+class Prod(Op):
+    """Π x over ``axis`` ; vjp: g · the product of the other elements (exact where x has zeros)"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
     def vjp(g, out, x, axis=None, keepdims=False):
-        count = x.size // max(out.size, 1) if x.size else 1
-        return (spread(g / count, x.shape, axis),)
+        # Not g·out/x, which is 0/0 at a zero: the products of the others are formed from
+        # multiplications alone, so they are exact at zeros and differentiable again.
+        kept = kept_shape(x.shape, axis)
+        return (np.reshape(g, kept) * _products_of_the_others(x, axis),)
+
+
+def _products_of_the_others(x, axis):
+    """For each element of x, the product of the other elements of its group over ``axis``:
+    the product of those before it times the product of those after it (in C order)."""
+    reduced = _axes(x.ndim, axis)
+    kept = tuple(a for a in range(x.ndim) if a not in reduced)
+    order = kept + reduced
+    moved = x.transpose(order)  # the reduced axes last, merged into one below
+    group = math.prod(x.shape[a] for a in reduced)
+    flat = np.reshape(moved, (*[x.shape[a] for a in kept], group))
+    before = _products_before(flat)
+    after = _products_before(flat[..., ::-1])[..., ::-1]
+    others = np.reshape(before * after, moved.shape)
+    return others.transpose(tuple(int(a) for a in np.argsort(order)))
+
+
+def _products_before(x):
+    """Along the last axis, the product of the elements before each one (1 for the first),
+    by a scan of log₂ n vectorised multiplications (each step doubles the span covered)."""
+    n = x.shape[-1]
+    if n == 0:
+        return x
+    running = x[..., :-1]
+    shift = 1
+    while shift < n - 1:
+        running = np.concatenate(
+            [running[..., :shift], running[..., shift:] * running[..., :-shift]], axis=-1
+        )
+        shift *= 2
+    return np.concatenate([np.ones((*x.shape[:-1], 1), dtype=x.dtype), running], axis=-1)
+
+
+def _axes(ndim: int, axis: Any) -> tuple[int, ...]:
+    """The reduced axes, non-negative and sorted (all of them for None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(sorted({a % ndim for a in ((axis,) if isinstance(axis, int) else axis)}))
+
+
+def _group_size(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements a reduction over ``axis`` combines into each result."""
+    return math.prod(shape[a] for a in _axes(len(shape), axis))
+
+
+class Cumsum(Op):
+    """running sums x₀, x₀+x₁, … along ``axis`` (None: of x flattened) ;
+    vjp: running sums of g taken from the end"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None):
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None):
+        if axis is None:
+            return (np.reshape(np.cumsum(g[::-1])[::-1], x.shape),)
+        backwards = (slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)
+        return (np.cumsum(g[backwards], axis=axis)[backwards],)
+
+
+class Var(Op):
+    """Σ (x - mean x)² / (n - ddof) over ``axis`` ; vjp: g · 2(x - mean x) / (n - ddof)"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False, ddof=0):
+        return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False, ddof=0):
+        scale = 2.0 / (_group_size(x.shape, axis) - ddof)
+        centred = x - np.mean(x, axis=axis, keepdims=True)
+        return (np.reshape(g, kept_shape(x.shape, axis)) * scale * centred,)
+
+
+class Std(Op):
+    """√var x over ``axis`` ; vjp: g · (x - mean x) / ((n - ddof) · out), 0 where out = 0"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False, ddof=0):
+        return np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False, ddof=0):
+        # A constant group (std 0) is a kink, like |x| at 0: its gradient is taken as 0 (as
+        # for norm), not the 0/0 = NaN of the formula.
+        kept = kept_shape(x.shape, axis)
+        std = np.reshape(out, kept)
+        flat = np.equal(std, 0)
+        centred = x - np.mean(x, axis=axis, keepdims=True)
+        share = np.reshape(g, kept) / ((_group_size(x.shape, axis) - ddof) * np.where(flat, 1, std))
+        return (np.where(flat, 0.0, share * centred),)
+
+
+class Norm(Op):
+    """√Σ x² over ``axis`` (the vector 2-norm; over two axes the Frobenius norm) ;
+    vjp: g · x / out, 0 where out = 0 (as PyTorch)"""
+
+    hint = _AXIS_HINT
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def vjp(g, out, x, axis=None, keepdims=False):
+        kept = kept_shape(x.shape, axis)
+        norm = np.reshape(out, kept)
+        zero = np.equal(norm, 0)
+        return (np.where(zero, 0.0, np.reshape(g, kept) * x / np.where(zero, 1, norm)),)
 
 
 class Max(Op):
-    """max of x over ``axis`` ; vjp: g shared equally by the elements that tie for the max"""
+    """max of x over ``axis`` (and ``initial``, if given) ;
+    vjp: g shared equally by the elements that tie for the max (initial counts as one)"""
 
-    hint = _AXIS_HINT + "; an empty axis has no maximum"
+    hint = _AXIS_HINT + "; an empty axis has no maximum (give initial)"
     code = "xp.max({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
-    def forward(x, axis=None, keepdims=False):
-        return np.max(x, axis=axis, keepdims=keepdims)
+    def forward(x, axis=None, keepdims=False, initial=None):
+        if initial is None:
+            return np.max(x, axis=axis, keepdims=keepdims)
+        return np.max(x, axis=axis, keepdims=keepdims, initial=initial)
 
     @staticmethod
-    def vjp(g, out, x, axis=None, keepdims=False):
-        return (_share_among_ties(g, out, x, axis),)
+    def vjp(g, out, x, axis=None, keepdims=False, initial=None):
+        return (_share_among_ties(g, out, x, axis, initial),)
 
 
 class Min(Op):
-    """min of x over ``axis`` ; vjp: g shared equally by the elements that tie for the min"""
+    """min of x over ``axis`` (and ``initial``, if given) ;
+    vjp: g shared equally by the elements that tie for the min (initial counts as one)"""
 
-    hint = _AXIS_HINT + "; an empty axis has no minimum"
+    hint = _AXIS_HINT + "; an empty axis has no minimum (give initial)"
     code = "xp.min({0}, axis={axis}, keepdims={keepdims})"
 
     @staticmethod
-    def forward(x, axis=None, keepdims=False):
-        return np.min(x, axis=axis, keepdims=keepdims)
+    def forward(x, axis=None, keepdims=False, initial=None):
+        if initial is None:
+            return np.min(x, axis=axis, keepdims=keepdims)
+        return np.min(x, axis=axis, keepdims=keepdims, initial=initial)
 
     @staticmethod
-    def vjp(g, out, x, axis=None, keepdims=False):
-        return (_share_among_ties(g, out, x, axis),)
+    def vjp(g, out, x, axis=None, keepdims=False, initial=None):
+        return (_share_among_ties(g, out, x, axis, initial),)
 
 
-def _share_among_ties(g, out, x, axis):
-    """g sent to the elements of x equal to the extreme ``out``, split equally among ties."""
+def _share_among_ties(g, out, x, axis, initial=None):
+    """g sent to the elements of x equal to the extreme ``out``, split equally among ties
+    (``initial``, a constant, takes its share where it ties, and all of g where it wins)."""
     kept = kept_shape(x.shape, axis)
-    ties = np.equal(x, np.reshape(out, kept))
-    return np.reshape(g, kept) * (ties / np.sum(ties, axis=axis, keepdims=True))
+    extreme = np.reshape(out, kept)
+    ties = np.equal(x, extreme)
+    count = np.sum(ties, axis=axis, keepdims=True)
+    if initial is not None:
+        count = count + np.equal(extreme, initial)
+    return np.reshape(g, kept) * (ties / np.maximum(count, 1))
 
 
 # -- shapes and indexing ------------------------------------------------------------------------
@@ -1043,7 +1405,7 @@ class GetItem(Op):
 
 class IndexAdd(Op):
     """zeros of ``shape`` with v added at ``index`` (repeats add up), the adjoint of x[index] ;
-    vjp: g[index]"""
+    vjp: g[index], summed over the positions v was broadcast to"""
 
     name = "index_add"
     hint = GetItem.hint
@@ -1059,7 +1421,9 @@ class IndexAdd(Op):
 
     @staticmethod
     def vjp(g, out, v, index, shape):
-        return (g[index],)
+        # v may broadcast over the positions (index_add(2.0, [0, 2], (3,)) adds 2 twice): its
+        # gradient sums over them. The pass fits to the output's shape, not the positions'.
+        return (unbroadcast(g[index], v.shape),)
 
 
 #: Every built-in op, in the order of this table (derived: each Op class defined here).

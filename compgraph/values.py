@@ -27,8 +27,10 @@ __all__ = [
     "as_axis",
     "as_flag",
     "as_float_array",
+    "as_float_dtype",
     "as_shape",
     "conversion_refusal",
+    "masked_array_error",
     "preview",
     "refuse_conversions",
     "trace_refusal",
@@ -104,6 +106,28 @@ def preview(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def masked_array_error(what: str) -> DTypeError:
+    """The refusal of a masked array ``what``: an array of ours would drop its mask."""
+    return DTypeError(
+        f"{what} is a masked array; compgraph would lose its mask: fill the masked "
+        "entries (x.filled(value)) or select the unmasked ones (x.compressed()) first"
+    )
+
+
+def as_float_dtype(dtype: Any) -> np.dtype[Any]:
+    """``dtype`` as float32 or float64, the dtypes ``astype`` converts to, or a TypeError.
+
+    Example:
+        >>> from compgraph.values import as_float_dtype
+        >>> as_float_dtype("float32")
+        dtype('float32')
+    """
+    converted: np.dtype[Any] = np.dtype(dtype)
+    if converted.kind != "f" or converted.itemsize < 4:
+        raise TypeError(f"astype converts to float32 or float64, not {converted}")
+    return converted
+
+
 def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
     """``value`` as a float32/float64 array: integers, booleans and other reals become float64.
 
@@ -112,16 +136,21 @@ def as_float_array(value: Any, what: str | None = None) -> np.ndarray:
     when it already is one of ours.
 
     Raises:
-        DTypeError: complex, text or object values, masked arrays and sparse matrices.
+        DTypeError: complex, text or object values, masked arrays, np.matrix (its * is
+            the matrix product) and sparse matrices.
     """
     if type(value) is np.ndarray and value.dtype in KEPT_DTYPES:
         return value  # the hot path: an operand that already is a float array
     if what is None:
         what = f"operand {preview(value)}"
     if isinstance(value, np.ma.MaskedArray):
+        raise masked_array_error(what)
+    if isinstance(value, np.matrix):
+        # m * x is the matrix product for NumPy and the elementwise one for compgraph: a
+        # matrix taken as an array would silently change what the user's formula means.
         raise DTypeError(
-            f"{what} is a masked array; compgraph would lose its mask: fill the masked "
-            "entries (x.filled(value)) or select the unmasked ones (x.compressed()) first"
+            f"{what} is an np.matrix, whose * is the matrix product where compgraph's * is "
+            "elementwise; pass np.asarray(m) and write the matrix product with @"
         )
     if hasattr(value, "toarray") and type(value).__module__.startswith("scipy.sparse"):
         raise DTypeError(

@@ -67,3 +67,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# -- shared data ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    """scikit-learn's breast-cancer data (X, y), unscaled: 30 features from 0.001 to 4254,
+    the data on which the models' defaults once diverged (issue 25). Bundled with
+    scikit-learn, no download."""
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(return_X_y=True)

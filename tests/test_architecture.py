@@ -246,3 +246,29 @@ def test_the_import_paths_0_2_taught_still_work(old, new):
     so old imports, isinstance checks and pickles keep working."""
     code = f"import {old} as old, {new} as new; assert old is new, (old, new)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+#: Modules that may assign ``.grad``: the backward pass, which fills it, and ``node``, whose
+#: constructors start it at None and whose copies and pickles carry it along.
+GRAD_WRITERS = {"autodiff", "node"}
+
+
+@pytest.mark.parametrize("name", module_names())
+def test_only_the_backward_pass_calls_vjps_and_writes_grad(name):
+    """One place calls vjps, fits and accumulates gradients: everyone else asks
+    cg.gradients (and watches the pass with observe=), never re-running it."""
+    path = PACKAGE / (name.replace(".", "/") + ".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if name != "autodiff" and isinstance(node, ast.Call):
+            func = node.func
+            assert not (isinstance(func, ast.Attribute) and func.attr == "vjp"), (
+                f"compgraph.{name} line {node.lineno} calls a vjp: only compgraph.autodiff "
+                "does; get gradients from cg.gradients (observe= to watch the pass)"
+            )
+        if name not in GRAD_WRITERS and isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                assert not (isinstance(target, ast.Attribute) and target.attr == "grad"), (
+                    f"compgraph.{name} line {node.lineno} writes .grad: only backward() does"
+                )

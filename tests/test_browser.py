@@ -198,6 +198,7 @@ def test_keyboard_and_buttons_control_the_player(open_page):
     assert page.problems == []
 
 
+@pytest.mark.slow  # waits for the player's whole run: about 4 s
 def test_play_runs_to_the_end_and_stops(open_page):
     page = open_page(lecture_graph())
     page.page.select_option("#cg-speed", "4")

@@ -113,6 +113,7 @@ def test_the_getting_started_page_gives_the_readme_commands():
         assert command in page
 
 
+@pytest.mark.slow  # a full mkdocs build: about 15 s
 def test_the_site_builds_strictly_and_documents_every_public_name(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run(

@@ -159,6 +159,7 @@ def test_logistic_regression_gradients_match_the_analytic_formulas():
     np.testing.assert_allclose(b.grad, np.mean(A_np - Y), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow  # about 12 s
 def test_a_million_node_chain_builds_and_backpropagates():
     x = cg.Node(1.0, name="x")
     y = x

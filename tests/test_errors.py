@@ -1,5 +1,6 @@
 """Bad input gets an error that names the op, the nodes and the shapes, and says what to do."""
 
+import re
 import warnings
 
 import numpy as np
@@ -314,3 +315,76 @@ def test_nodes_holding_non_finite_values_are_not_kept_alive():
     del x
     gc.collect()
     assert ref() is None and not numerics.holding_nonfinite
+
+
+# -- repeated reports fold (issue 25) -------------------------------------------------------------
+
+
+def nonfinite_reports(caught):
+    return [w for w in caught if w.category is cg.NonFiniteWarning]
+
+
+def test_reports_of_one_kind_fold_into_one_warning_with_a_count():
+    from compgraph.numerics import fold_nonfinite_reports
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        with fold_nonfinite_reports():
+            for _ in range(50):  # a fresh node, so a fresh id, each time
+                cg.exp(cg.Node(1000.0, name="x"))
+            for _ in range(3):
+                cg.log(cg.Node(0.0, name="y"))
+            assert nonfinite_reports(caught) == []  # held until the run ends
+    reports = nonfinite_reports(caught)
+    assert len(reports) == 2
+    first, second = (str(w.message) for w in reports)
+    assert first.startswith("exp output") and "'x'" in first and "50 times" in first
+    assert second.startswith("log output") and "3 times" in second
+    # Each points at the line that made its first occurrence, as an unfolded report does.
+    assert {w.filename for w in reports} == {__file__}
+
+
+def test_a_report_made_once_is_not_given_a_count_and_outside_a_run_nothing_folds():
+    from compgraph.numerics import fold_nonfinite_reports
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        with fold_nonfinite_reports():
+            cg.exp(cg.Node(1000.0, name="x"))
+        for _ in range(3):
+            cg.exp(cg.Node(1000.0, name="x"))
+    reports = [str(w.message) for w in nonfinite_reports(caught)]
+    assert len(reports) == 4 and not any("times" in report for report in reports)
+
+
+def test_folding_keeps_the_raise_policy_and_reports_a_run_that_stops_with_an_error():
+    from compgraph.numerics import fold_nonfinite_reports
+
+    with np.errstate(all="ignore"), fold_nonfinite_reports(), cg.errstate(nonfinite="raise"):
+        with pytest.raises(cg.NonFiniteError, match="exp output"):
+            cg.exp(cg.Node(1000.0, name="x"))
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        with pytest.raises(KeyError), fold_nonfinite_reports():
+            cg.exp(cg.Node(1000.0, name="x"))
+            cg.exp(cg.Node(1000.0, name="x"))
+            raise KeyError("stopped")
+    assert [str(w.message).count("2 times") for w in nonfinite_reports(caught)] == [1]
+
+
+def test_a_diverging_course_run_gives_one_report_per_kind_not_thousands():
+    from compgraph.logistic import initialize_with_zeros, optimize
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 40)) * [[1.0], [100.0], [1000.0]]
+    Y = (X[:1] > 0).astype(float)
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        params, _, _ = optimize(
+            *initialize_with_zeros(3), X, Y, num_iterations=300, learning_rate=1e305
+        )
+    reports = [str(w.message) for w in nonfinite_reports(caught)]
+    assert not np.isfinite(params["w"]).all()  # the course's plain descent, as it was
+    assert 1 <= len(reports) <= 12, len(reports)  # was about 600 for these 300 steps
+    assert any(re.search(r"\b\d{3} times\b", report) for report in reports), reports
+    assert sum(len(report) for report in reports) < 10_000

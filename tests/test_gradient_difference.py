@@ -105,6 +105,24 @@ def test_fixed_dropout_masks_are_warned_about():
         assert cg.gradient_difference(cost_with_fixed_masks, parameters) < 2e-7
 
 
+def test_fixed_masks_are_warned_about_when_f_records_only_on_nodes():
+    # f written as a learner writes it: arrays in, so called with arrays it records no
+    # graph (W1 @ X is NumPy's); the masks show only in the graph of the engine's gradients.
+    X, Y, parameters = network_problem()
+    mask = (np.random.RandomState(1).rand(5, 3) < 0.8).astype(float)
+
+    def cost_with_fixed_masks(p):
+        D1 = cg.Node(mask, name="D1", requires_grad=False)
+        A1 = cg.relu(p["W1"] @ X + p["b1"]) * D1 / 0.8
+        A2 = cg.relu(p["W2"] @ A1 + p["b2"])
+        return cg.mean(cg.sigmoid_cross_entropy(p["W3"] @ A2 + p["b3"], Y))
+
+    with pytest.warns(UserWarning, match=r"dropout masks \(D1\)") as caught:
+        assert cg.gradient_difference(cost_with_fixed_masks, parameters) < 2e-7
+    warned = [w for w in caught if "dropout masks" in str(w.message)]
+    assert len(warned) == 1 and warned[0].filename == __file__  # the caller's line
+
+
 def test_bad_arguments_are_named():
     def cost(p):
         return cg.sum(p["w"] ** 2)

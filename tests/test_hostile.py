@@ -176,6 +176,7 @@ def _deep_chain(levels):
     return x, y
 
 
+@pytest.mark.slow  # about 4 s each
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_deep_graphs_copy_and_pickle_without_recursion(how):
     import copy
@@ -412,10 +413,10 @@ def test_finite_values_whose_squares_overflow_never_warn_or_raise(value):
 def test_masked_arrays_on_the_left_and_from_a_forward_are_refused_too():
     x = cg.Node([1.0, 2.0], name="x")
     masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
-    # NumPy's masked operators run first and ask for x as an array, which a Node refuses:
-    # the mask is never dropped, though the message speaks of the conversion.
+    # NumPy's masked operators run first and ask x for its data: the mask is never
+    # dropped, and the message (issue 20) gives the masked-array advice, not "node.value".
     for combine in (lambda: masked * x, lambda: masked + x):
-        with pytest.raises(cg.NotDifferentiableError, match="would cut it from the graph"):
+        with pytest.raises(cg.DTypeError, match="is a masked array.*filled"):
             combine()
     with pytest.raises(cg.DTypeError, match="is a masked array"):
         masked @ x
@@ -566,3 +567,70 @@ def test_large_operands_are_used_without_a_copy():
     assert np.shares_memory(y.parents[1].value, big)
     small = np.ones(SNAPSHOT_UP_TO)
     assert not np.shares_memory((cg.Node(2.0) * small).parents[1].value, small)
+
+
+# -- issue 20: inputs that NumPy and compgraph would read differently ------------------------
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
+def test_np_matrix_is_refused_in_either_operand_order_because_its_star_is_matmul():
+    # NumPy: m * x is the matrix product; compgraph's * is elementwise, so it used to give
+    # [[1, 0], [0, 4]] where NumPy gives [[1, 2], [3, 4]].
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    x = cg.Node(np.eye(2), name="x")
+    advice = r"np\.matrix.*np\.asarray\(m\).*@"
+    for call in (
+        lambda: m * x,
+        lambda: x * m,
+        lambda: m + x,
+        lambda: x @ m,
+        lambda: m @ x,
+        lambda: cg.Node(m),
+        lambda: cg.matmul(x, m),
+    ):
+        with pytest.raises(cg.DTypeError, match=advice):
+            call()
+    assert (cg.Node(np.asarray(m)) @ x).value.tolist() == (np.asarray(m) @ np.eye(2)).tolist()
+
+
+def test_a_masked_array_gets_the_masked_array_advice_in_either_operand_order():
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    y = cg.Node(np.array([1.0, 2.0]), name="y")
+    for call in (
+        lambda: masked + y,
+        lambda: y + masked,
+        lambda: masked * y,
+        lambda: masked - y,
+        lambda: masked / y,
+        lambda: np.add(masked, y),
+    ):
+        with pytest.raises(cg.DTypeError, match=r"masked array.*filled.*compressed") as info:
+            call()
+        assert "node.value" not in str(info.value)
+
+
+def test_index_add_sums_the_gradient_of_a_v_broadcast_over_the_positions():
+    # torch (index_put_ with accumulate) and JAX (.at[].add) give 1 + 100 = 101.
+    v = cg.Node(2.0, name="v")
+    out = cg.index_add(v, [0, 2], (3,))
+    assert out.value.tolist() == [2.0, 0.0, 2.0]
+    out.backward(np.array([1.0, 10.0, 100.0]))
+    assert float(v.grad) == 101.0
+    row = cg.Node(np.array([1.0, 2.0]), name="row")
+    g = np.arange(6.0).reshape(3, 2)
+    cg.index_add(row, [0, 2, 0], (3, 2)).backward(g)
+    assert row.grad.tolist() == (g[[0, 2, 0]].sum(axis=0)).tolist()
+    # second order: the gradient is a Node that sums back too
+    w = cg.Node(3.0, name="w")
+    (grad,) = [cg.grad(lambda w: cg.sum(cg.index_add(w**2, [0, 2], (3,)) * g[:, 0]))(w)]
+    assert float(grad) == 2 * 3.0 * (g[0, 0] + g[2, 0])
+    assert cg.gradgradcheck(lambda w: cg.sum(cg.index_add(w**3, [0, 2], (3,))), 0.7).passed
+
+
+def test_node_astype_refuses_int_with_cg_astype_s_message():
+    x = cg.Node(np.array([1.5, 2.5]))
+    with pytest.raises(TypeError, match="astype converts to float32 or float64, not int64"):
+        x.astype(int)
+    with pytest.raises(TypeError, match="astype converts to float32 or float64, not int64"):
+        cg.astype(x, int)
+    assert x.astype(np.float32).dtype == np.float32

@@ -6,6 +6,7 @@ import math
 import re
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -248,7 +249,7 @@ def test_the_progress_bar_is_tqdms_auto_one(monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
-    LogisticRegression(num_iterations=3, progress=True).fit(SAMPLES, [0, 1, 1])
+    LogisticRegression(learning_rate=0.1, num_iterations=3, progress=True).fit(SAMPLES, [0, 1, 1])
     assert made == [{"total": 3, "desc": "gradient descent", "unit": "it"}]
 
 
@@ -345,6 +346,15 @@ def test_plot_costs_says_when_the_cost_diverged(costs, says):
     assert any("diverged" in text.get_text() for text in axes.texts)
 
 
+def test_plot_costs_is_quiet_about_a_cost_that_stays_flat(recwarn):
+    # The course's zeros initialization: the cost stays at ln 2 and ends 2 ulp above it
+    # (0.6931471805599453 -> ...455), rounding, not divergence (issue 22's example).
+    axes = off_screen_axes()
+    plot_costs({"zeros": [0.6931471805599453, 0.6931471805599455]}, ax=axes)
+    assert not recwarn.list and not axes.texts
+    assert axes.lines[0].get_label() == "zeros"
+
+
 def test_plot_costs_is_quiet_about_a_cost_that_falls_unevenly(recwarn):
     axes = off_screen_axes()
     plot_costs([0.7, 0.5, 0.55, 0.4], ax=axes)
@@ -391,8 +401,8 @@ def test_the_estimator_follows_scikit_learn_conventions():
     assert model.set_params(num_iterations=10) is model and model.num_iterations == 10
     copy = clone(model)
     assert copy is not model and copy.get_params() == model.get_params()
-    with pytest.raises(ValueError, match="no parameter 'alpha'"):
-        model.set_params(alpha=1.0)
+    with pytest.raises(ValueError, match="no parameter 'C'"):
+        model.set_params(C=1.0)
 
 
 def test_predicting_before_fit_raises_not_fitted():
@@ -475,9 +485,9 @@ SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     [
         (
             SAMPLES,
-            np.array([[0], [1], [1]]),
+            np.array([[0, 1, 1]]),
             cg.ShapeError,
-            r"y has shape \(3, 1\) .* \(3,\); flatten it with y\.ravel\(\)",
+            r"y has shape \(1, 3\) .* \(3,\); flatten it with y\.ravel\(\)",
         ),
         (SAMPLES, np.array([0, 1]), cg.ShapeError, r"y has shape \(2,\) but X has 3 samples"),
         (
@@ -502,7 +512,7 @@ SAMPLES = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
 )
 def test_fit_checks_its_inputs(X_fit, y_fit, error, message):
     with pytest.raises(error, match=f"^LogisticRegression.fit: {message}"):
-        LogisticRegression(num_iterations=5).fit(X_fit, y_fit)
+        LogisticRegression().fit(X_fit, y_fit)
 
 
 def test_fit_checks_its_parameters():
@@ -511,7 +521,7 @@ def test_fit_checks_its_parameters():
 
 
 def test_a_fitted_model_checks_the_number_of_features():
-    model = LogisticRegression(num_iterations=5).fit(SAMPLES, [0, 1, 1])
+    model = LogisticRegression().fit(SAMPLES, [0, 1, 1])
     for method in (model.predict, model.predict_proba, model.decision_function):
         with pytest.raises(
             cg.ShapeError, match=r"X has 3 features, but LogisticRegression is expecting 2 features"
@@ -608,6 +618,145 @@ def test_newton_damps_a_singular_hessian():
     X = np.vstack([X, X[:1]])  # a repeated feature: H is singular
     params, grads, _ = optimize_newton(*initialize_with_zeros(3), X, Y)
     assert np.linalg.norm(grads["dw"]) < 1e-8 and np.isfinite(params["w"]).all()
+
+
+def test_newton_with_its_default_steps_refuses_separable_classes():
+    """Issue 20: with 20 steps the cost only fell to 5e-9, and w ≈ 39 came back as a model."""
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
+
+    X = np.array([[0.0, 1.0, 2.0, 3.0]])
+    Y = np.array([[0.0, 0.0, 1.0, 1.0]])
+    with pytest.raises(
+        cg.DataError,
+        match=r"^optimize_newton: the classes are separable: after \d+ Newton steps?, w = .* "
+        r"puts every example on its own class's side.*no minimum",
+    ):
+        optimize_newton(*initialize_with_zeros(1), X, Y)
+
+
+def test_newton_refuses_classes_that_only_touch():
+    """Quasi-complete separation: x = 1 holds one example of each class, every other example
+    is on its class's side, so the cost falls for ever as w grows (no finite optimum)."""
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
+
+    X = np.array([[0.0, 1.0, 1.0, 2.0, -1.0, 3.0]])
+    Y = np.array([[0.0, 0.0, 1.0, 1.0, 0.0, 1.0]])
+    for steps in (20, 200):
+        with pytest.raises(cg.DataError, match=r"^optimize_newton: the classes are separable"):
+            optimize_newton(*initialize_with_zeros(1), X, Y, num_iterations=steps)
+
+
+def test_newton_warns_when_it_runs_out_of_steps():
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
+
+    X, Y = _two_overlapping_classes()
+    with pytest.warns(
+        cg.ConvergenceWarning,
+        match=r"^optimize_newton: Newton's method did not converge in 1 step: .*num_iterations",
+    ):
+        params, _, costs = optimize_newton(*initialize_with_zeros(5), X, Y, num_iterations=1)
+    assert len(costs) == 1 and np.isfinite(params["w"]).all()
+
+
+def separable_samples(m=50, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(m, 2))
+    return x, (x[:, 0] + 0.1 * x[:, 1] > 0.05).astype(int)
+
+
+def test_the_estimator_without_a_penalty_refuses_separable_classes():
+    """Issue 20: LogisticRegression(solver="newton") "converged" to coef ≈ [203, -3.8]."""
+    samples, y = separable_samples()
+    with pytest.raises(
+        cg.DataError,
+        match=r"^LogisticRegression.fit: the classes are separable: .*alpha > 0",
+    ):
+        LogisticRegression(solver="newton", alpha=0.0).fit(samples, y)
+
+
+def test_the_estimators_penalty_gives_separable_classes_scikit_learns_finite_optimum():
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    samples, y = separable_samples()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges, and says nothing
+        model = LogisticRegression().fit(samples, y)
+    assert model.alpha == 1e-4 and model.n_iter_ < 40 and model.score(samples, y) == 1.0
+    # Σ loss + (α/2)‖w‖² is scikit-learn's objective with C = 1/α.
+    reference = SklearnLogisticRegression(C=1 / model.alpha, tol=1e-14, max_iter=100_000)
+    reference.fit(samples, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-5)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-5)
+
+
+def test_the_default_estimator_fits_unscaled_data_where_descent_diverged(breast_cancer):
+    """Issue 25: gradient descent's cost went 0.69 -> 237 and scored 0.50-0.73."""
+    X_data, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression().fit(X_data, y)
+    assert model.score(X_data, y) >= 0.95  # scikit-learn's own default model scores 0.95
+    assert model.n_iter_ <= 30 and len(model.cost_history_) == model.n_iter_
+    assert model.cost_history_[-1] < 0.1 < 0.69 < model.cost_history_[0] + 1e-3
+
+
+def test_the_solver_is_newtons_unless_a_learning_rate_is_given():
+    X_data, Y_data = labelled_data(n_x=3, m=40, shift=1.0, flips=4)
+    samples, y = X_data.T, Y_data[0]
+    newton = LogisticRegression(num_iterations=50).fit(samples, y)
+    assert newton.n_iter_ < 50  # stopped at the optimum
+    descent = LogisticRegression(learning_rate=0.1, num_iterations=50).fit(samples, y)
+    assert descent.n_iter_ == 50 and descent.cost_history_[-1] > newton.cost_history_[-1]
+    explicit = LogisticRegression(solver="gradient_descent", num_iterations=50).fit(samples, y)
+    params, _, _ = optimize(*initialize_with_zeros(3), X_data, Y_data, 50, learning_rate=0.005)
+    np.testing.assert_allclose(explicit.coef_, params["w"].T, rtol=1e-14)  # the old default
+    with pytest.raises(
+        ValueError,
+        match=r"^LogisticRegression.fit: solver='newton' takes no learning_rate \(got 0\.5\)",
+    ):
+        LogisticRegression(solver="newton", learning_rate=0.5).fit(samples, y)
+    for setting, message in [
+        ({"alpha": -1.0}, r"alpha must be a non-negative finite number, got -1\.0"),
+        ({"tol": np.nan}, r"tol must be a non-negative finite number, got nan"),
+        ({"solver": "lbfgs"}, r"solver must be 'auto', 'newton' or 'gradient_descent'"),
+    ]:
+        with pytest.raises(ValueError, match=f"^LogisticRegression.fit: {message}"):
+            LogisticRegression(**setting).fit(samples, y)
+
+
+def test_a_diverging_descent_is_one_error_naming_the_learning_rate(breast_cancer):
+    """Issue 25: 3,945 NonFiniteWarnings, then NaN coefficients returned."""
+    X_data, y = breast_cancer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(
+            cg.NonFiniteError,
+            match=r"^LogisticRegression.fit: gradient descent diverged at step \d+ of 2000: "
+            r"with learning_rate=1e\+305 .*inf or NaN.*scale the features .*smaller learning_rate",
+        ):
+            LogisticRegression(learning_rate=1e305).fit(X_data, y)
+    assert caught == []
+
+
+def test_a_cost_that_rises_under_descent_is_one_warning_naming_the_learning_rate(breast_cancer):
+    X_data, y = breast_cancer
+    with pytest.warns(
+        cg.ConvergenceWarning,
+        match=r"^LogisticRegression.fit: gradient descent diverged: the cost rose from 0\.693 "
+        r"to [\d.e+]+ with learning_rate=0\.005.*scale the features",
+    ) as record:
+        model = LogisticRegression(solver="gradient_descent", num_iterations=200).fit(X_data, y)
+    assert len(record) == 1 and np.isfinite(model.coef_).all()
+
+
+def test_the_estimator_warns_when_newton_runs_out_of_steps(breast_cancer):
+    X_data, y = breast_cancer
+    with pytest.warns(
+        cg.ConvergenceWarning,
+        match=r"^LogisticRegression.fit: Newton's method did not converge in 2 steps",
+    ):
+        model = LogisticRegression(num_iterations=2).fit(X_data, y)
+    assert model.n_iter_ == 2
 
 
 def test_the_estimator_solves_by_newton_when_asked():

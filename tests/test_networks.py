@@ -5,6 +5,7 @@ import math
 import re
 import runpy
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -340,6 +341,7 @@ def test_training_on_the_flower_retraces_the_courses_hand_written_run():
         np.testing.assert_allclose(value, expected_parameters[name], rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.slow  # a long training: the course's 10 000 steps
 def test_four_tanh_units_classify_the_flower_at_the_courses_90_percent():
     X, Y = planar_flower()
     parameters, costs = train(X, Y, [2, 4, 1], 1.2, 10_000, hidden="tanh", seed=2)
@@ -499,7 +501,8 @@ def test_predict_records_no_graph_and_accepts_nodes():
 
 def test_the_estimator_is_train_with_samples_as_rows():
     X, Y = planar_flower()
-    model = NetworkClassifier(hidden_layer_sizes=(4,), num_iterations=300).fit(X.T, Y[0])
+    model = NetworkClassifier(hidden_layer_sizes=(4,), num_iterations=300, standardize=False)
+    model.set_params(tol=None).fit(X.T, Y[0])
     parameters, costs = train(X, Y, [2, 4, 1], 1.2, 300, hidden="tanh", seed=2)
     assert model.layer_dims_ == [2, 4, 1] and model.n_iter_ == 300
     assert list(model.parameters_) == list(parameters)
@@ -513,9 +516,9 @@ def test_the_estimator_is_train_with_samples_as_rows():
     np.testing.assert_array_equal(model.predict(X.T), predict(parameters, X, "tanh")[0])
 
 
-def test_the_estimators_defaults_are_the_courses_week_3_model():
-    # With these, fit is train(X.T, y, [n_features, 4, 1], 1.2, 10_000, "tanh", seed=2): the
-    # test above shows the equality, and the flower test the 90 % it reaches.
+def test_the_estimators_defaults_are_the_courses_week_3_model_on_standardised_features():
+    # With standardize=False and tol=None, fit is train(X.T, y, [n_features, 4, 1], 1.2,
+    # 10_000, "tanh", seed=2): the test above shows the equality.
     assert NetworkClassifier().get_params() == {
         "hidden_layer_sizes": (4,),
         "activation": "tanh",
@@ -540,7 +543,106 @@ def test_the_estimators_defaults_are_the_courses_week_3_model():
         "mini_batch_seed": 10,
         "decay_rate": None,
         "time_interval": None,
+        "standardize": True,
+        "tol": 1e-4,
+        "n_iter_no_change": 50,
     }
+
+
+def test_the_default_network_learns_unscaled_data_and_stops_when_the_cost_does(breast_cancer):
+    """Issue 25: on these data the course's defaults predicted the majority class (63 %)."""
+    X, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = NetworkClassifier().fit(X, y)
+    assert model.score(X, y) >= 0.98
+    assert model.n_iter_ < 2000 and len(model.costs_) == math.ceil(model.n_iter_ / 100)
+    np.testing.assert_allclose(model.feature_mean_, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(model.feature_scale_, X.std(axis=0), rtol=1e-12)
+    # The network sees the standardised features: its own predictions from parameters_.
+    standardised = ((X - model.feature_mean_) / model.feature_scale_).T
+    np.testing.assert_array_equal(
+        model.predict(X),
+        model.classes_[predict(model.parameters_, standardised, "tanh")[0].astype(int)],
+    )
+    raw = NetworkClassifier(standardize=False, num_iterations=500).fit(X, y)
+    assert not hasattr(raw, "feature_mean_") and raw.score(X, y) < 0.7  # saturated tanh units
+
+
+def test_a_constant_feature_is_left_unscaled_not_divided_by_zero():
+    X = np.column_stack([np.arange(8.0), np.full(8, 5.0)])
+    model = NetworkClassifier().fit(X, np.arange(8) >= 4)
+    assert model.feature_scale_.tolist() == [X[:, 0].std(), 1.0]
+    assert model.score(X, np.arange(8) >= 4) == 1.0
+
+
+def test_early_stopping_follows_scikit_learns_rule():
+    """Stop once the cost has not fallen more than tol below its best for n_iter_no_change
+    steps; the stopped model is the one whose cost was measured last."""
+    X, Y = planar_flower()
+    model = NetworkClassifier(tol=1e-3, n_iter_no_change=20).fit(X.T, Y[0])
+    assert model.n_iter_ < 10_000
+    early = NetworkClassifier(num_iterations=model.n_iter_, tol=None).fit(X.T, Y[0])
+    last = NetworkClassifier(num_iterations=model.n_iter_ - 1, tol=None).fit(X.T, Y[0])
+    # The stopped model's parameters are those whose cost was seen at the last step, i.e.
+    # after n_iter_ - 1 updates.
+    for name, value in last.parameters_.items():
+        np.testing.assert_array_equal(model.parameters_[name], value)
+    assert early.costs_ == model.costs_
+    for setting, message in [
+        ({"tol": -1.0}, r"tol must be None or a non-negative finite number, got -1\.0"),
+        ({"n_iter_no_change": 0}, r"n_iter_no_change must be a positive integer"),
+        ({"standardize": "yes"}, r"standardize must be True or False, got 'yes'"),
+    ]:
+        with pytest.raises(ValueError, match=f"^NetworkClassifier.fit: {message}"):
+            NetworkClassifier(**setting).fit(X.T, Y[0])
+
+
+def test_a_diverging_network_is_one_error_naming_the_learning_rate(breast_cancer):
+    """Issue 25: thousands of NonFiniteWarnings, NaN parameters, and then predict blamed
+    the caller's "missing values"."""
+    X, y = breast_cancer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(
+            cg.NonFiniteError,
+            match=r"^NetworkClassifier.fit: gradient descent diverged at step \d+ of 10000: "
+            r"with learning_rate=1e\+305 .*scale the features .*smaller learning_rate",
+        ):
+            NetworkClassifier(learning_rate=1e305, standardize=False).fit(X, y)
+    assert caught == []
+
+
+def test_a_model_with_non_finite_parameters_says_so_instead_of_blaming_the_data(breast_cancer):
+    X, y = breast_cancer
+    model = NetworkClassifier(num_iterations=3, tol=None).fit(X, y)
+    model.parameters_ = {**model.parameters_, "W1": model.parameters_["W1"] * np.nan}
+    for method in (model.predict, model.predict_proba):
+        with pytest.raises(
+            cg.NonFiniteError,
+            match=r"^NetworkClassifier.predict\w*: the fitted parameters_\['W1'\] hold inf "
+            r"or NaN \(120 nan of 120 elements\).*fit again",
+        ):
+            method(X)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            {"seed": 2**40},
+            r"seed must be a non-negative integer below 2\*\*32 .*, got 1099511627776$",
+        ),
+        (
+            {"hidden_layer_sizes": np.array(3)},
+            r"hidden_layer_sizes must be a positive integer or a sequence of them .* got "
+            r"array\(3\)$",
+        ),
+    ],
+)
+def test_settings_numpy_would_refuse_are_refused_in_one_line(parameters, message):
+    with pytest.raises(ValueError, match=f"^NetworkClassifier.fit: {message}"):
+        NetworkClassifier(**parameters).fit([[0.0], [1.0]], [0, 1])
 
 
 def test_the_estimator_takes_any_two_labels_and_any_depth():
@@ -595,6 +697,7 @@ def run_example(name, *args, monkeypatch, capsys):
     return capsys.readouterr().out
 
 
+@pytest.mark.slow  # an example run
 def test_the_planar_example_beats_logistic_regression_and_draws(tmp_path, monkeypatch, capsys):
     out = run_example(
         "planar_classification.py",
@@ -614,6 +717,7 @@ def test_the_planar_example_beats_logistic_regression_and_draws(tmp_path, monkey
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+@pytest.mark.slow  # an example run: 400 steps of a four-layer network
 def test_the_deep_example_learns_the_8s(tmp_path, monkeypatch, capsys):
     out = run_example(
         "deep_network.py",

@@ -243,6 +243,7 @@ def registry_unavailable(why: str) -> None:
     skip_unless_required(f"needs the package registry to install the oldest scikit-learn: {why}")
 
 
+@pytest.mark.slow  # scikit-learn's estimator checks in a fresh environment: about 20 s
 @pytest.mark.network
 def test_the_estimator_checks_pass_on_the_oldest_supported_scikit_learn(metadata, tmp_path):
     """scikit-learn at the extras' floor, installed beside this environment, runs

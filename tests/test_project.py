@@ -51,10 +51,44 @@ def check_computation_graph(out, cwd):
     assert "dJ/da = 3" in out and "dJ/dc = 9" in out
 
 
+def check_initialization(out, cwd):
+    # The notebook's starting costs: ln 2, its inf beside compgraph's finite cost, and He's.
+    assert "zeros: cost at iteration 0 0.693147 (compgraph" in out
+    assert "random: cost at iteration 0 1773.585955 (compgraph" in out
+    assert "the notebook's naive cost inf" in out
+    assert "he: cost at iteration 0 0.883054 (compgraph" in out
+    assert "zeros: train accuracy 50.00 %, test accuracy 50.00 %" in out  # symmetry unbroken
+    for name in ("costs", "zeros", "random", "he"):
+        assert (cwd / "out" / f"initialization_{name}.png").stat().st_size > 0
+
+
+def check_regularization(out, cwd):
+    assert "data: the generated stand-in, train_X (2, 200), test_X (2, 200)" in out
+    found = re.findall(r"^(none|L2|dropout): train accuracy ([\d.]+) %, test accuracy", out, re.M)
+    assert [name for name, _ in found] == ["none", "L2", "dropout"], out
+    for name in ("costs", "none", "L2", "dropout"):
+        assert (cwd / "out" / f"regularization_{name}.png").stat().st_size > 0
+
+
+def check_gradient_checking(out, cwd):
+    assert "1-D: difference = 2.919e-10: Your backward propagation works perfectly fine!" in out
+    # The course's planted bugs (dW2 doubled, db1 four times) give its 0.285 and are named.
+    assert "with the planted bugs: difference = 2.851e-01: There is a mistake" in out
+    assert "parameters over the threshold: b1, W2" in out
+    fixed = float(re.search(r"N-D, fixed: difference = (\S+):", out)[1])
+    notebook = float(re.search(r"against the notebook's NumPy cost: difference = (\S+)", out)[1])
+    assert fixed < 1e-8 and 1e-7 < notebook < 2e-7, out  # the course's 1.189e-07
+    assert "fresh masks each call: refused" in out and "holds dropout masks (D1, D2)" in out
+    assert (cwd / "out" / "gradient_checking.png").stat().st_size > 0
+
+
 # What each example must print or write, beyond running without error.
 EXPECTATIONS = {
     "logistic_regression.py": check_logistic_regression,
     "computation_graph.py": check_computation_graph,
+    "initialization.py": check_initialization,
+    "regularization.py": check_regularization,
+    "gradient_checking.py": check_gradient_checking,
 }
 
 
@@ -64,6 +98,7 @@ def test_the_demo_is_an_example():
     assert (ROOT / script) in EXAMPLES
 
 
+@pytest.mark.slow  # example runs: 2-7 s each
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
 def test_every_example_runs_standalone(script, tmp_path):
     """Each script runs from any directory; those with a --fast mode run in it."""
@@ -89,6 +124,7 @@ def test_code_is_lint_and_format_clean():
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # mypy --strict on the package: about 9 s
 def test_types_are_checked_strictly():
     # Issue 10: the package ships py.typed, so its annotations are a promise to users' type
     # checkers; mypy --strict (the [tool.mypy] section of pyproject.toml) keeps it honest.

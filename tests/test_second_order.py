@@ -127,11 +127,11 @@ class NormWithHiddenNumpy(cg.Op):
 
     @staticmethod
     def forward(x):
-        return np.linalg.norm(x)
+        return np.sqrt(np.vdot(x, x))
 
     @staticmethod
     def vjp(g, out, x):
-        return (g * x / np.linalg.norm(x),)
+        return (g * x / np.sqrt(np.vdot(x, x)),)  # np.vdot has no op (np.linalg.norm has)
 
 
 class ReadsValue(cg.Op):
@@ -152,7 +152,7 @@ def test_a_vjp_that_cannot_be_differentiated_raises_naming_the_op():
     y = cg.apply(NormWithHiddenNumpy, x)
     y.backward()
     np.testing.assert_allclose(x.grad, [0.6, 0.8])  # first order is fine
-    with pytest.raises(cg.OpError, match="normwithhiddennumpy.*numpy.linalg.norm"):
+    with pytest.raises(cg.OpError, match="normwithhiddennumpy.*numpy.vdot"):
         y.backward(create_graph=True)
     with pytest.raises(cg.OpError, match="'readsvalue'.*outside the graph"):
         cg.apply(ReadsValue, cg.Node(2.0)).backward(create_graph=True)

@@ -141,6 +141,7 @@ def test_graphs_draw_every_op_of_the_table(name):
     assert out.size == 1 and name in {node.op.name for node in cg.graph.ancestors(out) if node.op}
 
 
+@pytest.mark.slow  # about 3.5 s
 def test_graphs_can_be_restricted_to_some_ops_and_reject_unknown_ones():
     graph = find(graphs(ops=["log", "mul"]), lambda g: "log" in g.op_names)
     assert set(graph.op_names) <= {"log", "mul", "mean", "add"}

@@ -469,6 +469,7 @@ def test_the_estimator_takes_the_same_under_scikit_learns_names():
     model = NetworkClassifier(
         learning_rate=0.05, num_iterations=3, initialization="he", solver="momentum",
         momentum=0.8, alpha=0.1, keep_prob=0.9, batch_size=64, mini_batch_seed=5,
+        standardize=False, tol=None,
     ).fit(X.T, Y[0])  # fmt: skip
     for name, value in parameters.items():
         np.testing.assert_array_equal(model.parameters_[name], value)

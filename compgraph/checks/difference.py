@@ -64,7 +64,9 @@ def gradient_difference(
 
     Warns:
         UserWarning: ``f``'s graph holds dropout masks (inputs ``D1``, ``D2``, …): the
-            check then holds for these masks only.
+            check then holds for these masks only. The graph looked at is the one ``f``
+            records on Nodes for the engine's gradients, or else the one it records when
+            called with the arrays (none, if ``f`` wraps no array in a Node).
 
     Example:
         >>> import numpy as np
@@ -90,7 +92,10 @@ def gradient_difference(
     theta = np.concatenate([array.ravel() for array in arrays])
 
     first = f(rebuild(theta))
-    _warn_about_dropout(first)
+    if gradients is not None:
+        # For the engine's gradients the masks are looked for in the graph on Nodes
+        # (_engine_gradient): called with arrays, f may record no graph at all.
+        _warn_about_dropout(first, stacklevel=3)
     # f is called as it is (not under no_grad): a model's cost may read its own graph.
     costs = (_scalar(first, where), _scalar(f(rebuild(theta)), where))
     if costs[0] != costs[1] and not (math.isnan(costs[0]) and math.isnan(costs[1])):
@@ -180,6 +185,7 @@ def _engine_gradient(
         )
     if J.size != 1:
         raise TypeError(f"{where}: f must return a scalar cost, got shape {J.shape}")
+    _warn_about_dropout(J, stacklevel=4)
     found = engine_gradients(J, nodes)
     return np.concatenate([np.ravel(np.asarray(g, dtype=np.float64)) for g in found])
 
@@ -235,7 +241,8 @@ def _scalar(value: Any, where: str) -> float:
     return float(array.reshape(()))
 
 
-def _warn_about_dropout(J: Any) -> None:
+def _warn_about_dropout(J: Any, stacklevel: int) -> None:
+    """Warn if J's graph has dropout masks; ``stacklevel`` points at the user's call."""
     if not isinstance(J, Node):
         return
     masks = sorted(
@@ -249,5 +256,5 @@ def _warn_about_dropout(J: Any) -> None:
             "the check holds for these masks only, and the course checks with dropout off "
             "(keep_prob=1)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )

@@ -409,8 +409,13 @@ def _dtype_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _index_add_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
-    """Indices that scatter a value of ``shape`` into a larger array, repeats included."""
-    options = [{"index": (slice(None),) * len(shape), "shape": shape}]
+    """Indices that scatter a value of ``shape`` into a larger array, repeats included, and
+    indices that select more positions than v has, v broadcast over them."""
+    options = [
+        {"index": (slice(None),) * len(shape), "shape": shape},
+        # v broadcast over rows 0, 2, 0 and 0 of a (3, *shape) array: 4 positions, 3 rows
+        {"index": (np.array([0, 2, 0, 0], dtype=np.intp),), "shape": (3, *shape)},
+    ]
     if shape:
         repeated = np.zeros(shape[0], dtype=np.intp)  # every row added into row 0
         options.append({"index": (repeated,), "shape": (2, *shape[1:])})
@@ -439,6 +444,125 @@ def _softmax_reference(x: np.ndarray, axis: int) -> np.ndarray:
     return np.asarray(np.exp(x - _logsumexp_reference(x, axis, keepdims=True)))
 
 
+def _masked_reduction_attrs(
+    shape: Shape, *, every_group: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Reduction settings, sometimes with a ``where`` mask of the input's shape (or of its
+    trailing axes, broadcast); ``every_group``: each reduced group keeps an element (mean)."""
+
+    def with_mask(attrs: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+        shapes = [shape] if every_group or not shape else [shape, shape[1:]]
+        masks = st.sampled_from(shapes).flatmap(lambda s: hnp.arrays(bool, s))
+        if every_group:
+            masks = masks.map(lambda mask: _keep_one_per_group(mask, attrs["axis"]))
+        return st.just(attrs) | masks.map(lambda mask: {**attrs, "where": mask})
+
+    return _reduction_attrs(shape).flatmap(with_mask)
+
+
+def _keep_one_per_group(mask: np.ndarray, axis: Any) -> np.ndarray:
+    reduced = _reduced_axes(mask.ndim, axis)
+    mask = mask.copy()
+    mask[tuple(0 if a in reduced else slice(None) for a in range(mask.ndim))] = True
+    return mask
+
+
+def _reduced_axes(ndim: int, axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in ((axis,) if isinstance(axis, int) else axis))
+
+
+def _masked_mean_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    return _masked_reduction_attrs(shape, every_group=True)
+
+
+def _cumsum_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    axes: st.SearchStrategy[int | None] = st.none()
+    if shape:
+        axes = axes | st.integers(-len(shape), len(shape) - 1)
+    return st.fixed_dictionaries({"axis": axes})
+
+
+def _spread_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    """var/std settings: a reduction, and a ddof that leaves n - ddof > 0."""
+
+    def with_ddof(attrs: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+        count = int(np.prod([shape[a] for a in _reduced_axes(len(shape), attrs["axis"])]))
+        return st.sampled_from([d for d in (0, 1) if count - d > 0]).map(
+            lambda ddof: {**attrs, "ddof": ddof}
+        )
+
+    return _reduction_attrs(shape).flatmap(with_ddof)
+
+
+def _spread_is_clear(x: np.ndarray, axis: Any = None, keepdims: bool = False, **attrs: Any) -> bool:
+    # A constant group (std 0) is a kink; near it the slope turns too fast for differences.
+    return bool(np.all(np.std(x, axis=axis) > 0.05))
+
+
+def _norm_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    axes: st.SearchStrategy[Any] = st.none()
+    if shape:
+        ndim = len(shape)
+        axes = axes | st.integers(-ndim, ndim - 1)
+        if ndim >= 2:
+            axes = axes | hnp.valid_tuple_axes(ndim, min_size=2, max_size=2)
+    return st.fixed_dictionaries({"axis": axes, "keepdims": st.booleans()})
+
+
+def _norm_away_from_zero(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> bool:
+    # The norm has a kink at 0 (its gradient x/|x| has no limit there).
+    return bool(np.all(np.sqrt(np.sum(x * x, axis=axis)) > 0.05))
+
+
+#: einsum forms for the op table: products, outer, batch, implicit output, broadcasting
+#: '...', repeated letters (a diagonal) and letters only one operand has.
+_EINSUM_FORMS = (
+    "ij,jk->ik",
+    "ij,jk",
+    "i,j->ij",
+    "i,i->",
+    "ij,ij->ij",
+    "bij,bjk->bik",
+    "...ij,...jk->...ik",
+    "...i,...i",
+    "ii,i->i",
+    "ii,j->j",
+    "ij,j->",
+    "ji,jk->ki",
+    "...,...->...",
+)
+
+
+@st.composite
+def _einsum_arguments(draw: st.DrawFn) -> Arguments:
+    form = draw(st.sampled_from(_EINSUM_FORMS))
+    inputs = form.split("->")[0].split(",")
+    lengths = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(inputs)) - {"."})}
+    batch = draw(broadcastable_shapes(2, max_dims=2, max_side=3))
+    shapes = tuple(
+        tuple(batch[k] if c == "." else (lengths[c],) for c in part.replace("...", "."))
+        for k, part in enumerate(inputs)
+    )
+    flat = tuple(tuple(n for piece in shape for n in piece) for shape in shapes)
+    return flat, {"subscripts": form}
+
+
+def _einsum_attrs(shape: Shape) -> st.SearchStrategy[dict[str, Any]]:
+    """The forms whose first operand can have ``shape`` (the second is found by trying)."""
+    fitting = []
+    for form in _EINSUM_FORMS:
+        first = form.split(",")[0]
+        named = first.replace("...", "")
+        if len(named) > len(shape) or ("..." not in first and len(named) != len(shape)):
+            continue
+        tail = shape[len(shape) - len(named) :] if "..." in first else shape
+        if all(tail[named.index(c)] == n for c, n in zip(named, tail, strict=True)):
+            fitting.append({"subscripts": form})
+    return st.sampled_from(fitting)
+
+
 #: The op table: one row per built-in op. tests/test_ops.py checks every op has a row.
 OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Add, cg.add, np.add, _broadcast_pair, (REAL, REAL)),
@@ -450,6 +574,10 @@ OP_CASES: tuple[OpCase, ...] = (
     OpCase(cg.ops.Pow, cg.pow, np.power, _broadcast_pair, (Domain(0.5, 3.0), Domain(-2.0, 2.0))),
     OpCase(cg.ops.Exp, cg.exp, np.exp, _one_shape, (REAL,)),
     OpCase(cg.ops.Log, cg.log, np.log, _one_shape, (POSITIVE,)),
+    OpCase(cg.ops.Log1p, cg.log1p, np.log1p, _one_shape, (Domain(-0.5, 3.0),)),
+    OpCase(cg.ops.Expm1, cg.expm1, np.expm1, _one_shape, (REAL,)),
+    OpCase(cg.ops.Sin, cg.sin, np.sin, _one_shape, (REAL,)),
+    OpCase(cg.ops.Cos, cg.cos, np.cos, _one_shape, (REAL,)),
     OpCase(cg.ops.Sigmoid, cg.sigmoid, _sigmoid_reference, _one_shape, (Domain(-10.0, 10.0),)),
     OpCase(
         cg.ops.SigmoidCrossEntropy,
@@ -459,8 +587,30 @@ OP_CASES: tuple[OpCase, ...] = (
         (Domain(-10.0, 10.0), Domain(0.0, 1.0)),
     ),
     OpCase(cg.ops.Matmul, cg.matmul, np.matmul, _matmul_pair, (REAL, REAL)),
-    OpCase(cg.ops.Sum, cg.sum, np.sum, _reduction, (REAL,), _reduction_attrs),
-    OpCase(cg.ops.Mean, cg.mean, np.mean, _reduction, (REAL,), _reduction_attrs),
+    OpCase(
+        cg.ops.Einsum,
+        lambda *xs, subscripts: cg.einsum(subscripts, *xs),
+        lambda *xs, subscripts: np.einsum(subscripts, *xs),
+        _einsum_arguments(),
+        (REAL, REAL),
+        _einsum_attrs,
+    ),
+    OpCase(
+        cg.ops.Sum,
+        cg.sum,
+        np.sum,
+        _with_attrs(_nonempty, _masked_reduction_attrs),
+        (REAL,),
+        _masked_reduction_attrs,
+    ),
+    OpCase(
+        cg.ops.Mean,
+        cg.mean,
+        np.mean,
+        _with_attrs(_nonempty, _masked_mean_attrs),
+        (REAL,),
+        _masked_mean_attrs,
+    ),
     OpCase(cg.ops.Transpose, cg.transpose, np.transpose, _permutation, (REAL,), _permutation_attrs),
     OpCase(cg.ops.Reshape, cg.reshape, np.reshape, _new_shape, (REAL,), _reshape_attrs),
     OpCase(cg.ops.GetItem, cg.getitem, _getitem_reference, _indexed, (REAL,), _index_attrs),
@@ -548,6 +698,36 @@ OP_CASES: tuple[OpCase, ...] = (
         _same_shape_pair(_vector_or_more, _axis_attrs),
         (REAL, Domain(0.0, 1.0)),
         _axis_attrs,
+    ),
+    OpCase(cg.ops.Prod, cg.prod, np.prod, _reduction, (REAL,), _reduction_attrs),
+    OpCase(
+        cg.ops.Cumsum,
+        cg.cumsum,
+        np.cumsum,
+        _with_attrs(_any_shape, _cumsum_attrs),
+        (REAL,),
+        _cumsum_attrs,
+    ),
+    OpCase(
+        cg.ops.Var, cg.var, np.var, _with_attrs(_nonempty, _spread_attrs), (REAL,), _spread_attrs
+    ),
+    OpCase(
+        cg.ops.Std,
+        cg.std,
+        np.std,
+        _with_attrs(_nonempty, _spread_attrs),
+        (REAL,),
+        _spread_attrs,
+        smooth_at=_spread_is_clear,
+    ),
+    OpCase(
+        cg.ops.Norm,
+        cg.norm,
+        np.linalg.norm,
+        _with_attrs(_nonempty, _norm_attrs),
+        (REAL,),
+        _norm_attrs,
+        smooth_at=_norm_away_from_zero,
     ),
     OpCase(cg.ops.Max, cg.max, np.max, _reduction, (REAL,), _reduction_attrs, _no_tie_for_extreme),
     OpCase(cg.ops.Min, cg.min, np.min, _reduction, (REAL,), _reduction_attrs, _no_tie_for_extreme),

@@ -26,26 +26,38 @@ Anything else is optional: more methods (``decision_function``), or a
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import inspect
+import math
 import numbers
 import sys
 import warnings
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from compgraph.errors import DataError, DTypeError, NotFittedError, ShapeError
+from compgraph.errors import (
+    ConvergenceWarning,
+    DataConversionWarning,
+    DataError,
+    DTypeError,
+    NonFiniteError,
+    NotFittedError,
+    ShapeError,
+)
 from compgraph.node import Node
-from compgraph.numerics import describe_nonfinite
+from compgraph.numerics import describe_nonfinite, errstate
 
 __all__ = [
     "BinaryClassifier",
+    "TrainingWatch",
     "check_binary_labels",
     "check_positive_int",
     "check_samples",
     "finite_real_array",
+    "scikit_learn_flavoured",
 ]
 
 
@@ -181,12 +193,29 @@ def _encode_labels(y: Any, n_samples: int, where: str) -> tuple[np.ndarray, np.n
     if _is_sparse(y):
         raise DTypeError(f"{where}: y is a sparse matrix; pass a 1-D array of labels")
     labels = np.asarray(y)
+    if labels.shape == (n_samples, 1):
+        # scikit-learn's convention: a column vector is flattened, with a warning.
+        warnings.warn(
+            f"A column-vector y was passed when a 1d array was expected. {where} took it as "
+            f"y.ravel(), of shape ({n_samples},); pass that to silence this warning",
+            scikit_learn_flavoured(DataConversionWarning),
+            stacklevel=3,
+        )
+        labels = labels.ravel()
     if labels.shape != (n_samples,):
         fix = "; flatten it with y.ravel()" if labels.size == n_samples else ""
         raise ShapeError(
             f"{where}: y has shape {labels.shape} but X has {n_samples} samples, so y must "
             f"have shape (n_samples,) = ({n_samples},){fix}"
         )
+    if labels.dtype.kind == "O":
+        missing = np.flatnonzero([_is_missing(label) for label in labels])
+        if missing.size:
+            raise DataError(
+                f"{where}: Input y contains missing labels (None or NaN): {missing.size} of "
+                f"{n_samples}, the first at index {missing[0]}; every sample needs a class "
+                f"label: drop those samples or fill in their labels"
+            )
     if labels.dtype.kind == "c":
         raise DataError(f"{where}: y holds complex numbers, which are not class labels")
     if labels.dtype.kind == "f":
@@ -218,6 +247,118 @@ def _encode_labels(y: Any, n_samples: int, where: str) -> tuple[np.ndarray, np.n
             f"classes ({shown}{', ...' if classes.size > 5 else ''}); map them to two first"
         )
     return classes, encoded.reshape(n_samples).astype(np.float64)
+
+
+class TrainingWatch:
+    """Watches an estimator's gradient-based training, as the loop's ``gradient_flow``.
+
+    It counts the steps, keeps every step's cost, and:
+
+    - ``running()``: the run's first inf or NaN (a step too large for the data) ends it
+      with one ``NonFiniteError`` naming the learning rate and what to change, instead of
+      a warning per step and NaN parameters;
+    - with ``tol`` (not None), stops the run once the cost has not fallen by more than
+      ``tol`` below its best for ``n_iter_no_change`` steps in a row (scikit-learn's
+      ``MLPClassifier`` rule); ``stopped_parameters`` then holds the parameters of the last
+      step seen (their cost is the last in ``costs``);
+    - ``warn_if_diverged()``: one ``ConvergenceWarning`` when the cost ended above where it
+      started (by more than 1 %).
+
+    Example:
+        >>> from compgraph.models.estimators import TrainingWatch
+        >>> from compgraph.models.networks import train
+        >>> X, Y = [[0.0, 1e4, 2e4, 3e4]], [[0, 1, 0, 1]]
+        >>> watch = TrainingWatch("fit", learning_rate=1e305, num_iterations=50)
+        >>> try:
+        ...     with watch.running():
+        ...         train(X, Y, [1, 1], 1e305, 50, gradient_flow=watch)
+        ... except Exception as error:
+        ...     print(type(error).__name__, str(error).split(": with")[0])
+        NonFiniteError fit: gradient descent diverged at step 2 of 50
+    """
+
+    def __init__(
+        self,
+        where: str,
+        learning_rate: float,
+        num_iterations: int,
+        tol: float | None = None,
+        n_iter_no_change: int = 10,
+        advice: str = "",
+    ) -> None:
+        self.where = where
+        self.advice = advice
+        self.learning_rate = learning_rate
+        self.num_iterations = num_iterations
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.costs: list[float] = []
+        self.stopped_parameters: dict[str, np.ndarray] | None = None
+        self._best = math.inf
+        self._no_change = 0
+
+    def record(self, iteration: int, parameters: dict[str, Node], root: Node) -> None:
+        """Called by the loop after each step's gradients, before its update."""
+        cost = float(root.value)
+        self.costs.append(cost)
+        if self.tol is None:
+            return
+        if cost > self._best - self.tol:
+            self._no_change += 1
+        else:
+            self._no_change = 0
+        self._best = min(self._best, cost)
+        if self._no_change >= self.n_iter_no_change:
+            self.stopped_parameters = {
+                name: np.array(node.value) for name, node in parameters.items()
+            }
+            raise _StopTraining
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """The block that runs the loop: inf or NaN is an error, an early stop is not."""
+        try:
+            # NumPy's own overflow warnings would report the same event a second time.
+            with errstate(nonfinite="raise"), np.errstate(all="ignore"):
+                yield
+        except _StopTraining:
+            return
+        except NonFiniteError:
+            raise NonFiniteError(
+                f"{self.where}: gradient descent diverged at step {len(self.costs) + 1} of "
+                f"{self.num_iterations}: with learning_rate={self.learning_rate:g} the "
+                f"parameters or the cost became inf or NaN; {self._fix}"
+            ) from None
+
+    def warn_if_diverged(self) -> None:
+        """One ``ConvergenceWarning`` if the cost ended above its first value (by over 1 %,
+        more than a plateau's rounding)."""
+        if len(self.costs) > 1 and self.costs[-1] > 1.01 * self.costs[0]:
+            warnings.warn(
+                f"{self.where}: gradient descent diverged: the cost rose from "
+                f"{self.costs[0]:.3g} to {self.costs[-1]:.3g} with learning_rate="
+                f"{self.learning_rate:g}; {self._fix}",
+                scikit_learn_flavoured(ConvergenceWarning),
+                stacklevel=4,
+            )
+
+    @property
+    def _fix(self) -> str:
+        return (
+            "scale the features (e.g. with sklearn.preprocessing.StandardScaler) or pass a "
+            f"smaller learning_rate{self.advice}"
+        )
+
+
+class _StopTraining(BaseException):
+    """Raised by ``TrainingWatch.record`` to end a run early, caught by ``running()``."""
+
+
+def _is_missing(label: Any) -> bool:
+    """None, a NaN, or pandas' NA and NaT: what an object array of labels holds for none."""
+    if label is None or type(label).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(label, numbers.Real) and math.isnan(label)
 
 
 class BinaryClassifier:
@@ -403,9 +544,10 @@ class BinaryClassifier:
     def _check_fitted_samples(self, X: Any, method: str) -> np.ndarray:
         where = f"{type(self).__name__}.{method}"
         if not self.__sklearn_is_fitted__():
-            raise _not_fitted_error_type()(
+            raise scikit_learn_flavoured(NotFittedError)(
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
+        self._check_fitted_values(where)
         self._check_feature_names(_feature_names(X, where), where)
         samples = check_samples(X, where)
         if samples.shape[1] != self.n_features_in_:
@@ -415,6 +557,25 @@ class BinaryClassifier:
                 f"(n_samples, {self.n_features_in_}), like the X given to fit"
             )
         return samples
+
+    def _check_fitted_values(self, where: str) -> None:
+        """Refuse to predict from fitted arrays (``coef_``, ``parameters_[...]``) holding inf
+        or NaN, naming them: the data are checked too, and would otherwise be blamed."""
+        for name, value in vars(self).items():
+            if not name.endswith("_") or name.startswith("_"):
+                continue
+            arrays = value.items() if isinstance(value, dict) else [(None, value)]
+            for key, array in arrays:
+                if not isinstance(array, np.ndarray) or array.dtype.kind not in "fc":
+                    continue
+                if not np.isfinite(array).all():
+                    label = name if key is None else f"{name}[{key!r}]"
+                    raise NonFiniteError(
+                        f"{where}: the fitted {label} hold inf or NaN "
+                        f"({describe_nonfinite(array)}), so this {type(self).__name__} "
+                        f"cannot predict; they come from a fit that diverged or were set by "
+                        f"hand: fit again (with scaled features or a smaller learning_rate)"
+                    )
 
     def _check_feature_names(self, names: np.ndarray | None, where: str) -> None:
         """Columns must come by the names and in the order ``fit`` saw: NumPy would
@@ -467,35 +628,54 @@ def _name_list(names: list[str], shown: int = 5) -> str:
     return "".join(lines) + ("- ...\n" if len(names) > shown else "")
 
 
-@functools.cache
-def _scikit_learn_not_fitted_error(scikit_learns: type) -> type[NotFittedError]:
-    return type(
-        "NotFittedError",
-        (NotFittedError, scikit_learns),
-        {
-            "__module__": __name__,
-            "__doc__": "compgraph's NotFittedError, scikit-learn's too.",
-            # Made at run time, so pickle (joblib's workers) cannot find it by name.
-            "__reduce__": lambda self: (_not_fitted_error, self.args),
-        },
-    )
+_Kind = TypeVar("_Kind", bound=BaseException)
 
 
-def _not_fitted_error(*args: Any) -> NotFittedError:
-    return _not_fitted_error_type()(*args)
+def scikit_learn_flavoured(ours: type[_Kind]) -> type[_Kind]:
+    """compgraph's exception or warning class ``ours``, and scikit-learn's of the same name
+    as well once scikit-learn is in use.
 
+    Code that catches or filters ``sklearn.exceptions.NotFittedError``,
+    ``ConvergenceWarning`` or ``DataConversionWarning`` (scikit-learn's checks and tools do)
+    has imported that module, so looking in ``sys.modules`` decides exactly when the second
+    base matters, without importing scikit-learn for everyone else.
 
-def _not_fitted_error_type() -> type[NotFittedError]:
-    """compgraph's NotFittedError, and scikit-learn's as well once scikit-learn is in use.
-
-    Code that catches ``sklearn.exceptions.NotFittedError`` (scikit-learn's checks and
-    tools do) has imported that module, so looking in ``sys.modules`` decides exactly when
-    the second base matters, without importing scikit-learn for everyone else.
+    Example:
+        >>> import compgraph as cg
+        >>> from compgraph.models.estimators import scikit_learn_flavoured
+        >>> issubclass(scikit_learn_flavoured(cg.ConvergenceWarning), cg.ConvergenceWarning)
+        True
     """
     exceptions = sys.modules.get("sklearn.exceptions")
-    if exceptions is None:
-        return NotFittedError
-    return _scikit_learn_not_fitted_error(exceptions.NotFittedError)
+    theirs = getattr(exceptions, ours.__name__, None)
+    if theirs is None:
+        return ours
+    return _both(ours, theirs)
+
+
+#: The classes made by ``_both``, so each pair gives one class (``except`` and filters
+#: compare classes).
+_BOTH: dict[tuple[type, type], type] = {}
+
+
+def _both(ours: type[_Kind], theirs: type) -> type[_Kind]:
+    both = _BOTH.get((ours, theirs))
+    if both is None:
+        both = _BOTH[ours, theirs] = type(
+            ours.__name__,
+            (ours, theirs),
+            {
+                "__module__": __name__,
+                "__doc__": f"compgraph's {ours.__name__}, scikit-learn's too.",
+                # Made at run time, so pickle (joblib's workers) cannot find it by name.
+                "__reduce__": lambda self: (_flavoured_instance, (ours, self.args)),
+            },
+        )
+    return both
+
+
+def _flavoured_instance(ours: type[_Kind], args: tuple[Any, ...]) -> _Kind:
+    return scikit_learn_flavoured(ours)(*args)
 
 
 def _same(value: Any, default: Any) -> bool:

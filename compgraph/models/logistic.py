@@ -27,23 +27,26 @@ import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 import compgraph as cg
-from compgraph.errors import DataError, ShapeError
+from compgraph.errors import ConvergenceWarning, DataError, ShapeError
 from compgraph.models import distributed
 from compgraph.models.estimators import (
     BinaryClassifier,
+    TrainingWatch,
     check_binary_labels,
     check_positive_int,
     finite_real_array,
+    scikit_learn_flavoured,
 )
 from compgraph.models.optimizers import GradientDescent
 from compgraph.models.training import run_training
 from compgraph.node import Node
+from compgraph.numerics import fold_nonfinite_reports
 from compgraph.pictures.flow import literal_label
 
 __all__ = [
@@ -226,12 +229,14 @@ def optimize(
             f"optimize: gradient_flow must have a record(iteration, parameters, root=) method, "
             f"such as cg.GradientFlow(), not {type(gradient_flow).__name__}"
         )
-    return _descend(
-        w, b, X, Y, int(num_iterations), float(learning_rate),
-        print_every=int(print_every) if print_cost else 0,
-        record_every=int(record_every),
-        progress=progress, gradient_flow=gradient_flow,
-    )  # fmt: skip
+    # A diverging run repeats its non-finite reports at every step: one warning per kind.
+    with fold_nonfinite_reports():
+        return _descend(
+            w, b, X, Y, int(num_iterations), float(learning_rate),
+            print_every=int(print_every) if print_cost else 0,
+            record_every=int(record_every),
+            progress=progress, gradient_flow=gradient_flow,
+        )  # fmt: skip
 
 
 def predict(w: ArrayLike, b: float, X: ArrayLike) -> np.ndarray:
@@ -316,12 +321,18 @@ def optimize_newton(
     tolerance: float = 1e-10,
     print_cost: bool = False,
 ) -> tuple[dict[str, Any], Grads, list[float]]:
-    """Newton's method on J: θ ← θ - H⁻¹∇J, with ∇J and H from the engine.
+    """Newton's method on J: θ ← θ - t·H⁻¹∇J, with ∇J and H from the engine.
 
-    Stops when ‖∇J‖ <= ``tolerance`` or after ``num_iterations`` steps. Where H is singular
-    (a feature that never varies, or more features than examples) the step is damped,
-    H + λI with the smallest λ = 10⁻¹²·tr(H)·10ᵏ that makes it positive definite.
-    Separable classes have no finite optimum (J → 0 as ‖w‖ → ∞): that is an error.
+    The step t is 1, halved while it would not lower J enough (Armijo's rule: by at least
+    10⁻⁴·t·∇JᵀH⁻¹∇J), which near the optimum is always the full Newton step. Stops when
+    ‖∇J‖ <= ``tolerance``, or when no step lowers J any more in float64. Where H is singular
+    (a feature that never varies, or more features than examples) it is damped, H + λI
+    with the smallest λ = 10⁻¹²·tr(H)/n·10ᵏ that makes it positive definite.
+
+    Separable classes have no finite optimum (J → 0 as ‖w‖ → ∞): an error, raised as soon
+    as an iterate puts every example strictly on its own class's side (proof that the
+    classes are separable), or when the steps end with every example on or beside its
+    class's side and the cost still falling (classes that only touch).
 
     Args:
         w, b, X, Y: as for ``optimize``: the starting point and the data (examples as
@@ -337,6 +348,9 @@ def optimize_newton(
     Raises:
         DataError: the classes are separable, so the unpenalised cost has no minimum.
 
+    Warns:
+        ConvergenceWarning: ``num_iterations`` steps ended before the optimum.
+
     Example:
         >>> import numpy as np
         >>> from compgraph.models.logistic import initialize_with_zeros, optimize_newton
@@ -346,33 +360,142 @@ def optimize_newton(
         >>> len(costs) < 10, bool(abs(grads["dw"][0, 0]) < 1e-10)
         (True, True)
     """
-    w, b, X, Y = _check_problem(w, b, X, Y, "optimize_newton")
-    check_positive_int(num_iterations, "num_iterations", "optimize_newton")
-    X_node, Y_node = _data_nodes(X, Y)
+    where = "optimize_newton"
+    w, b, X, Y = _check_problem(w, b, X, Y, where)
+    check_positive_int(num_iterations, "num_iterations", where)
+    _check_tolerance(tolerance, "tolerance", where)
     n = X.shape[0]
-    cost = _theta_cost(X_node, Y_node)
-    value_and_grad, curvature = cg.value_and_grad(cost), cg.hessian(cost)
-    theta = np.append(w[:, 0], b)
-    costs: list[float] = []
-    for _ in range(int(num_iterations)):
-        J, gradient = value_and_grad(theta)
-        costs.append(float(J))
-        if print_cost:
-            print(f"Cost after Newton step {len(costs) - 1}: {float(J):f}")
-        if np.linalg.norm(gradient) <= tolerance:
-            break
-        if float(J) < 1e-9:
-            raise DataError(
-                "optimize_newton: the cost fell to "
-                f"{float(J):.2g} with ‖∇J‖ = {np.linalg.norm(gradient):.2g}: the classes are "
-                "separable, so the unpenalised cost has no minimum (‖w‖ grows without bound); "
-                "stop early with gradient descent, or separate them by hand"
-            )
-        theta = theta - _damped_solve(curvature(theta), gradient)
-    else:
-        J, gradient = value_and_grad(theta)
+    fix = "add an L2 penalty (LogisticRegression(alpha=...) fits one) or stop descent early"
+    run = _newton(
+        _theta_cost(*_data_nodes(X, Y)),
+        np.append(w[:, 0], b),
+        int(num_iterations),
+        gradient_tolerance=float(tolerance),
+        print_cost=print_cost,
+        separation=_Separation(X, Y, where, fix),
+    )
+    if not run.converged:
+        warnings.warn(
+            f"{where}: Newton's method did not converge in {_steps(len(run.costs))}: "
+            f"‖∇J‖ = {np.linalg.norm(run.gradient):.3g} > tolerance = {tolerance:g}; raise "
+            f"num_iterations",
+            scikit_learn_flavoured(ConvergenceWarning),
+            stacklevel=2,
+        )
+    theta, gradient = run.theta, run.gradient
     params = {"w": theta[:n].reshape(n, 1), "b": float(theta[n])}
-    return params, {"dw": gradient[:n].reshape(n, 1), "db": float(gradient[n])}, costs
+    return params, {"dw": gradient[:n].reshape(n, 1), "db": float(gradient[n])}, run.costs
+
+
+class _NewtonRun(NamedTuple):
+    theta: np.ndarray
+    gradient: np.ndarray
+    costs: list[float]
+    converged: bool
+
+
+class _Separation(NamedTuple):
+    """The unpenalised problem's data, to refuse separable classes, and what to suggest."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    where: str
+    fix: str
+
+
+def _newton(
+    cost: Any,
+    theta: np.ndarray,
+    max_steps: int,
+    *,
+    gradient_tolerance: float = 0.0,
+    decrement_tolerance: float = 0.0,
+    print_cost: bool = False,
+    separation: _Separation | None = None,
+) -> _NewtonRun:
+    """Damped Newton's method on the scalar function ``cost`` of the vector θ.
+
+    Converged when ‖∇J‖ <= ``gradient_tolerance``, when half the Newton decrement
+    λ² = ∇JᵀH⁻¹∇J (an estimate of J - min J that does not change with the features'
+    scale) is <= ``decrement_tolerance``, or when no step lowers J in float64.
+    """
+    value_and_grad, curvature = cg.value_and_grad(cost), cg.hessian(cost)
+    costs: list[float] = []
+    for _ in range(max_steps):
+        J, gradient = value_and_grad(theta)
+        J = float(J)
+        costs.append(J)
+        if print_cost:
+            print(f"Cost after Newton step {len(costs) - 1}: {J:f}")
+        if separation is not None:
+            _refuse_strict_separation(theta, separation, len(costs) - 1)
+        step = None
+        if np.linalg.norm(gradient) > gradient_tolerance:
+            step = _damped_solve(curvature(theta), gradient)
+            decrement = float(gradient @ step)
+            if decrement / 2 <= decrement_tolerance:
+                step = None
+        t = 1.0
+        while step is not None and _value(cost, theta - t * step) > J - 1e-4 * t * decrement:
+            t /= 2
+            if t < 1e-12:  # no step lowers J in float64: this is its minimum, to rounding
+                step = None
+        if step is None:
+            _refuse_touching_classes(theta, separation, len(costs) - 1)
+            return _NewtonRun(theta, gradient, costs, True)
+        theta = theta - t * step
+    _, gradient = value_and_grad(theta)
+    _refuse_touching_classes(theta, separation, max_steps)
+    return _NewtonRun(theta, gradient, costs, False)
+
+
+def _value(cost: Any, theta: np.ndarray) -> float:
+    with cg.no_grad():
+        return float(cost(Node(theta)).value)
+
+
+def _margins(theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """(2y - 1)·z per example: positive where z = wᵀx + b is on the side of x's class."""
+    n = X.shape[0]
+    z = theta[:n] @ X + theta[n]
+    margins: np.ndarray = (2 * Y[0] - 1) * z
+    return margins
+
+
+def _refuse_strict_separation(theta: np.ndarray, separation: _Separation, steps: int) -> None:
+    # Every margin positive proves the classes separable: J(sθ) → 0 as s → ∞, and J > 0.
+    margins = _margins(theta, separation.X, separation.Y)
+    if margins.min() > 0:
+        _separable(theta, separation, steps, "", f"the smallest margin is {margins.min():.3g}")
+
+
+def _refuse_touching_classes(theta: np.ndarray, separation: _Separation | None, steps: int) -> None:
+    """At a finite optimum some example is on the wrong side of z = 0 (or θ = 0): if every
+    margin is >= 0 up to rounding and some are large, θ is running off to infinity."""
+    if separation is None:
+        return
+    margins = _margins(theta, separation.X, separation.Y)
+    largest = margins.max()
+    if largest > 10 and margins.min() >= -1e-6 * largest:
+        _separable(theta, separation, steps, " or on the boundary z = 0", "the classes only touch")
+
+
+def _separable(
+    theta: np.ndarray, separation: _Separation, steps: int, or_on: str, detail: str
+) -> None:
+    n = separation.X.shape[0]
+    w = np.array2string(theta[:n], precision=3, threshold=6)
+    raise DataError(
+        f"{separation.where}: the classes are separable: after {_steps(steps, 'Newton step')}, "
+        f"w = {w}, b = {theta[n]:.3g} puts every example on its own class's side{or_on} "
+        f"({detail}), "
+        f"so the unpenalised cost has no minimum: it falls towards its floor as ‖w‖ grows "
+        f"without bound; {separation.fix}"
+    )
+
+
+def _steps(count: int, noun: str = "step") -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _damped_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -495,6 +618,19 @@ def _check_problem(
         )
     check_binary_labels(Y, "Y", where)
     return w, b, X, Y
+
+
+def _check_tolerance(value: Any, name: str, where: str) -> None:
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not np.isfinite(np.asarray(value))
+        or value < 0
+    ):
+        raise ValueError(f"{where}: {name} must be a non-negative finite number, got {value!r}")
+
+
+_SOLVERS = ("auto", "newton", "gradient_descent")
 
 
 def _check_schedule(
@@ -657,7 +793,9 @@ def _divergence(values: np.ndarray, every: int) -> str | None:
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         return f"the cost is {values[bad[0]]:g} at iteration {bad[0] * every}"
-    if values[-1] > values[0]:
+    # A run that never moves (zero weights, say) ends a few ulp from its start by rounding
+    # alone: that is stuck, not diverged, so growth must exceed rounding (1e-9 relative).
+    if values[-1] > values[0] + 1e-9 * abs(values[0]):
         return f"the cost grew from {values[0]:g} to {values[-1]:g}"
     return None
 
@@ -666,53 +804,84 @@ def _divergence(values: np.ndarray, every: int) -> str | None:
 
 
 class LogisticRegression(BinaryClassifier):
-    """Binary logistic regression by gradient descent on the engine, in scikit-learn's style.
+    """Binary logistic regression on the engine, in scikit-learn's style.
 
     Samples are rows here (``X`` of shape (n_samples, n_features), ``y`` of shape
     (n_samples,) holding any two labels), as scikit-learn expects; the model is the
-    lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), trained from w = 0, b = 0 with
-    ``optimize``'s updates, without regularisation. It is a scikit-learn estimator
-    (``clone``, pipelines, ``cross_val_score``, ``GridSearchCV``) through
-    ``compgraph.models.estimators.BinaryClassifier``, without needing scikit-learn installed.
+    lesson's, P(y = ``classes_[1]``) = σ(wᵀx + b), fitted from w = 0, b = 0 by one of two
+    solvers (``solver="auto"`` picks Newton's unless a ``learning_rate`` is given):
+
+    - ``"newton"``: Newton's method with the gradient and Hessian from the engine (as
+      ``optimize_newton``) on J + (α/2m)‖w‖², the lesson's cost plus a small L2 penalty.
+      It reaches the optimum in ten-odd steps on data as they come: a Newton step does not
+      change when a feature is rescaled, while gradient descent's step must suit the
+      largest feature and then crawls along the others (on the breast-cancer data, whose
+      features run from 0.001 to 4254, descent's cost rose from 0.69 to 237). The penalty
+      keeps the optimum finite when the classes are separable, where the lesson's cost has
+      none; it is scikit-learn's objective with C = 1/α. With ``alpha=0`` separable classes
+      are a ``DataError``, as for ``optimize_newton``.
+    - ``"gradient_descent"``: the lesson's ``optimize``, ``num_iterations`` steps of size
+      ``learning_rate`` (0.005 when not given) on the unpenalised J. A step too large for
+      the data is reported once: inf or NaN is a ``NonFiniteError``, a cost that ends
+      above where it started a ``ConvergenceWarning``, each naming the learning rate.
+
+    It is a scikit-learn estimator (``clone``, pipelines, ``cross_val_score``,
+    ``GridSearchCV``) through ``compgraph.models.estimators.BinaryClassifier``, without
+    needing scikit-learn installed.
 
     Args:
-        learning_rate: the gradient-descent step α (> 0).
-        num_iterations: the number of steps ``fit`` takes (with ``solver="newton"``, the
-            most Newton steps; it stops when the gradient vanishes).
-        solver: ``"gradient_descent"`` (the lesson's, the default) or ``"newton"``
-            (``optimize_newton``: the unpenalised optimum in a handful of steps; an error
-            for separable classes, whose optimum is at infinity).
-        print_cost: print the cost every ``print_every`` iterations while fitting.
+        learning_rate: the gradient-descent step α (> 0), or None: Newton's method under
+            ``solver="auto"``, 0.005 under ``solver="gradient_descent"``.
+        num_iterations: the number of descent steps, or the most Newton steps (Newton's
+            method stops at the optimum, and warns if it gets there in no fewer).
+        print_cost: print the cost every ``print_every`` iterations (every Newton step).
         print_every: how often to print, in iterations.
-        progress: show a progress bar while fitting (needs ``tqdm``).
+        progress: show a progress bar while descending (needs ``tqdm``).
+        solver: ``"auto"``, ``"newton"`` or ``"gradient_descent"``.
+        alpha: the L2 penalty's strength α >= 0 in Newton's J + (α/2m)‖w‖² (b is not
+            penalised).
+        tol: Newton's method stops when half its decrement ∇JᵀH⁻¹∇J, an estimate of how far
+            J is above its minimum, is at most ``tol``.
 
     Attributes (after ``fit``):
         coef_: the weights wᵀ, shape (1, n_features).
         intercept_: the bias b, shape (1,).
-        cost_history_: the cost before every step, a list of ``num_iterations`` floats.
-        n_iter_: the number of steps taken.
+        cost_history_: the cost before every step (penalty included).
+        n_iter_: the number of steps taken (Newton: the iterates it looked at).
         classes_: the two labels, sorted; ``classes_[1]`` is the positive class.
         n_features_in_: the number of features seen by ``fit``.
         feature_names_in_: the column names, when ``fit`` was given a DataFrame.
+
+    Raises (from ``fit``):
+        DataError: with ``alpha=0``, separable classes.
+        NonFiniteError: gradient descent diverged to inf or NaN.
+
+    Warns (from ``fit``):
+        ConvergenceWarning: Newton's method ran out of steps, or descent's cost rose.
 
     Example:
         >>> import numpy as np
         >>> from compgraph.models.logistic import LogisticRegression
         >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
         >>> y = np.array(["non-cat", "non-cat", "cat", "cat"])
-        >>> model = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
+        >>> model = LogisticRegression().fit(X, y)
         >>> model.classes_.tolist(), model.predict(X).tolist(), model.score(X, y)
         (['cat', 'non-cat'], ['non-cat', 'non-cat', 'cat', 'cat'], 1.0)
+        >>> descent = LogisticRegression(learning_rate=0.5, num_iterations=200).fit(X, y)
+        >>> descent.n_iter_, descent.score(X, y)
+        (200, 1.0)
     """
 
     def __init__(
         self,
-        learning_rate: float = 0.005,
+        learning_rate: float | None = None,
         num_iterations: int = 2000,
         print_cost: bool = False,
         print_every: int = 100,
         progress: bool = False,
-        solver: str = "gradient_descent",
+        solver: str = "auto",
+        alpha: float = 1e-4,
+        tol: float = 1e-10,
     ) -> None:
         self.learning_rate = learning_rate
         self.num_iterations = num_iterations
@@ -720,6 +889,8 @@ class LogisticRegression(BinaryClassifier):
         self.print_every = print_every
         self.progress = progress
         self.solver = solver
+        self.alpha = alpha
+        self.tol = tol
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
         """Learn from samples ``X`` (n_samples, n_features) and their labels ``y``.
@@ -733,12 +904,14 @@ class LogisticRegression(BinaryClassifier):
             super().fit(X, y)
             return self
         where = "LogisticRegression.fit"
-        _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
-        if self.solver != "gradient_descent":
+        self._solver(where)  # the settings checked as for NumPy
+        if self.solver == "newton":
             raise ValueError(
                 f"{where}: on a Dask array X the solver is 'gradient_descent' (one pass over X "
-                f"per step); {self.solver!r} would need the Hessian of all of X in memory"
+                "per step; 'auto' chooses it there); 'newton' is not implemented out of core"
             )
+        learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
+        _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)
         if X.ndim != 2 or X.dtype.kind != "f":  # type: ignore[union-attr]
             raise ShapeError(
                 f"{where}: a Dask X must be a 2-D float array (n_samples, n_features), got "
@@ -754,11 +927,11 @@ class LogisticRegression(BinaryClassifier):
         w, b, costs = distributed.fit_logistic(
             X,
             (labels == classes[1]).astype(np.float64),
-            float(self.learning_rate),
+            float(learning_rate),
             int(self.num_iterations),
             print_every=int(self.print_every) if self.print_cost else 0,
         )
-        self.coef_: np.ndarray = w.T
+        self.coef_ = w.T
         self.intercept_ = np.array([b])
         self.cost_history_ = costs
         self.n_iter_ = int(self.num_iterations)
@@ -774,34 +947,75 @@ class LogisticRegression(BinaryClassifier):
 
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
-        _check_schedule(self.num_iterations, self.learning_rate, self.print_every, 1, where)
-        if self.solver not in ("gradient_descent", "newton"):
-            raise ValueError(
-                f"{where}: solver must be 'gradient_descent' or 'newton', not {self.solver!r}"
-            )
+        solver = self._solver(where)
+        learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
+        _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)
         w, b = initialize_with_zeros(X.shape[1])
-        if self.solver == "newton":
-            params, _, costs = optimize_newton(
-                w,
-                b,
-                X.T,
-                y.reshape(1, -1),
-                int(self.num_iterations),
-                print_cost=bool(self.print_cost),
-            )
-            n_iter = len(costs)  # Newton stops early once the gradient is (near) zero
+        X_columns, Y = X.T, y.reshape(1, -1)
+        if solver == "newton":
+            theta, costs = self._fit_by_newton(X_columns, Y, where)
+            w, b = theta[:-1].reshape(-1, 1), float(theta[-1])
         else:
-            params, _, costs = _descend(
-                w, b, X.T, y.reshape(1, -1), int(self.num_iterations), float(self.learning_rate),
-                print_every=int(self.print_every) if self.print_cost else 0,
-                record_every=1,
-                progress=self.progress,
+            watch = TrainingWatch(
+                where, learning_rate, int(self.num_iterations),
+                advice=", or leave learning_rate unset to fit by Newton's method",
             )  # fmt: skip
-            n_iter = int(self.num_iterations)
-        self.coef_ = params["w"].T
-        self.intercept_ = np.array([params["b"]])
+            with watch.running():
+                params, _, costs = _descend(
+                    w, b, X_columns, Y, int(self.num_iterations), float(learning_rate),
+                    print_every=int(self.print_every) if self.print_cost else 0,
+                    record_every=1, progress=self.progress, gradient_flow=watch,
+                )  # fmt: skip
+            watch.warn_if_diverged()
+            w, b = params["w"], params["b"]
+        self.coef_: np.ndarray = w.T
+        self.intercept_ = np.array([b])
         self.cost_history_ = costs
-        self.n_iter_ = n_iter
+        self.n_iter_ = len(costs)
+
+    def _solver(self, where: str) -> str:
+        """The solver ``fit`` uses: ``"auto"`` resolved, a contradiction refused."""
+        if not isinstance(self.solver, str) or self.solver not in _SOLVERS:
+            raise ValueError(
+                f"{where}: solver must be 'auto', 'newton' or 'gradient_descent', not "
+                f"{self.solver!r}"
+            )
+        if self.solver == "newton" and self.learning_rate is not None:
+            raise ValueError(
+                f"{where}: solver='newton' takes no learning_rate (got {self.learning_rate!r}); "
+                f"leave it None, or pass solver='gradient_descent'"
+            )
+        if self.solver == "auto":
+            return "newton" if self.learning_rate is None else "gradient_descent"
+        return self.solver
+
+    def _fit_by_newton(self, X: np.ndarray, Y: np.ndarray, where: str) -> tuple[Any, list[float]]:
+        _check_tolerance(self.alpha, "alpha", where)
+        _check_tolerance(self.tol, "tol", where)
+        m, n = X.shape[1], X.shape[0]
+        alpha = float(self.alpha)
+        cost = _theta_cost(*_data_nodes(X, Y))
+
+        def penalised(theta: Node) -> Node:
+            w = theta[:n]
+            penalty: Node = cost(theta) + (alpha / (2 * m)) * cg.sum(w * w)
+            return penalty
+
+        run = _newton(
+            penalised, np.zeros(n + 1), int(self.num_iterations),
+            decrement_tolerance=float(self.tol), print_cost=bool(self.print_cost),
+            separation=None if alpha > 0 else _Separation(
+                X, Y, where, "pass alpha > 0 (the default is 1e-4) for a finite optimum"
+            ),
+        )  # fmt: skip
+        if not run.converged:
+            warnings.warn(
+                f"{where}: Newton's method did not converge in {_steps(len(run.costs))}: "
+                f"the cost {run.costs[-1]:.6g} may still fall; raise num_iterations",
+                scikit_learn_flavoured(ConvergenceWarning),
+                stacklevel=4,
+            )
+        return run.theta, run.costs
 
     def _positive_probability(self, X: np.ndarray) -> np.ndarray:
         return _probabilities(self.coef_.T, self.intercept_[0], X.T)[0, :]

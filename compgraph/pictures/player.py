@@ -206,9 +206,13 @@ def _clip_name(name: str) -> str:
 def _passed_through(node: Node) -> Node | None:
     """The input a ``where`` with a constant, uniform condition passes on whole, if any.
 
-    vjps insert such guards (pow's keeps 0⁰ from forming 0 · inf): they change no number,
-    and a learner expecting 3x² cannot read them, so the player draws past them.
+    vjps insert such guards (pow's keeps 0⁰ from forming 0 · inf), and ``x[()]``, which only
+    makes a NumPy scalar of a 0-d value: they change no number, and a learner expecting 3x²
+    cannot read them, so the player draws past them.
     """
+    if node.op is not None and node.op.name == "getitem" and node.attrs.get("index") == ():
+        (whole,) = node.parents  # only a vjp's own x[()]: a user's indexing stays drawn
+        return whole if hasattr(node, "vjp_of") and whole.value.shape == () else None
     if node.op is None or node.op.name != "where" or len(node.parents) != 2:
         return None
     condition = node.attrs.get("condition")
