@@ -241,9 +241,11 @@ def _one_hot_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...
     fills, and it is lazy on Dask.
     """
     xp = backend.xp
-    positions = np.arange(math.prod(shape)).reshape(shape)[index].reshape(-1)
+    picked = np.arange(math.prod(shape)).reshape(shape)[index]
+    positions = picked.reshape(-1)
     size = math.prod(shape)
-    flat_v = xp.reshape(v, (positions.size, 1))
+    # v broadcasts to what the index picks, as np.add.at broadcasts it
+    flat_v = xp.reshape(xp.broadcast_to(v, picked.shape), (positions.size, 1))
     targets = backend.asarray(positions[:, None] == np.arange(size)[None, :])
     one_hot = xp.astype(targets, v.dtype)
     total = xp.matrix_transpose(one_hot) @ flat_v
@@ -297,9 +299,36 @@ def _sigmoid_cross_entropy(xp: Any, z: Any, y: Any) -> Any:
     return linear + xp.log1p(xp.exp(-xp.abs(z)))
 
 
-def _mean(xp: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+def _masked(backend: Backend, x: Any, where: Any, fill: float) -> Any:
+    """x where the mask ``where`` (NumPy's reductions' keyword) holds, else ``fill``."""
+    if where is None:
+        return x
+    if not is_foreign_array(where):  # a constant already brought here is used as it is
+        where = backend.asarray(np.asarray(where))
+    mask = backend.xp.broadcast_to(where, tuple(x.shape))
+    return backend.xp.where(mask, x, fill)
+
+
+def _mean(backend: Backend, x: Any, axis: Any, keepdims: bool, where: Any) -> Any:
+    xp = backend.xp
+    if where is not None:  # Σ over the mask / how many it holds
+        counted = xp.astype(_masked(backend, xp.ones_like(x), where, 0.0), x.dtype)
+        total = xp.sum(_masked(backend, x, where, 0.0), axis=axis, keepdims=keepdims)
+        return total / xp.sum(counted, axis=axis, keepdims=keepdims)
     total = xp.sum(x, axis=axis, keepdims=keepdims)
     return total / (math.prod(x.shape) // max(math.prod(total.shape), 1))
+
+
+def _extreme(
+    backend: Backend, reduce: Any, pair: Any, x: Any, axis: Any, keepdims: bool, initial: Any
+) -> Any:
+    """max/min over ``axis``, with NumPy's ``initial`` taking part when given."""
+    if initial is None:
+        return reduce(x, axis=axis, keepdims=keepdims)
+    if math.prod(x.shape) == 0:  # only the initial value: the reduced shape, filled with it
+        shape = tuple(np.sum(np.empty(tuple(x.shape)), axis=axis, keepdims=keepdims).shape)
+        return backend.xp.full(shape, initial, dtype=x.dtype, device=backend.device)
+    return pair(reduce(x, axis=axis, keepdims=keepdims), initial)
 
 
 def _permute(xp: Any, x: Any, axes: Any = None) -> Any:
@@ -348,10 +377,16 @@ PORTABLE: dict[str, Callable[..., Any]] = {
         0.0 - b.xp.sum(y * _log_softmax(b.xp, z, axis), axis=axis)
     ),
     "matmul": lambda b, x, y: x @ y,
-    "sum": lambda b, x, axis=None, keepdims=False: b.xp.sum(x, axis=axis, keepdims=keepdims),
-    "mean": lambda b, x, axis=None, keepdims=False: _mean(b.xp, x, axis, keepdims),
-    "max": lambda b, x, axis=None, keepdims=False: b.xp.max(x, axis=axis, keepdims=keepdims),
-    "min": lambda b, x, axis=None, keepdims=False: b.xp.min(x, axis=axis, keepdims=keepdims),
+    "sum": lambda b, x, axis=None, keepdims=False, where=None: b.xp.sum(
+        _masked(b, x, where, 0.0), axis=axis, keepdims=keepdims
+    ),
+    "mean": lambda b, x, axis=None, keepdims=False, where=None: _mean(b, x, axis, keepdims, where),
+    "max": lambda b, x, axis=None, keepdims=False, initial=None: _extreme(
+        b, b.xp.max, b.xp.maximum, x, axis, keepdims, initial
+    ),
+    "min": lambda b, x, axis=None, keepdims=False, initial=None: _extreme(
+        b, b.xp.min, b.xp.minimum, x, axis, keepdims, initial
+    ),
     "transpose": lambda b, x, axes=None: _permute(b.xp, x, axes),
     "reshape": lambda b, x, shape: b.xp.reshape(x, tuple(shape)),
     "broadcast_to": lambda b, x, shape: b.xp.broadcast_to(x, tuple(shape)),
@@ -361,7 +396,38 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
     "getitem": lambda b, x, index: x[index],
     "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
+    "sin": lambda b, x: b.xp.sin(x),
+    "cos": lambda b, x: b.xp.cos(x),
+    "expm1": lambda b, x: b.xp.expm1(x),
+    "log1p": lambda b, x: b.xp.log1p(x),
+    "cumsum": lambda b, x, axis=None: (
+        b.xp.cumulative_sum(b.xp.reshape(x, (-1,)), axis=0)
+        if axis is None
+        else b.xp.cumulative_sum(x, axis=axis)
+    ),
+    "prod": lambda b, x, axis=None, keepdims=False: b.xp.prod(x, axis=axis, keepdims=keepdims),
+    "norm": lambda b, x, axis=None, keepdims=False: b.xp.sqrt(
+        b.xp.sum(x * x, axis=axis, keepdims=keepdims)
+    ),
+    "var": lambda b, x, axis=None, keepdims=False, ddof=0: b.xp.var(
+        x, axis=axis, keepdims=keepdims, correction=ddof
+    ),
+    "std": lambda b, x, axis=None, keepdims=False, ddof=0: b.xp.std(
+        x, axis=axis, keepdims=keepdims, correction=ddof
+    ),
+    "einsum": lambda b, *xs, subscripts, optimize=False: _einsum(b, xs, subscripts),
 }
+
+
+def _einsum(backend: Backend, xs: tuple[Any, ...], subscripts: str) -> Any:
+    """einsum is not in the standard: the library's own (PyTorch, JAX, CuPy, Dask have one)."""
+    einsum = getattr(backend.xp, "einsum", None)
+    if einsum is None:
+        raise TraceError(
+            f"einsum is not in the Array API standard and {backend.library} has none: "
+            "write it with matmul, sum and permute_dims, or call with NumPy arrays"
+        )
+    return einsum(subscripts, *xs)
 
 
 def value_test(backend: Backend, *xs: Any, function: Any) -> Any:

@@ -931,7 +931,7 @@ class LogisticRegression(BinaryClassifier):
             int(self.num_iterations),
             print_every=int(self.print_every) if self.print_cost else 0,
         )
-        self.coef_ = w.T
+        self.coef_: np.ndarray = w.T
         self.intercept_ = np.array([b])
         self.cost_history_ = costs
         self.n_iter_ = int(self.num_iterations)
@@ -968,7 +968,7 @@ class LogisticRegression(BinaryClassifier):
                 )  # fmt: skip
             watch.warn_if_diverged()
             w, b = params["w"], params["b"]
-        self.coef_: np.ndarray = w.T
+        self.coef_ = w.T
         self.intercept_ = np.array([b])
         self.cost_history_ = costs
         self.n_iter_ = len(costs)
