@@ -145,9 +145,12 @@ def backward(root: Any, grad: ArrayLike | None = None, create_graph: bool = Fals
     """
     if not root.requires_grad:
         raise _constant_root_error(root)
-    found = _run_pass(root, grad, create_graph, None, None)
     with _one_writer_at_a_time:
-        for node, g in found.items():  # every node root depends on that requires a gradient
+        # The pass writes each node's gradient into .grad as soon as it is complete (when
+        # the node's vjp runs), so it holds no second copy of every gradient; what is left
+        # at the end are the leaves'.
+        found = _run_pass(root, grad, create_graph, None, None)
+        for node, g in found.items():
             if type(g) is np.ndarray:
                 # The same array may be the gradient of several nodes (add's vjp passes g
                 # to both inputs), so nobody may write into it.
@@ -220,6 +223,9 @@ def _run_pass(
         _watch_growth(root, order)
     if targets is not None:
         order = _between(order, targets)
+    else:
+        for node in order:  # backward(): a failed pass leaves no stale gradient behind
+            node.grad = None
     grads: dict[Any, Any] = {root: _seed(root, grad, create_graph)}  # 2. seed
     watch = numerics.geterr()["nonfinite"] != "ignore"
     if watch and not numerics.all_finite(_array(grads[root])):
@@ -231,7 +237,10 @@ def _run_pass(
     events = numerics.FloatingPointEvents()
     holding = numerics.holding_nonfinite
     exact = bool(holding) and not set(order).isdisjoint(holding.values())
+    # backward() (no targets) walks every node that requires a gradient, and writes each
+    # into .grad once complete; gradients() walks those it needs, and keeps only the targets'.
     needed = None if targets is None else set(order)
+    kept = None if targets is None else set(targets)
     with np.errstate(over="call", divide="call", invalid="call", under="ignore", call=events):
         if create_graph:
             # The nodes this pass did not make: the forward graph, and a seed's own graph.
@@ -242,8 +251,9 @@ def _run_pass(
                 for node in reversed(order):
                     if node.op is not None and node in grads:
                         watch = _step_on_nodes(node, grads, watch, forward_nodes, needed, observe)
+                        _release(node, grads, kept)
         else:
-            _pass_on_values(order, grads, watch, exact, events, needed, observe)
+            _pass_on_values(order, grads, watch, exact, events, needed, kept, observe)
     return grads
 
 
@@ -298,6 +308,16 @@ def _watch_growth(root: Any, order: list[Any]) -> None:
         )
 
 
+def _release(node: Any, grads: dict[Any, Any], kept: set[Any] | None) -> None:
+    """After ``node``'s vjp its gradient is complete: backward() (``kept`` None) writes it
+    into ``.grad`` now; gradients() drops it unless it is a target, freeing it early (the
+    hot loop of ``_pass_on_values`` does the same inline)."""
+    if kept is None:
+        node.grad = grads.pop(node)
+    elif node not in kept:
+        del grads[node]
+
+
 def _pass_on_values(
     order: list[Any],
     grads: dict[Any, Any],
@@ -305,6 +325,7 @@ def _pass_on_values(
     exact: bool,
     events: numerics.FloatingPointEvents,
     needed: set[Any] | None,
+    kept: set[Any] | None,
     observe: Callable[[BackwardStep], Any] | None,
 ) -> None:
     """Steps 3 to 6 for every node, on NumPy arrays and scalars: the hot loop of backward.
@@ -316,17 +337,22 @@ def _pass_on_values(
     scalars this loop body is most of the cost of backward().
     """
     grad_of = grads.get
+    take = grads.pop
+    watching = observe is not None
     for node in reversed(order):
         op = node.op
         if op is None:
-            continue
-        g = grad_of(node)
+            continue  # a leaf: its total stays in ``grads``
+        # This node's total is complete (every node that uses it came later, and has run):
+        # taken out of ``grads`` for the node alone, see the end of the loop.
+        g = take(node, None)
         if g is None:  # reached by no path from the root (only when ``needed`` prunes)
             continue
         if type(g) is np.ndarray:
             # The same array may be the gradient of several nodes (add's vjp passes g to
             # both inputs), so no vjp may write into it. Scalars are immutable anyway.
             g.setflags(write=False)
+        own = g
         parents = node.parents
         out = node._value
         out_shape = out.shape
@@ -364,7 +390,7 @@ def _pass_on_values(
         if not builtin and (type(vjps) is not tuple or len(vjps) != len(parents)):
             _check_vjp_result(node, vjps)  # built-in vjps are tested to return one per input
         exact_here = exact or not builtin
-        sent: list[Any] | None = [] if observe is not None else None
+        sent: list[Any] | None = [] if watching else None
         position = -1
         for parent, g_parent in zip(parents, vjps, strict=False):  # lengths checked above
             position += 1
@@ -396,7 +422,13 @@ def _pass_on_values(
                 watch = False
         events.signalled = False
         if sent is not None:
-            observe(BackwardStep(node, g, tuple(sent)))  # type: ignore[misc]
+            observe(BackwardStep(node, own, tuple(sent)))  # type: ignore[misc]
+        # backward() writes the complete total into .grad now; gradients() keeps it only
+        # for a target, so intermediate gradients are freed as the pass goes.
+        if kept is None:
+            node.grad = own
+        elif node in kept:
+            grads[node] = own
 
 
 def _step_on_nodes(
