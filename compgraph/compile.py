@@ -27,15 +27,16 @@ import math
 import string
 import textwrap
 import threading
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from compgraph import numerics
+from compgraph import backends, numerics
 from compgraph.errors import TraceError, TraceWarning
-from compgraph.node import Node, recording_tests
+from compgraph.node import Node, broadcast_leaf, recording_tests
 from compgraph.ops import Op
 from compgraph.values import refuse_conversions
 
@@ -131,6 +132,10 @@ class Select(Op):
         )
 
 
+# Their forwards on other Array API libraries (compiled code replayed there, issue 21).
+backends.PORTABLE[ValueTest.name] = backends.value_test
+backends.PORTABLE[Select.name] = backends.select
+
 _FLOAT_KINDS = "fd"  # float32, float64: the dtypes a traced argument keeps
 
 
@@ -157,6 +162,16 @@ def _split(value: Any, leaves: list[Any]) -> Any:
         return (dict, tuple([(k, _split(item, leaves)) for k, item in value.items()]))
     if isinstance(value, Node):
         raise _NodeArgumentError
+    if backends.is_foreign_array(value):  # another Array API library's (see backends)
+        dtype = backends.numpy_dtype(value)
+        if dtype.char in _FLOAT_KINDS:
+            leaves.append(value)
+            return (tuple(value.shape), dtype.char)
+        raise TypeError(
+            f"a compiled function's integer and boolean arrays are static (their values pick "
+            f"the code), so they are NumPy arrays; got a {type(value).__name__} of {dtype}: "
+            "pass it as a NumPy array"
+        )
     try:
         hash(value)
     except TypeError:
@@ -215,6 +230,9 @@ class Compiled:
                 key += (tuple([(k, _split(v, leaves)) for k, v in kwargs.items()]),)
         except _NodeArgumentError:
             return self.fn(*args, **kwargs)  # inside another trace: record as eager does
+        for leaf in leaves:
+            if type(leaf) not in _NUMPY_LEAVES:  # another library's array: its own path
+                return self._call_on_backend(key, leaves, args, kwargs)
         trace = self._cache.get(key)
         if trace is None:
             with self._lock:
@@ -233,17 +251,97 @@ class Compiled:
             return self.fn(*args, **kwargs)  # eager's values with eager's reports
         return result
 
+    def _call_on_backend(
+        self, key: Any, leaves: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Replay the trace on the arguments' own library (resolved once, here): traced on
+        NumPy stand-ins of the same shapes and dtypes, results in the caller's library, on
+        its device, in the traced dtypes."""
+        names: list[str] = []
+        for a, name in zip(args, _parameter_names(self.fn, len(args), kwargs), strict=False):
+            _leaf_names(a, name, names)
+        for k, v in kwargs.items():
+            _leaf_names(v, k, names)
+        backend = backends.resolve(leaves, names)
+        assert backend is not None
+        trace = self._cache.get(key)
+        if trace is None:
+            with self._lock:
+                trace = self._cache.get(key)
+                if trace is None:
+                    made: list[Any] = []
+                    stand_in = functools.partial(_stand_in, backend, made)
+                    trace = self._cache[key] = self._trace(
+                        _map_leaves(args, stand_in),
+                        {k: _map_leaves(v, stand_in) for k, v in kwargs.items()},
+                        frozenset(id(v) for v in made if not v.flags.writeable),
+                    )
+        values = list(leaves)
+        for i, value in enumerate(leaves):
+            if not backends.is_foreign_array(value):
+                try:
+                    values[i] = backend.asarray(value)
+                except Exception as error:
+                    raise TraceError(
+                        f"compiled {_function_name(self.fn)}: argument {names[i]} "
+                        f"({_describe_signature(np.asarray(value))}) cannot be made on "
+                        f"{backend.library} ({backend.device}): {error}. Pass it as an array "
+                        "of that library, in a dtype the device has"
+                    ) from error
+        try:
+            function = trace.on(backend)
+        except Exception as error:
+            raise TraceError(
+                f"compiled {_function_name(self.fn)}: its constants cannot be made on "
+                f"{backend.library} ({backend.device}): {error}"
+            ) from error
+        try:
+            # NumPy-backed libraries (array-api-strict) warn as NumPy does: the check of the
+            # results is what reports, through eager
+            with np.errstate(all="ignore"):
+                result = function(*values)
+        except _ReplayFailedError:
+            # an inf or NaN: eager on NumPy copies reports it as eager does, and its values
+            # come back in the caller's library
+            to_numpy = functools.partial(_to_numpy, backend)
+            eager = self.fn(
+                *_map_leaves(args, to_numpy),
+                **{k: _map_leaves(v, to_numpy) for k, v in kwargs.items()},
+            )
+            return _map_outputs(eager, lambda value, i: backend.asarray(np.asarray(value)))
+        except Exception as error:
+            raise TraceError(
+                f"compiled {_function_name(self.fn)} could not run on {backend.library} "
+                f"({backend.device}): {type(error).__name__}: {error}. The code it ran is "
+                "its .source; docs/how-to/backends.md lists what each library supports"
+            ) from error
+        dtypes = _flat_dtypes(trace.dtypes)
+
+        def finish(value: Any, i: int) -> Any:
+            if backends.numpy_dtype(value) != dtypes[i]:  # another library's promotion
+                value = backend.xp.astype(value, getattr(backend.xp, dtypes[i].name))
+            if backend.lazy:
+                value = backend.checked_lazily(value, f"output {i} of {trace.name}")
+            return value
+
+        return _map_outputs(result, finish)
+
     def __repr__(self) -> str:
         return f"<compiled {_function_name(self.fn)}: {self.traces} trace(s)>"
 
     # -- tracing ----------------------------------------------------------------------------
 
-    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
+    def _trace(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], stand_ins: frozenset[int] = frozenset()
+    ) -> _Trace:
         names = _parameter_names(self.fn, len(args), kwargs)
         made: list[tuple[Node, str, Any]] = []  # traced leaf, its name, the call's value
 
         def leaf(value: Any, name: str) -> Node:
-            node = Node(np.asarray(value), name=name)  # a Python float becomes float64
+            if id(value) in stand_ins:  # data held elsewhere: a broadcast 1, never copied
+                node = broadcast_leaf(value, name)
+            else:
+                node = Node(np.asarray(value), name=name)  # a Python float becomes float64
             held: list[Any] = []
             _split(value, held)  # what the compiled code will be handed for it
             made.append((node, name, held[0]))
@@ -272,6 +370,7 @@ class Compiled:
             ) from error
         writer = _Writer(name, start, made, _returned_names(self.fn))
         trace = writer.write(out)
+        trace.dtypes = _map_outputs(out, _node_dtype)
         self.sources.append(trace.source)
         self.traces += 1
         self._note_retrace(args, kwargs, names)
@@ -357,14 +456,119 @@ def _returned_names(fn: Any) -> Any:
 
 
 class _Trace:
-    """One signature's generated function and its source."""
+    """One signature's generated function and its source; ``on(backend)`` the same code with
+    another library's namespace."""
 
     def __init__(self, function: Callable[..., Any], source: str) -> None:
         self.function = function
         self.source = source
+        self.name = function.__name__
+        self.dtypes: Any = None  # the traced outputs' dtypes, in the outputs' structure
+        self._on: dict[backends.Backend, Callable[..., Any]] = {}
+
+    def on(self, backend: backends.Backend) -> Callable[..., Any]:
+        """The generated function with ``backend``'s namespace, constants and op forwards."""
+        function = self._on.get(backend)
+        if function is None:
+            namespace = backends.namespace_for(self.function.__globals__, backend)
+            if backend.lazy:
+                # Dask: no value is looked at here; the results carry the check, run by
+                # the user's compute (backends.Backend.checked_lazily).
+                namespace["check_finite"] = _no_check
+            else:
+                namespace["check_finite"] = functools.partial(_check_on, backend)
+            function = types.FunctionType(self.function.__code__, namespace, self.name)
+            self._on[backend] = function
+        return function
 
 
-_RESERVED = {"xp", "asarray", "check_finite", *dir(builtins), *keyword.kwlist}
+_NUMPY_LEAVES = (np.ndarray, np.float64, np.float32)
+
+
+def _no_check(*values: Any) -> None:
+    pass
+
+
+def _check_on(backend: backends.Backend, *values: Any) -> None:
+    if not backend.all_finite(values):
+        raise _ReplayFailedError
+
+
+def _stand_in(backend: backends.Backend, made: list[Any], value: Any) -> Any:
+    if not backends.is_foreign_array(value):
+        return value
+    made.append(backend.stand_in(value))
+    return made[-1]
+
+
+def _to_numpy(backend: backends.Backend, value: Any) -> Any:
+    return backend.to_numpy(value) if backends.is_foreign_array(value) else value
+
+
+def _map_leaves(value: Any, change: Callable[[Any], Any]) -> Any:
+    """``value`` (an argument) with ``change`` applied to every array in it."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return kind([_map_leaves(item, change) for item in value])
+    if kind is dict:
+        return {k: _map_leaves(item, change) for k, item in value.items()}
+    return change(value)
+
+
+def _leaf_names(value: Any, name: str, names: list[str]) -> None:
+    """The names of ``value``'s traced values, in ``_split``'s order, as errors say them."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        for i, item in enumerate(value):
+            _leaf_names(item, f"{name}[{i}]", names)
+    elif kind is dict:
+        for k, item in value.items():
+            _leaf_names(item, f"{name}[{k!r}]", names)
+    elif kind in (np.ndarray, float, np.float64, np.float32):
+        if kind is not np.ndarray or value.dtype.char in _FLOAT_KINDS:
+            names.append(name)
+    elif backends.is_foreign_array(value):
+        names.append(name)
+
+
+def _map_outputs(out: Any, change: Callable[[Any, int], Any]) -> Any:
+    """``out`` (what a step returns) with ``change(array, position)`` applied to each array
+    or Node, numbered in return order."""
+    count = iter(range(1 << 62))
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            return type(value)([walk(item) for item in value])
+        if isinstance(value, dict):
+            return {k: walk(item) for k, item in value.items()}
+        if isinstance(value, Node):
+            return change(value.value, next(count))
+        if isinstance(value, np.ndarray) or backends.is_foreign_array(value):
+            return change(value, next(count))
+        return value
+
+    return walk(out)
+
+
+def _node_dtype(array: Any, i: int) -> Any:
+    return array.dtype
+
+
+def _flat_dtypes(dtypes: Any) -> list[Any]:
+    flat: list[Any] = []
+    stack = [dtypes]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, (tuple, list)):
+            stack.extend(reversed(value))
+        elif isinstance(value, dict):
+            stack.extend(reversed(value.values()))
+        elif isinstance(value, np.dtype):
+            flat.append(value)
+    return flat
+
+
+_RESERVED = {"xp", "asarray", "copy", "check_finite", *dir(builtins), *keyword.kwlist}
 
 
 class _Writer:
@@ -380,6 +584,7 @@ class _Writer:
         self.namespace: dict[str, Any] = {
             "xp": np,
             "asarray": np.asarray,
+            "copy": np.copy,  # a method call would tie the code to NumPy's arrays
             "check_finite": _check_finite,
         }
         self.code: dict[int, str] = {}  # node id -> its variable name or literal
@@ -634,7 +839,7 @@ class _Writer:
         if isinstance(out, Node):
             if out.id in self.constant_nodes:
                 code = self._constant_name(out)
-                return f"{code}.copy()" if out.ndim else f"asarray({code})"
+                return f"copy({code})" if out.ndim else f"asarray({code})"
             code = self.code[out.id]
             return f"asarray({code})" if out.ndim == 0 else code
         if isinstance(out, tuple):
@@ -654,7 +859,7 @@ class _Writer:
             return literal
         variable = self.fresh("returned")
         self.namespace[variable] = value
-        return f"{variable}.copy()" if isinstance(value, np.ndarray) else variable
+        return f"copy({variable})" if isinstance(value, np.ndarray) else variable
 
 
 _trace_counter = iter(range(1, 1 << 62))
@@ -713,7 +918,7 @@ def _literal(value: Any) -> str | None:
 def _index_literal(index: tuple[Any, ...]) -> str | None:
     """An index tuple as written inside brackets (``:, 1:3``), or None; x[(i,)] is x[i]."""
     if not index:
-        return "()"
+        return "..."  # x[()] as the standard spells it (an empty tuple indexes 0-d only)
     parts = []
     for item in index:
         if item is Ellipsis:
@@ -734,8 +939,11 @@ def _index_literal(index: tuple[Any, ...]) -> str | None:
 
 def _same_bits(value: Any, expected: np.ndarray) -> bool:
     array = np.asarray(value)
-    return (
-        array.dtype == expected.dtype
-        and array.shape == expected.shape
-        and array.tobytes() == expected.tobytes()
-    )
+    if array.dtype != expected.dtype or array.shape != expected.shape:
+        return False
+    if array.size and 0 in array.strides and array.strides == expected.strides:
+        # Broadcast views alike (a stand-in for data held elsewhere, its transpose): their
+        # distinct elements, where tobytes would copy every repeat.
+        index = tuple(0 if stride == 0 else slice(None) for stride in array.strides)
+        array, expected = array[index], expected[index]
+    return array.tobytes() == expected.tobytes()

@@ -49,6 +49,7 @@ __all__ = [
     "NUMPY_FUNCTIONS",
     "Node",
     "apply",
+    "broadcast_leaf",
     "enable_grad",
     "is_grad_enabled",
     "no_grad",
@@ -761,6 +762,32 @@ def _call_numpy_function(func: Callable[..., Any], args: Any, kwargs: dict[str, 
                 f", which does not take these arguments: {error}"
             ) from None
     return function(*args, **kwargs)
+
+
+def broadcast_leaf(value: np.ndarray, name: str | None = None) -> Node:
+    """A leaf Node holding ``value``, a read-only broadcast view, shared rather than copied.
+
+    ``Node(value)`` copies, which would turn a view of one number broadcast to the shape of
+    a data set larger than memory into that data set: cg.compile traces with such
+    stand-ins when the real data live elsewhere (a Dask array, issue 21).
+
+    Raises:
+        ValueError: ``value`` is writeable or not a float32/float64 array.
+
+    Example:
+        >>> import numpy as np
+        >>> X = broadcast_leaf(np.broadcast_to(np.float64(1.0), (1000, 1000)), "X")
+        >>> X.shape, X.value.base is not None
+        ((1000, 1000), True)
+    """
+    if type(value) is not np.ndarray or value.flags.writeable or value.dtype not in KEPT_DTYPES:
+        raise ValueError(
+            "broadcast_leaf takes a read-only float array (np.broadcast_to(...)); use Node(...) "
+            "for other values"
+        )
+    node = _new_node(Node)
+    node._init_leaf(value, name, True)
+    return node
 
 
 def normalize_index(index: Any) -> tuple[Any, ...]:

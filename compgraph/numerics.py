@@ -190,6 +190,8 @@ def all_finite(array: np.ndarray) -> bool:
     """True when every element of ``array`` is finite; never warns, whatever np.errstate says."""
     if array.ndim == 0:
         return math.isfinite(array)
+    if array.size > _EXACT_UP_TO and 0 in array.strides:
+        array = _distinct_elements(array)
     flat = array.ravel(order="K")
     if flat.size <= _EXACT_UP_TO:
         return bool(_count_nonzero(_isfinite(flat)) == flat.size)
@@ -201,10 +203,19 @@ def all_finite_ignoring_errors(array: np.ndarray) -> bool:
     """``all_finite`` for callers whose np.errstate neither warns nor raises (backward's)."""
     if array.ndim == 0:
         return math.isfinite(array)
+    if array.size > _EXACT_UP_TO and 0 in array.strides:
+        array = _distinct_elements(array)
     flat = array.ravel(order="K")
     if flat.size <= _EXACT_UP_TO:
         return bool(_count_nonzero(_isfinite(flat)) == flat.size)
     return _finite_by_dot(flat)
+
+
+def _distinct_elements(array: np.ndarray) -> np.ndarray:
+    # A broadcast view repeats its elements along its zero strides: one of each repeat is
+    # checked (a view), where ravel would copy every repeat (cg.compile's stand-ins for data
+    # larger than memory are such views).
+    return array[tuple(0 if stride == 0 else slice(None) for stride in array.strides)]
 
 
 def _finite_by_dot(flat: np.ndarray) -> bool:

@@ -1261,7 +1261,8 @@ class Transpose(Op):
     symbol = "ᵀ"
     scalar_inputs = True
     hint = "axes must list every axis of the input exactly once, e.g. (1, 0, 2) for 3-D input"
-    code = "{0}.transpose({axes})"
+    # permute_dims: the Array API's name (no .transpose method there; .T is 2-D only)
+    code = "xp.permute_dims({0}, {axes})"
 
     @staticmethod
     def forward(x, axes=None):
@@ -1311,6 +1312,8 @@ class BroadcastTo(Op):
 class Astype(Op):
     """x converted to ``dtype`` (float32 or float64) ; vjp: g converted back to x's dtype"""
 
+    code = "xp.astype({0}, {dtype})"  # the standard's function (no .astype method there)
+
     @staticmethod
     def forward(x, dtype):
         return x.astype(dtype)
@@ -1324,7 +1327,6 @@ class Concatenate(Op):
     """x₀, x₁, … joined along ``axis`` ; vjp: g cut back into the inputs' slices"""
 
     hint = "every input must have the same shape except along axis, and at least one dimension"
-    code = "{0}.astype({dtype})"
 
     @staticmethod
     def forward(*xs, axis=0):

@@ -27,6 +27,7 @@ ENGINE = {
     "files": 1,
     "ops": 2,
     "graph": 3,
+    "backends": 3,
     "autodiff": 4,
     "node": 5,
     "functions": 6,

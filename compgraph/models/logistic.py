@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import ConvergenceWarning, DataError, ShapeError
+from compgraph.models import distributed
 from compgraph.models.estimators import (
     BinaryClassifier,
     TrainingWatch,
@@ -904,6 +905,53 @@ class LogisticRegression(BinaryClassifier):
         self.tol = tol
         self.compile = compile
 
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
+        """Learn from samples ``X`` (n_samples, n_features) and their labels ``y``.
+
+        ``X`` may be a Dask array larger than memory: each step is then one
+        ``dask.compute`` of the compiled step (``compgraph.models.distributed``), on a
+        ``dask.distributed`` cluster when a ``Client`` is active. Its labels, one per
+        sample, are brought into memory to be checked and encoded.
+        """
+        if not distributed.is_dask_array(X):
+            super().fit(X, y)
+            return self
+        where = "LogisticRegression.fit"
+        self._solver(where)  # the settings checked as for NumPy
+        if self.solver == "newton":
+            raise ValueError(
+                f"{where}: on a Dask array X the solver is 'gradient_descent' (one pass over X "
+                "per step; 'auto' chooses it there); 'newton' is not implemented out of core"
+            )
+        learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
+        _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)
+        if X.ndim != 2 or X.dtype.kind != "f":  # type: ignore[union-attr]
+            raise ShapeError(
+                f"{where}: a Dask X must be a 2-D float array (n_samples, n_features), got "
+                f"{X.ndim}-D {X.dtype}"  # type: ignore[union-attr]
+            )
+        labels = np.asarray(y.compute() if distributed.is_dask_array(y) else y)  # type: ignore[union-attr]
+        classes = np.unique(labels)
+        if labels.shape != (X.shape[0],) or classes.size != 2:  # type: ignore[union-attr]
+            raise DataError(
+                f"{where}: y must hold one of two labels per sample of X ({X.shape[0]}), got "  # type: ignore[union-attr]
+                f"shape {labels.shape} with classes {classes.tolist()[:5]}"
+            )
+        w, b, costs = distributed.fit_logistic(
+            X,
+            (labels == classes[1]).astype(np.float64),
+            float(learning_rate),
+            int(self.num_iterations),
+            print_every=int(self.print_every) if self.print_cost else 0,
+        )
+        self.coef_: np.ndarray = w.T
+        self.intercept_ = np.array([b])
+        self.cost_history_ = costs
+        self.n_iter_ = int(self.num_iterations)
+        self.classes_ = classes
+        self.n_features_in_ = int(X.shape[1])  # type: ignore[union-attr]
+        return self
+
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
         samples = self._check_fitted_samples(X, "decision_function")
@@ -934,7 +982,7 @@ class LogisticRegression(BinaryClassifier):
                 )  # fmt: skip
             watch.warn_if_diverged()
             w, b = params["w"], params["b"]
-        self.coef_: np.ndarray = w.T
+        self.coef_ = w.T
         self.intercept_ = np.array([b])
         self.cost_history_ = costs
         self.n_iter_ = len(costs)

@@ -1,0 +1,583 @@
+"""Compiled graphs on any Array API library: NumPy, CuPy, PyTorch, Dask, JAX, array-api-strict.
+
+``cg.compile`` traces on NumPy (the eager engine) and writes one line of Python per op,
+calling the array namespace ``xp``. This module lets that same code run on the caller's
+library: the namespace is resolved once per call (``array_api_compat.array_namespace``), the
+arguments are checked to share one library and one device, and the code's constants and
+literals are made on that device. An op whose NumPy forward is more than one standard
+expression gets a portable forward here, in one table (``PORTABLE``), written only with
+functions of the Array API standard, so it runs on every library that implements it.
+
+What the standard lacks, and how each library is served (docs/how-to/backends.md):
+
+============================  ===================================================================
+scatter-add (index's vjp)     torch ``index_put_(..., accumulate=True)`` on fresh zeros; JAX
+                              ``.at[index].add``; CuPy ``cupyx.scatter_add``; any other library
+                              (Dask, array-api-strict) a one-hot matrix product, which sums
+                              repeated indices and stays lazy on Dask
+stable sigmoid, logsumexp     1 / (1 + e^-x) (e^-x = inf gives the exact limit 0) and the
+                              max-shifted ln Σ e^x, in standard functions
+floating-point flags          none outside NumPy: the results are checked for inf/NaN with one
+                              reduction per call; on Dask the check is a task of the same graph,
+                              so it runs inside the user's ``dask.compute``
+``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``)
+``np.concatenate``, astype    ``xp.concat``, ``xp.astype``
+============================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from compgraph import ops
+from compgraph.errors import NonFiniteError, TraceError
+
+__all__ = [
+    "PORTABLE",
+    "Backend",
+    "is_foreign_array",
+    "namespace_for",
+    "numpy_dtype",
+    "resolve",
+    "select",
+    "value_test",
+]
+
+#: The libraries whose arrays compiled functions accept besides NumPy's, by top-level module.
+_LIBRARIES = ("torch", "cupy", "jax", "jaxlib", "dask", "array_api_strict")
+_INSTALL = (
+    "install array-api-compat (pip install 'compgraph[dask]' or 'compgraph[gpu]') to run "
+    "compiled functions on arrays of libraries other than NumPy"
+)
+
+
+def is_foreign_array(value: Any) -> bool:
+    """Whether ``value`` is an array of an Array API library other than NumPy.
+
+    Example:
+        >>> import numpy as np
+        >>> is_foreign_array(np.ones(2)), is_foreign_array([1.0])
+        (False, False)
+    """
+    kind = type(value)
+    library = kind.__module__.partition(".")[0]
+    return library in _LIBRARIES or (
+        library != "numpy" and hasattr(kind, "__array_namespace__")  # NumPy's scalars have it
+    )
+
+
+def _library(value: Any) -> str:
+    return type(value).__module__.partition(".")[0].replace("jaxlib", "jax")
+
+
+class Backend:
+    """One library's namespace on one device: what compiled code runs on for one call.
+
+    Attributes:
+        xp: the library's Array API namespace (array-api-compat's wrapper where it has one).
+        device: the device every argument is on, where constants are made.
+        library: the library's name ("torch", "dask", "array_api_strict", ...).
+        lazy: True for Dask: nothing is computed, errors surface at the user's compute.
+    """
+
+    def __init__(self, xp: Any, device: Any, library: str) -> None:
+        self.xp = xp
+        self.device = device
+        self.library = library
+        self.lazy = library == "dask"
+
+    def __repr__(self) -> str:
+        return f"Backend({self.library}, device={self.device!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Backend) and (self.library, str(self.device)) == (
+            other.library,
+            str(other.device),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.library, str(self.device)))
+
+    # -- values in and out --------------------------------------------------------------------
+
+    def asarray(self, value: Any) -> Any:
+        """``value`` (an array, NumPy value or Python number) as this library's array, here."""
+        if self.lazy:
+            import dask.array as da
+
+            if isinstance(value, da.Array):
+                return value
+            return da.from_array(np.asarray(value), chunks=-1)  # type: ignore[no-untyped-call]
+        if self.library == "torch" and isinstance(value, np.ndarray) and not value.flags.writeable:
+            value = value.copy()  # torch warns on read-only memory (compiled constants are)
+        if type(value) is float:  # a literal of compiled code: float64, as NumPy makes it
+            try:
+                return self.xp.asarray(value, dtype=self.xp.float64, device=self.device)
+            except (ValueError, TypeError):  # a device without float64 (many GPUs): float32
+                return self.xp.asarray(value, dtype=self.xp.float32, device=self.device)
+        return self.xp.asarray(value, device=self.device)
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        """A NumPy copy of one of this library's arrays (on the host)."""
+        if self.lazy:
+            raise TraceError("a Dask array is not brought into memory by cg.compile")
+        if self.library == "torch":
+            return np.asarray(value.detach().cpu().numpy())
+        if self.library == "cupy":
+            return np.asarray(value.get())
+        if self.library == "array_api_strict":
+            import array_api_strict
+
+            return np.from_dlpack(value.to_device(array_api_strict.Device("CPU_DEVICE")))
+        return np.asarray(value)
+
+    def stand_in(self, value: Any) -> np.ndarray:
+        """A NumPy array of ``value``'s shape and dtype for tracing: its values where they are
+        cheap to bring over (an eager library's), else a broadcast 1 that takes no memory
+        (Dask's data may not fit in this process)."""
+        dtype = numpy_dtype(value)
+        if not self.lazy and math.prod(value.shape) <= 1 << 22:
+            return self.to_numpy(value).astype(dtype, copy=False)
+        return np.broadcast_to(np.ones((), dtype), tuple(value.shape))
+
+    # -- what the standard lacks --------------------------------------------------------------
+
+    def scatter_add(self, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        """Zeros of ``shape`` with ``v`` added at ``index``, repeated indices summed."""
+        xp = self.xp
+        # the index is host data (an attr of the trace), brought here as constants are
+        items = index if isinstance(index, tuple) else (index,)
+        index = tuple(self.to_numpy(i) if is_foreign_array(i) else i for i in items)
+        if _basic_index(index):
+            return _basic_scatter(self, v, index, shape)
+        if self.library == "torch":
+            import torch
+
+            total = torch.zeros(shape, dtype=v.dtype, device=v.device)
+            indices = tuple(
+                torch.as_tensor(np.asarray(i), device=v.device)
+                if isinstance(i, (np.ndarray, list))
+                else i
+                for i in index
+            )
+            if all(isinstance(i, torch.Tensor) for i in indices):
+                return total.index_put_(indices, v, accumulate=True)
+        if self.library == "jax":
+            return xp.zeros(shape, dtype=v.dtype).at[index].add(v)
+        if self.library == "cupy":
+            import cupyx  # type: ignore[import-not-found]
+
+            total = xp.zeros(shape, dtype=v.dtype)
+            cupyx.scatter_add(total, index, v)
+            return total
+        return _one_hot_scatter(self, v, index, shape)
+
+    def all_finite(self, values: Sequence[Any]) -> bool:
+        """One reduction over every value (one device sync), for libraries without FP flags."""
+        xp = self.xp
+        flags = [xp.all(xp.isfinite(v)) for v in values if _is_float(xp, v)]
+        if not flags:
+            return True
+        together = flags[0]
+        for flag in flags[1:]:
+            together = xp.logical_and(together, flag)
+        return bool(together)
+
+    def checked_lazily(self, value: Any, name: str) -> Any:
+        """A Dask array that raises ``NonFiniteError`` naming ``name`` when computed with an
+        inf or NaN in it: the check is a task of the same graph, so the user's one compute
+        runs it."""
+        return value.map_blocks(_refuse_nonfinite, name=False, dtype=value.dtype, what=name)
+
+
+def _refuse_nonfinite(block: Any, what: str = "a result") -> Any:
+    if not np.all(np.isfinite(block)):
+        raise NonFiniteError(
+            f"compiled code on Dask: {what} holds inf or NaN (a chunk of shape "
+            f"{np.shape(block)}); Dask has no floating-point flags, so this is the first "
+            "place it is seen. Run the step on a NumPy slice of the data to see the eager "
+            "report of the op that made it"
+        )
+    return block
+
+
+def _basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def numpy_dtype(value: Any) -> np.dtype[Any]:
+    """The NumPy dtype of the same name as an array's dtype (torch.float32 -> float32)."""
+    return np.dtype(str(value.dtype).rpartition(".")[2])
+
+
+def _is_float(xp: Any, value: Any) -> bool:
+    return hasattr(value, "dtype") and xp.isdtype(value.dtype, "real floating")
+
+
+def _basic_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros with ``v`` at a basic index (ints, slices, None, ...), which names each element
+    once: a pad where the library writes in place, else one-hot."""
+    xp = backend.xp
+    if backend.library in ("torch", "cupy", "numpy"):
+        total = xp.zeros(shape, dtype=v.dtype, device=backend.device)
+        total[index] = v
+        return total
+    return _one_hot_scatter(backend, v, index, shape)
+
+
+def _one_hot_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Σ over the picked positions as a one-hot matrix product, in standard functions only.
+
+    Every position of the zeros is numbered (a NumPy range of ``shape`` indexed like the
+    forward: host data, known at tracing), so ``index`` becomes one flat position per
+    element of ``v``; the total is ``onehotᵀ @ v``, which adds repeats. It costs one
+    (elements of v) × (elements of shape) matrix: fine for the tables an index's gradient
+    fills, and it is lazy on Dask.
+    """
+    xp = backend.xp
+    picked = np.arange(math.prod(shape)).reshape(shape)[index]
+    positions = picked.reshape(-1)
+    size = math.prod(shape)
+    # v broadcasts to what the index picks, as np.add.at broadcasts it
+    flat_v = xp.reshape(xp.broadcast_to(v, picked.shape), (positions.size, 1))
+    targets = backend.asarray(positions[:, None] == np.arange(size)[None, :])
+    one_hot = xp.astype(targets, v.dtype)
+    total = xp.matrix_transpose(one_hot) @ flat_v
+    return xp.reshape(total, shape)
+
+
+# -- portable forwards: the ops whose NumPy forward is more than one standard call ---------------
+
+
+def _zero(xp: Any, x: Any) -> Any:
+    return xp.zeros((), dtype=x.dtype, device=_device(x))
+
+
+def _device(x: Any) -> Any:
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit: no library here
+    # raises a flag for it, and σ(-40) keeps its relative accuracy (unlike 0.5 + 0.5 tanh).
+    return 1 / (1 + xp.exp(-x))
+
+
+def _logsumexp(xp: Any, x: Any, axis: Any) -> Any:
+    shift = xp.max(x, axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(shift), shift, _zero(xp, x))  # all -inf: nothing to shift
+    return xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+
+
+def _reduced_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return ()
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _log_softmax(xp: Any, x: Any, axis: int = -1) -> Any:
+    return x - _logsumexp(xp, x, axis)
+
+
+def _softmax(xp: Any, x: Any, axis: int = -1) -> Any:
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _sigmoid_cross_entropy(xp: Any, z: Any, y: Any) -> Any:
+    zero = _zero(xp, z)
+    linear = xp.maximum(z, zero) * (1 - y) - xp.minimum(z, zero) * y
+    return linear + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def _masked(backend: Backend, x: Any, where: Any, fill: float) -> Any:
+    """x where the mask ``where`` (NumPy's reductions' keyword) holds, else ``fill``."""
+    if where is None:
+        return x
+    if not is_foreign_array(where):  # a constant already brought here is used as it is
+        where = backend.asarray(np.asarray(where))
+    mask = backend.xp.broadcast_to(where, tuple(x.shape))
+    return backend.xp.where(mask, x, fill)
+
+
+def _mean(backend: Backend, x: Any, axis: Any, keepdims: bool, where: Any) -> Any:
+    xp = backend.xp
+    if where is not None:  # Σ over the mask / how many it holds
+        counted = xp.astype(_masked(backend, xp.ones_like(x), where, 0.0), x.dtype)
+        total = xp.sum(_masked(backend, x, where, 0.0), axis=axis, keepdims=keepdims)
+        return total / xp.sum(counted, axis=axis, keepdims=keepdims)
+    total = xp.sum(x, axis=axis, keepdims=keepdims)
+    return total / (math.prod(x.shape) // max(math.prod(total.shape), 1))
+
+
+def _extreme(
+    backend: Backend, reduce: Any, pair: Any, x: Any, axis: Any, keepdims: bool, initial: Any
+) -> Any:
+    """max/min over ``axis``, with NumPy's ``initial`` taking part when given."""
+    if initial is None:
+        return reduce(x, axis=axis, keepdims=keepdims)
+    if math.prod(x.shape) == 0:  # only the initial value: the reduced shape, filled with it
+        shape = tuple(np.sum(np.empty(tuple(x.shape)), axis=axis, keepdims=keepdims).shape)
+        return backend.xp.full(shape, initial, dtype=x.dtype, device=backend.device)
+    return pair(reduce(x, axis=axis, keepdims=keepdims), initial)
+
+
+def _permute(xp: Any, x: Any, axes: Any = None) -> Any:
+    return xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
+
+
+def _clip(xp: Any, x: Any, low: Any, high: Any) -> Any:
+    return xp.clip(x, low, high)
+
+
+def _where(xp: Any, x: Any, y: Any, condition: Any) -> Any:
+    return xp.where(condition, x, y)
+
+
+#: One portable forward per built-in op, ``forward(backend, *inputs, **attrs)``, written in
+#: the Array API standard's functions (plus the backend's scatter-add).
+PORTABLE: dict[str, Callable[..., Any]] = {
+    "add": lambda b, x, y: x + y,
+    "sub": lambda b, x, y: x - y,
+    "neg": lambda b, x: -x,
+    "positive": lambda b, x: x,
+    "mul": lambda b, x, y: x * y,
+    "div": lambda b, x, y: x / y,
+    "pow": lambda b, x, y: x**y,
+    "exp": lambda b, x: b.xp.exp(x),
+    "log": lambda b, x: b.xp.log(x),
+    "sqrt": lambda b, x: b.xp.sqrt(x),
+    "abs": lambda b, x: b.xp.abs(x),
+    "maximum": lambda b, x, y: b.xp.maximum(x, y),
+    "minimum": lambda b, x, y: b.xp.minimum(x, y),
+    "where": lambda b, x, y, condition: _where(b.xp, x, y, condition),
+    "clip": lambda b, x, low, high: _clip(b.xp, x, low, high),
+    "sigmoid": lambda b, x: _sigmoid(b.xp, x),
+    "tanh": lambda b, x: b.xp.tanh(x),
+    "relu": lambda b, x: b.xp.maximum(x, _zero(b.xp, x)),
+    "leaky_relu": lambda b, x, slope=0.01: b.xp.where(x > 0, x, slope * x),
+    "sigmoid_cross_entropy": lambda b, z, y: _sigmoid_cross_entropy(b.xp, z, y),
+    "logsumexp": lambda b, x, axis=None, keepdims=False: (
+        _logsumexp(b.xp, x, axis)
+        if keepdims
+        else b.xp.reshape(_logsumexp(b.xp, x, axis), _reduced_shape(tuple(x.shape), axis))
+    ),
+    "softmax": lambda b, x, axis=-1: _softmax(b.xp, x, axis),
+    "log_softmax": lambda b, x, axis=-1: _log_softmax(b.xp, x, axis),
+    "softmax_cross_entropy": lambda b, z, y, axis=0: (
+        0.0 - b.xp.sum(y * _log_softmax(b.xp, z, axis), axis=axis)
+    ),
+    "matmul": lambda b, x, y: x @ y,
+    "sum": lambda b, x, axis=None, keepdims=False, where=None: b.xp.sum(
+        _masked(b, x, where, 0.0), axis=axis, keepdims=keepdims
+    ),
+    "mean": lambda b, x, axis=None, keepdims=False, where=None: _mean(b, x, axis, keepdims, where),
+    "max": lambda b, x, axis=None, keepdims=False, initial=None: _extreme(
+        b, b.xp.max, b.xp.maximum, x, axis, keepdims, initial
+    ),
+    "min": lambda b, x, axis=None, keepdims=False, initial=None: _extreme(
+        b, b.xp.min, b.xp.minimum, x, axis, keepdims, initial
+    ),
+    "transpose": lambda b, x, axes=None: _permute(b.xp, x, axes),
+    "reshape": lambda b, x, shape: b.xp.reshape(x, tuple(shape)),
+    "broadcast_to": lambda b, x, shape: b.xp.broadcast_to(x, tuple(shape)),
+    # the dtype attr is NumPy's, or the library's own where compiled code wrote xp.float32
+    "astype": lambda b, x, dtype: b.xp.astype(x, getattr(b.xp, str(dtype).rpartition(".")[2])),
+    "concatenate": lambda b, *xs, axis=0: b.xp.concat(xs, axis=axis),
+    "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
+    "getitem": lambda b, x, index: x[index],
+    "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
+    "sin": lambda b, x: b.xp.sin(x),
+    "cos": lambda b, x: b.xp.cos(x),
+    "expm1": lambda b, x: b.xp.expm1(x),
+    "log1p": lambda b, x: b.xp.log1p(x),
+    "cumsum": lambda b, x, axis=None: (
+        b.xp.cumulative_sum(b.xp.reshape(x, (-1,)), axis=0)
+        if axis is None
+        else b.xp.cumulative_sum(x, axis=axis)
+    ),
+    "prod": lambda b, x, axis=None, keepdims=False: b.xp.prod(x, axis=axis, keepdims=keepdims),
+    "norm": lambda b, x, axis=None, keepdims=False: b.xp.sqrt(
+        b.xp.sum(x * x, axis=axis, keepdims=keepdims)
+    ),
+    "var": lambda b, x, axis=None, keepdims=False, ddof=0: b.xp.var(
+        x, axis=axis, keepdims=keepdims, correction=ddof
+    ),
+    "std": lambda b, x, axis=None, keepdims=False, ddof=0: b.xp.std(
+        x, axis=axis, keepdims=keepdims, correction=ddof
+    ),
+    "einsum": lambda b, *xs, subscripts, optimize=False: _einsum(b, xs, subscripts),
+}
+
+
+def _einsum(backend: Backend, xs: tuple[Any, ...], subscripts: str) -> Any:
+    """einsum is not in the standard: the library's own (PyTorch, JAX, CuPy, Dask have one)."""
+    einsum = getattr(backend.xp, "einsum", None)
+    if einsum is None:
+        raise TraceError(
+            f"einsum is not in the Array API standard and {backend.library} has none: "
+            "write it with matmul, sum and permute_dims, or call with NumPy arrays"
+        )
+    return einsum(subscripts, *xs)
+
+
+def value_test(backend: Backend, *xs: Any, function: Any) -> Any:
+    """cg.compile's recorded test (``np.greater(x, 0)``, ...) on ``backend``: the standard
+    names its functions as NumPy does; 0/1 floats in the inputs' float dtype."""
+    xp = backend.xp
+    floats = [x.dtype for x in xs if hasattr(x, "dtype") and xp.isdtype(x.dtype, "real floating")]
+    name = function.__name__
+    if name.startswith("logical_"):  # the standard's logical functions take booleans only
+        xs = tuple(xp.astype(x, xp.bool) for x in xs)
+    result = getattr(xp, name)(*xs)
+    return xp.astype(result, xp.result_type(*floats) if floats else xp.float64)
+
+
+def select(backend: Backend, x: Any, y: Any, condition: Any) -> Any:
+    """cg.compile's ``cg.where`` on a recorded test (0/1 floats) on ``backend``."""
+    xp = backend.xp
+    return xp.where(xp.astype(condition, xp.bool), x, y)
+
+
+class _PortableOp:
+    """Stands in for an op class in compiled code on another library: ``.forward`` is the
+    op's portable forward on the call's backend."""
+
+    def __init__(self, op: type[ops.Op], backend: Backend) -> None:
+        # the package's own ops only: a user's op of the same name is not ours to stand in for
+        forward = PORTABLE.get(op.name) if op.__module__.startswith("compgraph.") else None
+        if forward is None:
+            raise TraceError(
+                f"op {op.name!r} ({op.__name__}) has a NumPy forward only: compiled code on "
+                f"{backend.library} cannot run it. Write its forward with the array namespace "
+                "of its inputs, or call the compiled function with NumPy arrays"
+            )
+        self.name = op.name
+        self._forward = forward
+        self._backend = backend
+
+    def forward(self, *inputs: Any, **attrs: Any) -> Any:
+        return self._forward(self._backend, *inputs, **attrs)
+
+
+class _Namespace:
+    """The ``xp`` compiled code sees: the library's namespace, with ``permute_dims`` taking
+    None (``.T``: every axis reversed), as NumPy's transpose does."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+    def permute_dims(self, x: Any, axes: Any = None) -> Any:
+        return _permute(self._xp, x, axes)
+
+
+def namespace_for(globals_: dict[str, Any], backend: Backend) -> dict[str, Any]:
+    """Compiled code's globals (its NumPy ones) remade for ``backend``: ``xp`` its namespace,
+    constants copied to its device, op classes their portable forwards."""
+    remade: dict[str, Any] = {}
+    for name, value in globals_.items():
+        if name == "__builtins__":
+            remade[name] = value
+        elif name == "xp":
+            remade[name] = _Namespace(backend.xp)
+        elif name == "asarray":
+            remade[name] = backend.asarray
+        elif name == "copy":
+            remade[name] = functools.partial(backend.xp.asarray, copy=True)
+        elif isinstance(value, type) and issubclass(value, ops.Op):
+            remade[name] = _PortableOp(value, backend)
+        else:
+            remade[name] = _on_backend(value, backend)
+    return remade
+
+
+def _on_backend(value: Any, backend: Backend) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        try:
+            return backend.asarray(value)
+        except (ValueError, TypeError):
+            # A device without float64 (many GPUs): the trace's float64 constants (masks,
+            # literals of a float32 graph) are made float32, the only float it has; float64
+            # arguments are refused by name instead (Compiled's call).
+            return backend.asarray(value.astype(np.float32))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "bc":
+        return backend.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        # index arrays, as the library indexes with (int64 on its device)
+        return backend.asarray(value.astype(np.int64))
+    if isinstance(value, np.generic) and value.dtype.kind == "f":
+        try:
+            return backend.asarray(value)
+        except (ValueError, TypeError):
+            # a device without float64: a number stays a Python float, which the standard
+            # promotes weakly (float32 here); the results are cast to the traced dtypes
+            return float(value)
+    if type(value) is tuple:
+        return tuple(_on_backend(item, backend) for item in value)
+    return value
+
+
+_NAMESPACES: dict[type, tuple[Any, str]] = {}
+
+
+def resolve(leaves: Sequence[Any], names: Sequence[str]) -> Backend | None:
+    """The one backend of a call's traced arguments, or None when they are all NumPy.
+
+    Numbers (Python floats, NumPy scalars and 0-d arrays) join any library; NumPy arrays
+    may join Dask arrays (Dask's chunks are NumPy arrays:
+    parameters computed by the previous step come back as NumPy); any other mix of
+    libraries or devices is refused, naming the arguments.
+
+    Raises:
+        TypeError: the arguments come from several libraries or devices.
+        ImportError: array-api-compat is not installed.
+    """
+    found: dict[tuple[str, str], list[str]] = {}
+    chosen: dict[tuple[str, str], Backend] = {}
+    for value, name in zip(leaves, names, strict=True):
+        if type(value) in (np.float64, np.float32):
+            continue  # a number (a Python float, a 0-d array): made on the device by asarray
+        if not is_foreign_array(value):
+            found.setdefault(("numpy", "cpu"), []).append(name)
+            continue
+        kind = type(value)
+        if kind not in _NAMESPACES:
+            try:
+                import array_api_compat
+            except ImportError as error:
+                raise ImportError(_INSTALL) from error
+            _NAMESPACES[kind] = (array_api_compat.array_namespace(value), _library(value))
+        xp, library = _NAMESPACES[kind]
+        import array_api_compat
+
+        device = array_api_compat.device(value)
+        key = (library, str(device))
+        found.setdefault(key, []).append(name)
+        chosen.setdefault(key, Backend(xp, device, library))
+    others = [key for key in found if key[0] != "numpy"]
+    if not others:
+        return None
+    mixed = len(others) > 1 or (("numpy", "cpu") in found and others[0][0] != "dask")
+    if mixed:
+        groups = "; ".join(
+            f"{library} on {device}: {', '.join(found[(library, device)])}"
+            for library, device in found
+        )
+        raise TypeError(
+            "a compiled function's array arguments must come from one library on one device "
+            f"(NumPy values may join Dask arrays only); got {groups}. Move them together "
+            "first (e.g. torch.as_tensor(x, device=...), xp.asarray(x, device=...))"
+        )
+    return chosen[others[0]]
