@@ -170,7 +170,7 @@ class Backend:
         if self.library == "jax":
             return xp.zeros(shape, dtype=v.dtype).at[index].add(v)
         if self.library == "cupy":
-            import cupyx  # type: ignore[import-not-found]
+            import cupyx
 
             total = xp.zeros(shape, dtype=v.dtype)
             cupyx.scatter_add(total, index, v)
