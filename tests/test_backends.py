@@ -235,9 +235,9 @@ def test_float32_stays_float32_on_a_device_without_float64():
 def test_a_non_finite_result_on_another_library_is_eagers_report():
     step = cg.compile(lambda x: cg.sum(cg.log(x)))
     step(np.array([1.0, 2.0]))
-    with pytest.warns(cg.NonFiniteWarning) as on_numpy:
+    with np.errstate(divide="ignore"), pytest.warns(cg.NonFiniteWarning) as on_numpy:
         step(np.array([0.0, 2.0]))
-    with pytest.warns(cg.NonFiniteWarning) as on_strict:
+    with np.errstate(divide="ignore"), pytest.warns(cg.NonFiniteWarning) as on_strict:
         out = step(strict.asarray([0.0, 2.0]))
     assert [str(w.message) for w in on_strict] == [str(w.message) for w in on_numpy]
     assert library_of(out) == "array_api_strict" and to_numpy(out) == -np.inf
@@ -247,10 +247,10 @@ def test_the_scatter_add_of_indexing_sums_repeats_on_every_library():
     index = (np.array([0, 2, 0, 0]),)
 
     def f(x):
-        return cg.grad(lambda x: cg.sum(x[index] * np.arange(1.0, 5.0)))(x)
+        return cg.grad(lambda x: cg.sum(x[index] ** 2 * np.arange(1.0, 5.0)))(x)
 
     expected = cg.compile(f)(np.ones(3))
-    assert expected.tolist() == [1.0 + 3.0 + 4.0, 0.0, 2.0]
+    assert expected.tolist() == [2 * (1.0 + 3.0 + 4.0), 0.0, 2 * 2.0]
     assert_equal_results(cg.compile(f)(strict.asarray(np.ones(3))), expected, "array_api_strict")
     if torch is not None:
         assert_equal_results(cg.compile(f)(torch.ones(3, dtype=torch.float64)), expected, "torch")
