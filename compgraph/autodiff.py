@@ -47,7 +47,7 @@ from compgraph.values import Recorded, as_float_array, refuse_conversions
 # notes floating-point exceptions): no errstate of its own per check.
 all_finite = numerics.all_finite_ignoring_errors
 
-__all__ = ["BackwardStep", "backward", "fit_gradient", "gradients", "no_vjp_error"]
+__all__ = ["BackwardStep", "backward", "gradients"]
 
 FLOAT64 = np.dtype(np.float64)
 # The hot loop reads the array slot behind Node.value (a property, so that a value cannot be
