@@ -17,6 +17,10 @@ batch shape each step replays straight-line NumPy. The first step of every trace
 taken eagerly and compared bit for bit; the eager loop's numbers are the contract, and any
 difference, trace error or trace warning makes the rest of the run eager. ``compile=False``
 keeps every step eager, as does a gradient recorder (it is handed the eager graph).
+
+On a Dask X (data larger than memory) every step is the compiled step run on Dask's chunks,
+one ``dask.compute`` each (``compgraph.models.distributed.training_step``), full batch only;
+the optimizer updates the NumPy parameters here.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from typing import Any, Protocol
 import numpy as np
 
 import compgraph as cg
-from compgraph.errors import ShapeError, TraceWarning
+from compgraph.errors import ShapeError, TraceError, TraceWarning
+from compgraph.models import distributed
 from compgraph.node import Node
 
 __all__ = [
@@ -194,6 +199,7 @@ def run_training(
             (name → array, or Node when compiled): ``cost(nodes, X, Y, inputs)``.
         parameters: the starting parameters, name → array (never modified).
         X, Y: the data, examples as columns; Nodes are used as they are for full batches.
+            X may be a Dask array (full batch, compiled; see the module's docstring).
         optimizer: an object with ``init`` and ``update`` (see ``optimizers``).
         num_epochs: the passes over the data (for full batch, the steps).
         mini_batch_size: None for full batch, else the size of ``random_mini_batches``.
@@ -240,9 +246,17 @@ def run_training(
     record_every = check_count(record_every, "record_every", where)
     compile = check_compile(compile, where)  # noqa: A001
     unit = "iteration" if mini_batch_size is None else "epoch"
-    full_batch = None
+    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
+    # Out of core: every step is the compiled step's code on Dask's chunks, one compute each.
+    on_dask = distributed.is_dask_array(X)
+    if on_dask:
+        distributed.check_trainable(X, mini_batch_size, compile, graph_free, where)
+    full_batch: list[tuple[Any, Any]] | None = None
     size = 0 if mini_batch_size is None else check_count(mini_batch_size, "mini_batch_size", where)
-    if mini_batch_size is None:
+    if on_dask:
+        full_batch = [(X, _dask_labels(Y, X.dtype))]
+        m = X.shape[-1]
+    elif mini_batch_size is None:
         full_batch = [(_data_node(X, "X"), _data_node(Y, "Y"))]
         m = full_batch[0][0].shape[-1]
     else:
@@ -250,8 +264,7 @@ def run_training(
         m = np.shape(X_values)[-1]
     hooks = _recorder_hooks(gradient_flow)
     compiled = None
-    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
-    if graph_free and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile):
+    if on_dask or (graph_free and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile)):
         compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
@@ -278,9 +291,14 @@ def run_training(
                 ]
             total = 0.0
             for X_node, Y_node in batches:
-                inputs = None if step_inputs is None else step_inputs(X_node.value)
+                inputs = None if step_inputs is None else step_inputs(_value(X_node))
 
-                if compiled is not None and not compiled.given_up:
+                if on_dask:
+                    assert compiled is not None
+                    batch_cost, gradients = compiled.on_dask(current, X_node, Y_node, inputs)
+                    if gradient_flow is not None:
+                        _record_values(gradient_flow, step, current, batch_cost, gradients, hooks)
+                elif compiled is not None and not compiled.given_up:
                     eager_check = functools.partial(
                         _eager_step, cost, current, X_node, Y_node, inputs, None, step, hooks
                     )
@@ -397,6 +415,24 @@ class _CompiledStep:
     @property
     def traces(self) -> int:
         return self.function.traces
+
+    def on_dask(
+        self, parameters: dict[Any, Any], X: Any, Y: Any, inputs: dict[str, Any] | None
+    ) -> tuple[float, dict[Any, Any]]:
+        """A step on a Dask X: no eager step to fall back on or compare with (it would hold
+        X), so a cost that cannot be traced, or whose trace would freeze a value, raises."""
+        first = self.function.traces == 0
+        try:
+            with warnings.catch_warnings():
+                if first:
+                    warnings.simplefilter("error", TraceWarning)
+                result = distributed.training_step(self.function, parameters, X, Y, inputs)
+        except TraceWarning as warning:
+            raise TraceError(
+                f"run_training: a Dask X trains only compiled, and the cost cannot be: {warning}"
+            ) from None
+        self.steps += 1
+        return result
 
     def __call__(
         self,
@@ -575,6 +611,14 @@ def _gradients(
 
 def _value(value: Any) -> Any:
     return value.value if isinstance(value, Node) else value
+
+
+def _dask_labels(Y: Any, dtype: Any) -> Any:
+    """A Dask run's labels in X's float dtype: integer labels would be static arguments of
+    the compiled step (read by value), and a Dask Y is converted lazily."""
+    if distributed.is_dask_array(Y):
+        return Y if Y.dtype == dtype else Y.astype(dtype)
+    return np.asarray(_value(Y), dtype=dtype)
 
 
 def _data_node(data: Any, name: str) -> Node:
