@@ -7,9 +7,10 @@ runs it, reading X chunk by chunk, on the threads of this process or on the work
 ``dask.distributed`` cluster (a ``Client`` made before ``fit`` is used by every compute).
 No gradient is written by hand: it is the engine's, recorded once on NumPy stand-ins.
 
-``LogisticRegression.fit`` calls ``fit_logistic`` when ``X`` is a Dask array; the shared
-training loop (``compgraph.models.training.run_training``, so ``networks.train`` and
-``NetworkClassifier``) takes each of its steps on a Dask X through ``training_step``.
+``fit_logistic`` is that loop written out: the update is part of each step's compute. The
+shared training loop (``compgraph.models.training.run_training``, so ``LogisticRegression``,
+``networks.train`` and ``NetworkClassifier``) takes each of its steps on a Dask X through
+``training_step``, and updates the parameters in this process.
 """
 
 from __future__ import annotations
@@ -208,8 +209,10 @@ def training_step(
     except NonFiniteError as error:
         _blame_data(X, Y, error)
         raise
+    # Arrays (Dask computes a 0-d result as a NumPy scalar), read-only as eager's are.
+    gradients = {name: np.asarray(gradient) for name, gradient in gradients.items()}
     for gradient in gradients.values():
-        gradient.flags.writeable = False  # read-only, as the eager pass's gradients are
+        gradient.flags.writeable = False
     return float(J), gradients
 
 
