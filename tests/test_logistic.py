@@ -769,3 +769,163 @@ def test_the_estimator_solves_by_newton_when_asked():
     assert newton.cost_history_[-1] < descent.cost_history_[-1]
     with pytest.raises(ValueError, match="solver must be"):
         cg.models.logistic.LogisticRegression(solver="lbfgs").fit(X.T, Y[0])
+
+
+# -- Newton's method on many features: conjugate gradients on Hessian-vector products ------------
+
+
+def many_features(n, m=209, seed=0, scales=None):
+    """Samples as rows: pixel-like features in [0, 1) (times ``scales``), labels drawn from a
+    logistic model; with n >= m the classes are separable, as the course's cat images are."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, n))
+    w = rng.normal(size=n) / np.sqrt(n)
+    y = (rng.random(m) < 1 / (1 + np.exp(-8 * (X - 0.5) @ w))).astype(int)
+    return X if scales is None else X * scales, y
+
+
+def penalised_gradient(model, samples, y):
+    """∇(J + (α/2m)‖w‖²) at the fitted model, from the closed form (no engine)."""
+    w, b = model.coef_.T, model.intercept_[0]
+    grads = analytic_gradients(w, b, samples.T, y.reshape(1, -1))
+    return np.append(grads["dw"][:, 0] + model.alpha / len(y) * w[:, 0], grads["db"])
+
+
+@pytest.fixture
+def newton_path(monkeypatch):
+    """``newton_path("dense")`` or ``("cg")`` forces the solve of every Newton step."""
+    from compgraph.models import logistic
+
+    def force(path):
+        monkeypatch.setattr(logistic, "_DENSE_NEWTON_UP_TO", 10**9 if path == "dense" else 0)
+
+    return force
+
+
+def test_a_newton_step_multiplies_by_the_hessian_exactly_as_hvp_does():
+    from compgraph.models.logistic import _NewtonSystem, _theta_cost, hessian
+
+    X_data, Y_data = _two_overlapping_classes(m=80, n=6)
+    theta = np.random.default_rng(2).normal(size=7)
+    cost = _theta_cost(cg.Node(X_data, requires_grad=False), cg.Node(Y_data, requires_grad=False))
+    system = _NewtonSystem(cost, theta, dense=False, diagonal=None)
+    J, gradient = cg.value_and_grad(cost)(theta)
+    assert system.cost == float(J) and np.array_equal(system.gradient, gradient)
+    H = hessian(theta[:6, None], theta[6], X_data, Y_data)
+    for v in np.random.default_rng(3).normal(size=(3, 7)):
+        product = system.product(v)
+        np.testing.assert_array_equal(product, cg.hvp(cost)(theta, v))  # the same passes
+        np.testing.assert_allclose(product, H @ v, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("n", [100, pytest.param(300, marks=pytest.mark.slow)])
+def test_conjugate_gradients_reach_the_dense_newton_optimum(newton_path, n):
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    samples, y = many_features(n, m=4 * n)  # overlapping classes: a well-defined optimum
+    fits = {}
+    for path in ("dense", "cg"):
+        newton_path(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fits[path] = LogisticRegression(tol=1e-16).fit(samples, y)
+    dense, iterative = fits["dense"], fits["cg"]
+    assert abs(iterative.n_iter_ - dense.n_iter_) <= 2
+    scale = np.abs(dense.coef_).max()
+    np.testing.assert_allclose(iterative.coef_, dense.coef_, rtol=0, atol=1e-8 * scale)
+    np.testing.assert_allclose(iterative.intercept_, dense.intercept_, rtol=0, atol=1e-8 * scale)
+    # scikit-learn's own exact Newton solver (its default lbfgs stops 1e-5 short here)
+    reference = SklearnLogisticRegression(
+        C=1 / iterative.alpha, solver="newton-cholesky", tol=1e-14
+    )
+    reference.fit(samples, y)
+    np.testing.assert_allclose(iterative.coef_, reference.coef_, rtol=0, atol=1e-8 * scale)
+
+
+def test_conjugate_gradients_keep_newtons_indifference_to_feature_scale(newton_path):
+    """Plain CG took 2000 Newton steps on features scaled from 1e-3 to 1e3, where the dense
+    solve took 7: preconditioned by H's diagonal it takes as many as on scaled features."""
+    newton_path("cg")
+    scales = 10.0 ** np.random.default_rng(4).uniform(-3, 3, size=100)
+    samples, y = many_features(100, m=400)
+    scaled = LogisticRegression(alpha=0.0, tol=1e-16).fit(samples, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no penalty: α‖w‖² would change with the scale
+        unscaled = LogisticRegression(alpha=0.0, tol=1e-16).fit(samples * scales, y)
+    assert unscaled.n_iter_ <= scaled.n_iter_ + 2 <= 14
+    np.testing.assert_allclose(unscaled.coef_ * scales, scaled.coef_, rtol=0, atol=1e-7)
+
+
+def test_conjugate_gradients_agree_with_the_dense_solve_on_the_breast_cancer_data(
+    newton_path, breast_cancer
+):
+    samples, y = breast_cancer
+    fits = {}
+    for path in ("dense", "cg"):
+        newton_path(path)
+        fits[path] = LogisticRegression(tol=1e-16).fit(samples, y)
+    scale = np.abs(fits["dense"].coef_).max()
+    np.testing.assert_allclose(fits["cg"].coef_, fits["dense"].coef_, rtol=0, atol=1e-8 * scale)
+
+
+def test_newton_by_conjugate_gradients_damps_a_singular_hessian(newton_path):
+    from compgraph.models.logistic import initialize_with_zeros, optimize_newton
+
+    newton_path("cg")
+    X_data, Y_data = _two_overlapping_classes(m=60, n=2)
+    X_data = np.vstack([X_data, X_data[:1]])  # a repeated feature: H is singular
+    params, grads, _ = optimize_newton(*initialize_with_zeros(3), X_data, Y_data)
+    assert np.linalg.norm(grads["dw"]) < 1e-8 and np.isfinite(params["w"]).all()
+    assert params["w"][0, 0] == pytest.approx(params["w"][2, 0], rel=1e-6)  # shared equally
+
+
+def test_newton_by_conjugate_gradients_refuses_separable_classes_and_warns_as_before(
+    newton_path, capsys
+):
+    newton_path("cg")
+    samples, y = separable_samples()
+    with pytest.raises(
+        cg.DataError, match=r"^LogisticRegression.fit: the classes are separable: .*alpha > 0"
+    ):
+        LogisticRegression(alpha=0.0).fit(samples, y)
+    samples, y = many_features(100)
+    with pytest.warns(
+        cg.ConvergenceWarning,
+        match=r"^LogisticRegression.fit: Newton's method did not converge in 2 steps",
+    ):
+        model = LogisticRegression(num_iterations=2, print_cost=True).fit(samples, y)
+    assert model.n_iter_ == 2
+    assert capsys.readouterr().out == (
+        f"Cost after Newton step 0: {model.cost_history_[0]:f}\n"
+        f"Cost after Newton step 1: {model.cost_history_[1]:f}\n"
+    )
+
+
+def test_newton_on_5000_features_takes_a_few_hundred_backward_passes(monkeypatch):
+    """The dense Hessian took 5001 backward passes per step (and 200 MB)."""
+    passes, hessians = [], []
+    real_gradients, real_hessian = cg.gradients, cg.hessian
+    monkeypatch.setattr(
+        cg, "gradients", lambda *a, **k: passes.append(1) or real_gradients(*a, **k)
+    )
+    monkeypatch.setattr(cg, "hessian", lambda *a, **k: hessians.append(1) or real_hessian(*a, **k))
+    samples, y = many_features(5000, m=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges, and says nothing
+        model = LogisticRegression().fit(samples, y)
+    assert hessians == [] and model.n_iter_ <= 30
+    assert len(passes) <= 20 * model.n_iter_  # a record and the products of each step
+    assert model.score(samples, y) == 1.0
+    assert np.linalg.norm(penalised_gradient(model, samples, y)) < 1e-6
+
+
+@pytest.mark.slow
+def test_newton_fits_the_course_sized_problem_of_12288_features():
+    """The course's cat images: 209 samples of 64·64·3 features. The dense Hessian would hold
+    1.2 GB and take a minute a step."""
+    samples, y = many_features(12288, m=209)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression().fit(samples, y)
+    assert model.n_iter_ <= 30 and model.score(samples, y) == 1.0
+    assert np.linalg.norm(penalised_gradient(model, samples, y)) < 1e-6
