@@ -929,3 +929,19 @@ def test_newton_fits_the_course_sized_problem_of_12288_features():
         model = LogisticRegression().fit(samples, y)
     assert model.n_iter_ <= 30 and model.score(samples, y) == 1.0
     assert np.linalg.norm(penalised_gradient(model, samples, y)) < 1e-6
+
+
+def test_conjugate_gradients_damp_a_direction_without_curvature_as_the_dense_solve_does():
+    """H = diag(2, 0) with g = (1, 1): no finite H⁻¹g, so both solve (H + λI)d = g with the
+    smallest λ they try that works, a 10⁻¹² fraction of H's scale (the dense one's
+    tr(H)/n = 1, CG's curvature along g, gᵀHg/gᵀg = 1), instead of dividing by 0."""
+    from compgraph.models.logistic import _conjugate_gradient, _damped_solve
+
+    H, g = np.diag([2.0, 0.0]), np.ones(2)
+    dense = _damped_solve(H, g)
+    np.testing.assert_allclose(H @ dense + 1e-12 * dense, g, rtol=1e-12)
+    iterative = _conjugate_gradient(lambda v: H @ v, g, np.ones(2))
+    # CG solves the same damped system, to its forcing term: ‖r‖ <= min(1/2, √‖g‖)·‖g‖.
+    residual = g - (H @ iterative + 1e-12 * iterative)
+    assert np.linalg.norm(residual) <= 0.5 * np.linalg.norm(g)
+    np.testing.assert_allclose(iterative, dense, rtol=1e-4)
