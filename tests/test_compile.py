@@ -393,6 +393,48 @@ def test_a_nonfinite_argument_runs_eagerly():
         assert np.isnan(compiled(np.array([np.nan, 1.0])))
 
 
+def _saturated(a, b, c, d):
+    """tanh(±inf) = ±1: an inf argument reaches no result, so only the check of the
+    arguments sees it."""
+    return cg.sum(cg.tanh(a)) + cg.sum(cg.tanh(b)) + cg.tanh(c) + cg.sum(cg.tanh(d))
+
+
+@pytest.mark.parametrize("position", range(4))
+def test_an_inf_in_any_small_argument_runs_eagerly_even_when_no_result_shows_it(position):
+    # a 3-vector, a 2x2, a Python float and 3000 float32s (checked with the rest, or alone)
+    args = [np.ones(3), np.ones((2, 2)), 1.0, np.ones(3000, dtype=np.float32)]
+    step = cg.value_and_grad(_saturated, argnums=(0, 1, 2, 3))
+    compiled = cg.compile(step)
+    compiled(*args)
+    if position == 2:
+        args[2] = -np.inf
+    else:
+        args[position] = args[position].copy()
+        args[position].reshape(-1)[-1] = np.inf
+    with pytest.warns(cg.NonFiniteWarning):
+        got = compiled(*args)
+    with pytest.warns(cg.NonFiniteWarning):
+        expected = step(*args)
+    assert_same_bits(got, expected)
+    assert compiled.traces == 1
+
+
+def test_a_nan_in_a_large_unchecked_argument_is_caught_in_the_results():
+    def f(w, X):
+        return cg.sum(w @ X)
+
+    step = cg.value_and_grad(f)
+    compiled = cg.compile(step)
+    w, X = np.ones((1, 3)), np.ones((3, 5000))
+    compiled(w, X)
+    X[2, 4999] = np.nan  # no flag, and X is too large to be checked on each call
+    with pytest.warns(cg.NonFiniteWarning):
+        got = compiled(w, X)
+    with pytest.warns(cg.NonFiniteWarning):
+        expected = step(w, X)
+    assert_same_bits(got, expected)
+
+
 def test_an_error_in_the_trace_is_eagers_error():
     compiled = cg.compile(cg.grad(lambda a, b: cg.sum(a @ b)))
     with pytest.raises(
