@@ -89,6 +89,39 @@ class _ReplayFailedError(Exception):
     """A compiled line made a value eager would report (a user op's non-finite output)."""
 
 
+#: How a replay on NumPy meets floating-point exceptions: noted by ``events``, never warned.
+_FLAGS_NOTED: dict[str, Any] = {
+    "over": "call",
+    "divide": "call",
+    "invalid": "call",
+    "under": "ignore",
+}
+
+try:
+    # NumPy 2's np.errstate is these two calls behind a Python class (1 µs a step at the
+    # lessons' sizes): made directly, with its arguments, they give the same state.
+    from numpy._core._ufunc_config import _extobj_contextvar  # type: ignore[attr-defined]
+    from numpy._core.umath import _make_extobj
+except ImportError:  # NumPy 1: np.errstate itself
+    _extobj_contextvar = None
+
+
+def _note_flags(events: Callable[[str, int], None]) -> Any:
+    """Enter ``np.errstate(**_FLAGS_NOTED, call=events)``; ``_restore_flags`` leaves it."""
+    if _extobj_contextvar is None:
+        state = np.errstate(**_FLAGS_NOTED, call=events)
+        state.__enter__()
+        return state
+    return _extobj_contextvar.set(_make_extobj(call=events, **_FLAGS_NOTED))
+
+
+def _restore_flags(state: Any) -> None:
+    if _extobj_contextvar is None:
+        state.__exit__(None, None, None)
+    else:
+        _extobj_contextvar.reset(state)
+
+
 def _check_finite(*values: Any) -> None:
     """Compiled code's check of the values no floating-point flag covers: a user op's
     output, the small arguments and the results (an inf or NaN that came in).
@@ -100,11 +133,11 @@ def _check_finite(*values: Any) -> None:
     small = []
     for value in values:
         kind = type(value)
-        if kind is np.float64 or kind is np.float32:
+        if kind is np.ndarray and value.size <= _CHECKED_TOGETHER:
+            small.append(value.ravel())  # any dtype: the copy is float (or complex) if any is
+        elif kind is np.float64 or kind is np.float32:
             if not math.isfinite(value):
                 raise _ReplayFailedError
-        elif kind is np.ndarray and value.size <= _CHECKED_TOGETHER and value.dtype.kind == "f":
-            small.append(value.ravel())
         elif not numerics.all_finite(value):
             raise _ReplayFailedError
     if small:
@@ -275,13 +308,13 @@ class Compiled:
                 if trace is None:
                     trace = self._cache[key] = self._trace(args, kwargs)
         events = numerics.FloatingPointEvents()
+        state = _note_flags(events)
         try:
-            with np.errstate(
-                over="call", divide="call", invalid="call", under="ignore", call=events
-            ):
-                result = trace.function(*leaves)
+            result = trace.function(*leaves)
         except Exception:  # eager raises its own error (or reports) instead
+            _restore_flags(state)
             return self.fn(*args, **kwargs)
+        _restore_flags(state)
         if events.signalled:
             return self.fn(*args, **kwargs)  # eager's values with eager's reports
         return result

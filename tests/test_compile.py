@@ -1,6 +1,7 @@
 """cg.compile against eager compgraph, bit for bit: the lessons' steps, second order, every op
 of the op table (first and second order), and the limits it refuses rather than freezes."""
 
+import importlib
 import re
 import warnings
 
@@ -464,6 +465,45 @@ def test_a_user_op_that_turns_nonfinite_without_a_flag_is_reported_by_the_eager_
     with pytest.warns(cg.NonFiniteWarning, match="shout output"):
         value, _ = compiled(np.full(2, 2.0))
     assert value == np.inf
+
+
+@pytest.mark.parametrize("numpy_1", [False, True])
+def test_a_replay_notes_floating_point_exceptions_and_leaves_the_callers_errstate_as_it_was(
+    numpy_1, monkeypatch
+):
+    if numpy_1:  # where np.errstate's inner calls are not there, np.errstate itself
+        monkeypatch.setattr(
+            importlib.import_module("compgraph.compile"), "_extobj_contextvar", None
+        )
+    seen = []
+
+    class Look(cg.Op):
+        """x, noting NumPy's error state while it runs ; vjp: g"""
+
+        @staticmethod
+        def forward(x):
+            seen.append((np.geterr(), np.geterrcall(), np.getbufsize()))
+            return x + 0.0
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (g,)
+
+    compiled = cg.compile(lambda x: cg.sum(Look(x)))
+    compiled(np.ones(2))  # the trace
+    before = (np.geterr(), np.geterrcall(), np.getbufsize())
+    with np.errstate(over="raise"):
+        np.setbufsize(4096)
+        try:
+            seen.clear()
+            assert compiled(np.ones(2)) == 2.0
+            inside = seen[-1]
+            assert (np.geterr()["over"], np.getbufsize()) == ("raise", 4096)
+        finally:
+            np.setbufsize(before[2])
+    assert (np.geterr(), np.geterrcall(), np.getbufsize()) == before
+    noted = {"divide": "call", "over": "call", "under": "ignore", "invalid": "call"}
+    assert len(seen) == 1 and inside[0] == noted and callable(inside[1]) and inside[2] == 4096
 
 
 # -- scalars ------------------------------------------------------------------------------------
