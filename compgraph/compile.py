@@ -89,14 +89,6 @@ class _ReplayFailedError(Exception):
     """A compiled line made a value eager would report (a user op's non-finite output)."""
 
 
-#: How a replay on NumPy meets floating-point exceptions: noted by ``events``, never warned.
-_FLAGS_NOTED: dict[str, Any] = {
-    "over": "call",
-    "divide": "call",
-    "invalid": "call",
-    "under": "ignore",
-}
-
 try:
     # NumPy 2's np.errstate is these two calls behind a Python class (1 µs a step at the
     # lessons' sizes): made directly, with its arguments, they give the same state.
@@ -107,12 +99,16 @@ except ImportError:  # NumPy 1: np.errstate itself
 
 
 def _note_flags(events: Callable[[str, int], None]) -> Any:
-    """Enter ``np.errstate(**_FLAGS_NOTED, call=events)``; ``_restore_flags`` leaves it."""
+    """Enter the state in which a replay on NumPy meets floating-point exceptions: each one
+    noted by ``events``, none warned (underflow ignored); ``_restore_flags``
+    leaves it."""
     if _extobj_contextvar is None:
-        state = np.errstate(**_FLAGS_NOTED, call=events)
+        state = np.errstate(over="call", divide="call", invalid="call", under="ignore", call=events)
         state.__enter__()
         return state
-    return _extobj_contextvar.set(_make_extobj(call=events, **_FLAGS_NOTED))
+    return _extobj_contextvar.set(
+        _make_extobj(over="call", divide="call", invalid="call", under="ignore", call=events)
+    )
 
 
 def _restore_flags(state: Any) -> None:
@@ -310,11 +306,12 @@ class Compiled:
         events = numerics.FloatingPointEvents()
         state = _note_flags(events)
         try:
-            result = trace.function(*leaves)
+            try:
+                result = trace.function(*leaves)
+            finally:  # whatever is raised (KeyboardInterrupt too), the caller's state is back
+                _restore_flags(state)
         except Exception:  # eager raises its own error (or reports) instead
-            _restore_flags(state)
             return self.fn(*args, **kwargs)
-        _restore_flags(state)
         if events.signalled:
             return self.fn(*args, **kwargs)  # eager's values with eager's reports
         return result

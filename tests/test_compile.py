@@ -505,6 +505,25 @@ def test_a_replay_notes_floating_point_exceptions_and_leaves_the_callers_errstat
     noted = {"divide": "call", "over": "call", "under": "ignore", "invalid": "call"}
     assert len(seen) == 1 and inside[0] == noted and callable(inside[1]) and inside[2] == 4096
 
+    class Interrupted(cg.Op):
+        """x, or Ctrl-C where x > 1 ; vjp: g"""
+
+        @staticmethod
+        def forward(x):
+            if np.any(x > 1):
+                raise KeyboardInterrupt
+            return x + 0.0
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (g,)
+
+    interrupted = cg.compile(lambda x: cg.sum(Interrupted(x)))
+    interrupted(np.ones(2))
+    with pytest.raises(KeyboardInterrupt):  # not an Exception: no eager rerun, but the
+        interrupted(np.full(2, 2.0))  # caller's state comes back all the same
+    assert (np.geterr(), np.geterrcall(), np.getbufsize()) == before
+
 
 # -- scalars ------------------------------------------------------------------------------------
 
