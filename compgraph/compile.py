@@ -89,33 +89,13 @@ class _ReplayFailedError(Exception):
     """A compiled line made a value eager would report (a user op's non-finite output)."""
 
 
-try:
-    # NumPy 2's np.errstate is these two calls behind a Python class (1 µs a step at the
-    # lessons' sizes): made directly, with its arguments, they give the same state.
-    from numpy._core._ufunc_config import _extobj_contextvar  # type: ignore[attr-defined]
-    from numpy._core.umath import _make_extobj
-except ImportError:  # NumPy 1: np.errstate itself
-    _extobj_contextvar = None
-
-
 def _note_flags(events: Callable[[str, int], None]) -> Any:
     """Enter the state in which a replay on NumPy meets floating-point exceptions: each one
-    noted by ``events``, none warned (underflow ignored); ``_restore_flags``
+    noted by ``events``, none warned (underflow ignored); ``numerics.leave_errstate``
     leaves it."""
-    if _extobj_contextvar is None:
-        state = np.errstate(over="call", divide="call", invalid="call", under="ignore", call=events)
-        state.__enter__()
-        return state
-    return _extobj_contextvar.set(
-        _make_extobj(over="call", divide="call", invalid="call", under="ignore", call=events)
+    return numerics.enter_errstate(
+        over="call", divide="call", invalid="call", under="ignore", call=events
     )
-
-
-def _restore_flags(state: Any) -> None:
-    if _extobj_contextvar is None:
-        state.__exit__(None, None, None)
-    else:
-        _extobj_contextvar.reset(state)
 
 
 def _check_finite(*values: Any) -> None:
@@ -309,7 +289,7 @@ class Compiled:
             try:
                 result = trace.function(*leaves)
             finally:  # whatever is raised (KeyboardInterrupt too), the caller's state is back
-                _restore_flags(state)
+                numerics.leave_errstate(state)
         except Exception:  # eager raises its own error (or reports) instead
             return self.fn(*args, **kwargs)
         if events.signalled:

@@ -436,6 +436,25 @@ def test_a_nan_in_a_large_unchecked_argument_is_caught_in_the_results():
     assert_same_bits(got, expected)
 
 
+def test_sigmoids_own_overflow_in_a_replay_is_silent_and_exact():
+    # e^1000 overflows inside σ(-1000) = 0 on purpose: the replay neither warns nor reruns
+    calls = []
+
+    def loss(x):
+        calls.append(x)
+        return cg.sum(cg.sigmoid(x) * x)
+
+    x = np.array([-1000.0, -40.0, 0.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = cg.compile(cg.value_and_grad(loss))
+        compiled(x)  # the trace
+        traced = len(calls)
+        got = compiled(x)
+        assert len(calls) == traced  # replayed, not run eagerly
+        assert_same_bits(got, cg.value_and_grad(loss)(x))
+
+
 def test_an_error_in_the_trace_is_eagers_error():
     compiled = cg.compile(cg.grad(lambda a, b: cg.sum(a @ b)))
     with pytest.raises(
@@ -473,7 +492,7 @@ def test_a_replay_notes_floating_point_exceptions_and_leaves_the_callers_errstat
 ):
     if numpy_1:  # where np.errstate's inner calls are not there, np.errstate itself
         monkeypatch.setattr(
-            importlib.import_module("compgraph.compile"), "_extobj_contextvar", None
+            importlib.import_module("compgraph.numerics"), "_extobj_contextvar", None
         )
     seen = []
 
