@@ -273,3 +273,63 @@ def test_a_network_trains_on_a_local_cluster_never_holding_x_with_numpys_gradien
     for name, value in expected.items():
         assert np.abs(parameters[name] - start[name]).max() > 1e-3  # it trained
         np.testing.assert_allclose(gradients[name], value, rtol=1e-10, atol=1e-15)
+
+
+def test_a_dask_x_of_unknown_chunk_sizes_is_refused_naming_the_fix():
+    X, Y = flower(m=40)
+    samples = da.from_array(X.T, chunks=(10, 2))
+    masked = samples[samples[:, 0] > 0]  # a boolean mask: Dask no longer knows the rows
+    fix = r"unknown chunk sizes .* X\.compute_chunk_sizes\(\)"
+    with pytest.raises(cg.ShapeError, match=f"LogisticRegression.fit: X has {fix}"):
+        LogisticRegression(learning_rate=0.5, num_iterations=2).fit(masked, np.ones(20))
+    with pytest.raises(cg.ShapeError, match=f"NetworkClassifier.fit: X has {fix}"):
+        networks.NetworkClassifier(num_iterations=2).fit(masked, masked[:, 1] > 0)
+    with pytest.raises(cg.ShapeError, match=f"train: X has {fix}"):
+        networks.train(masked.T, np.ones((1, 20)), [2, 3, 1], num_iterations=2)
+    with pytest.raises(cg.ShapeError, match=f"predict: X has {fix}"):
+        networks.predict(networks.initialize_parameters([2, 3, 1]), masked.T)
+    # the estimators predict chunk by chunk, which needs no count of the rows
+    model = LogisticRegression(learning_rate=0.5, num_iterations=2).fit(X.T, Y[0])
+    kept = X.T[X.T[:, 0] > 0]
+    assert model.predict(masked).compute().tolist() == model.predict(kept).tolist()
+
+
+def test_decision_function_on_dask_is_lazy_and_equals_numpys():
+    X, Y = flower(m=40)
+    model = LogisticRegression(learning_rate=0.5, num_iterations=5).fit(X.T, Y[0])
+    scheduler = CountingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        lazy = model.decision_function(da.from_array(X.T, chunks=(10, 1)))
+        assert scheduler.computes == 0 and isinstance(lazy, da.Array)
+        logits = lazy.compute()
+    np.testing.assert_array_equal(logits, model.decision_function(X.T))
+
+
+def test_a_dask_x_of_text_or_complex_is_refused_as_numpys_is():
+    X, Y = flower(m=40)
+    model = LogisticRegression(learning_rate=0.5, num_iterations=2)
+    with pytest.raises(cg.DTypeError, match="LogisticRegression.fit: X has dtype <U1; it must"):
+        model.fit(da.from_array(np.where(X.T > 0, "a", "b"), chunks=(10, 2)), Y[0])
+    with pytest.raises(cg.DataError, match="LogisticRegression.fit: X holds complex numbers"):
+        model.fit(da.from_array(X.T + 1j, chunks=(10, 2)), Y[0])
+
+
+def test_what_the_estimators_cannot_fit_on_dask_is_refused_in_their_name():
+    X, Y = flower(m=40)
+    with pytest.raises(ValueError, match="LogisticRegression.fit: compile=False cannot train"):
+        LogisticRegression(learning_rate=0.5, num_iterations=2, compile=False).fit(
+            da.from_array(X.T, chunks=(10, 2)), Y[0]
+        )
+
+
+def test_a_run_diverging_on_dask_is_reported_as_divergence_not_as_an_op():
+    X, Y = flower(m=40)
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(cg.NonFiniteError, match=r"training on a Dask X: .* learning_rate") as error,
+    ):
+        networks.train(
+            da.from_array(X * 1e3, chunks=(2, 20)), Y, [2, 3, 1], num_iterations=3,
+            learning_rate=1e100, hidden="relu",
+        )  # fmt: skip
+    assert "X and Y are finite" in str(error.value)

@@ -15,15 +15,17 @@ shared training loop (``compgraph.models.training.run_training``, so ``LogisticR
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 import compgraph as cg
-from compgraph.errors import DataError, NonFiniteError
+from compgraph.errors import DataError, NonFiniteError, ShapeError
 
 __all__ = [
+    "check_known_shape",
     "check_trainable",
     "compute",
     "descent_step",
@@ -170,6 +172,31 @@ def check_trainable(
             f"{where}: a Dask X must be a 2-D float array, one example per column, got "
             f"{X.ndim}-D {X.dtype}; convert it lazily with X.astype('float64')"
         )
+    check_known_shape(X, where)
+
+
+def check_known_shape(X: Any, where: str, axes: Sequence[int] | None = None) -> None:
+    """Refuse a Dask ``X`` whose size along ``axes`` (all by default) Dask does not know.
+
+    A boolean mask or a filter leaves Dask without the chunks' sizes (NaN in the shape):
+    the examples could not be counted nor matched with their labels, and the compiled
+    step's trace needs every size.
+
+    Example:
+        >>> import dask.array as da
+        >>> X = da.arange(6.0, chunks=3).reshape(3, 2)
+        >>> check_known_shape(X[X[:, 0] > 1], "fit", axes=(1,))
+        >>> check_known_shape(X[X[:, 0] > 1], "fit")
+        Traceback (most recent call last):
+        ...
+        compgraph.errors.ShapeError: fit: X has unknown chunk sizes ...
+    """
+    if any(math.isnan(X.shape[axis]) for axis in range(X.ndim) if axes is None or axis in axes):
+        raise ShapeError(
+            f"{where}: X has unknown chunk sizes (shape {X.shape}), as after a boolean mask "
+            "or a filter, so its examples cannot be counted; call X.compute_chunk_sizes() "
+            "first (one pass over X), or X.compute() if it fits in memory"
+        )
 
 
 def training_step(
@@ -190,7 +217,7 @@ def training_step(
     Raises:
         DataError: X or Y holds NaN or inf (checked, with one more pass over them, when a
             step's result is not finite, so that the data are blamed rather than an op).
-        NonFiniteError: a result is inf or NaN on finite data.
+        NonFiniteError: a result is inf or NaN on finite data (the run diverged).
 
     Example:
         >>> import dask.array as da
@@ -208,7 +235,14 @@ def training_step(
         J, gradients = dask.compute(J, gradients)  # type: ignore[attr-defined,no-untyped-call]
     except NonFiniteError as error:
         _blame_data(X, Y, error)
-        raise
+        # Finite data: the step itself overflowed. The eager loop warns per op and goes on
+        # with NaN parameters; on Dask the compute has already stopped, so say what it means.
+        raise NonFiniteError(
+            "training on a Dask X: a step's cost or gradients became inf or NaN although X "
+            "and Y are finite, so the run diverged or overflowed; pass a smaller "
+            "learning_rate or scale the features, or train on a NumPy slice of X to see the "
+            "eager report of the op that made it"
+        ) from error
     # Arrays (Dask computes a 0-d result as a NumPy scalar), read-only as eager's are.
     gradients = {name: np.asarray(gradient) for name, gradient in gradients.items()}
     for gradient in gradients.values():

@@ -155,11 +155,6 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
         raise DTypeError(
             f"{where}: {name} is not a rectangular array; give every row the same length"
         ) from None
-    if array.dtype.kind == "c":
-        raise DataError(
-            f"{where}: {name} holds complex numbers. Complex data not supported; pass the "
-            f"real part ({name}.real) or the modulus (abs({name})) if that is what you mean"
-        )
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
@@ -167,8 +162,7 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
             raise DTypeError(
                 f"{where}: {name} has dtype object and an entry that is not a number ({error})"
             ) from None
-    elif array.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
+    _check_real_dtype(array.dtype, name, where)
     array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
         raise DataError(
@@ -178,14 +172,28 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
     return array
 
 
-def _dask_samples(X: Any, where: str) -> Any:
+def _check_real_dtype(dtype: Any, name: str, where: str) -> None:
+    """Refuse complex and non-numeric dtypes, in memory and on Dask alike."""
+    if dtype.kind == "c":
+        raise DataError(
+            f"{where}: {name} holds complex numbers. Complex data not supported; pass the "
+            f"real part ({name}.real) or the modulus (abs({name})) if that is what you mean"
+        )
+    if dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: {name} has dtype {dtype}; it must hold real numbers")
+
+
+def _dask_samples(X: Any, where: str, fitting: bool) -> Any:
     """A Dask X checked without reading it: 2-D, floats or integers, some samples and
-    features (its values are checked when they are read)."""
-    if X.ndim != 2 or X.dtype.kind not in "fiub" or 0 in X.shape:
+    features (its values are checked when they are read). Fitting needs the number of
+    samples (one label each); predicting, chunk by chunk, only the number of features."""
+    if X.ndim != 2 or 0 in X.shape:
         raise ShapeError(
             f"{where}: a Dask X must be a non-empty 2-D array of numbers (n_samples, "
             f"n_features), got shape {X.shape} of {X.dtype}"
         )
+    _check_real_dtype(X.dtype, "X", where)
+    distributed.check_known_shape(X, where, axes=(0, 1) if fitting else (1,))
     return X if X.dtype == np.float64 else X.astype(np.float64)
 
 
@@ -515,7 +523,7 @@ class BinaryClassifier:
                     f"X.compute() if it fits, or use an estimator that fits out of core "
                     f"(LogisticRegression, NetworkClassifier)"
                 )
-            names, samples = None, _dask_samples(X, where)
+            names, samples = None, _dask_samples(X, where, fitting=True)
             if distributed.is_dask_array(y):  # one label per sample: checked in memory
                 y = y.compute()  # type: ignore[union-attr]
         else:
@@ -586,7 +594,7 @@ class BinaryClassifier:
             raise scikit_learn_flavoured(NotFittedError)(
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
-        rows = _dask_samples(X, where)
+        rows = _dask_samples(X, where, fitting=False)
         if rows.shape[1] != self.n_features_in_:
             raise ShapeError(
                 f"{where}: X has {rows.shape[1]} features, but {type(self).__name__} is "
