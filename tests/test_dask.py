@@ -174,7 +174,7 @@ def test_what_a_dask_x_cannot_train_with_is_refused_by_name():
         networks.train(lazy, Y, [2, 3, 1], compile=False)
     with pytest.raises(ValueError, match="train: a gradient recorder that reads each step"):
         networks.train(lazy, Y, [2, 3, 1], gradient_flow=cg.GradientFlow())
-    with pytest.raises(cg.DataError, match="2-D float array"):
+    with pytest.raises(cg.DataError, match="2-D float32 or float64 array"):
         networks.train(lazy.astype(int), Y, [2, 3, 1])
     with pytest.raises(TypeError, match="forward records its graph in memory .* Dask X"):
         networks.forward(lazy, networks.initialize_parameters([2, 3, 1]))
@@ -333,3 +333,31 @@ def test_a_run_diverging_on_dask_is_reported_as_divergence_not_as_an_op():
             learning_rate=1e100, hidden="relu",
         )  # fmt: skip
     assert "X and Y are finite" in str(error.value)
+
+
+def test_fit_logistic_checks_its_data_by_name():
+    X, Y = flower(m=40)
+    samples, y = da.from_array(X.T, chunks=(10, 2)), Y[0]
+    fit = distributed.fit_logistic
+    with pytest.raises(cg.DataError, match="fit_logistic: y must hold the labels 0 and 1 only"):
+        fit(samples, np.arange(40) % 3, 0.5, 2)  # three classes trained silently before
+    with pytest.raises(cg.ShapeError, match=r"fit_logistic: y has shape \(30,\) but X has 40"):
+        fit(samples, y[:30], 0.5, 2)
+    with pytest.raises(cg.DTypeError, match="fit_logistic: y has dtype <U1"):
+        fit(samples, np.where(y == 1, "a", "b"), 0.5, 2)
+    with pytest.raises(cg.DataError, match="fit_logistic: a Dask X must be a 2-D float"):
+        fit(samples.astype(int), y, 0.5, 2)
+    with pytest.raises(cg.ShapeError, match="fit_logistic: X has unknown chunk sizes"):
+        fit(samples[samples[:, 0] > 0], np.ones(20), 0.5, 2)
+    holed = X.T.copy()
+    holed[3, 1] = np.nan
+    with pytest.raises(cg.DataError, match="X holds NaN or inf"):
+        fit(da.from_array(holed, chunks=(10, 2)), y, 0.5, 2)
+
+
+def test_a_dask_x_of_float16_is_refused_naming_the_dtypes_it_takes():
+    X, Y = flower(m=40)
+    with pytest.raises(
+        cg.DataError, match=r"train: a Dask X must be .*float32 or float64.*float16"
+    ):
+        networks.train(da.from_array(X.astype(np.float16), chunks=(2, 20)), Y, [2, 3, 1])
