@@ -361,3 +361,12 @@ def test_a_dask_x_of_float16_is_refused_naming_the_dtypes_it_takes():
         cg.DataError, match=r"train: a Dask X must be .*float32 or float64.*float16"
     ):
         networks.train(da.from_array(X.astype(np.float16), chunks=(2, 20)), Y, [2, 3, 1])
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function", "score"])
+def test_predicting_on_dask_before_fit_is_refused_as_on_numpy(method):
+    X = da.ones((4, 2), chunks=2)
+    arguments = (X, np.ones(4)) if method == "score" else (X,)
+    named = "predict" if method == "score" else method  # score predicts first, as on NumPy
+    with pytest.raises(cg.NotFittedError, match=f"LogisticRegression.{named}: this .* not fitted"):
+        getattr(LogisticRegression(), method)(*arguments)

@@ -557,7 +557,7 @@ class BinaryClassifier:
         ``X``, a lazy Dask array: each chunk of rows is predicted in memory.
         """
         if distributed.is_dask_array(X):
-            labels: np.ndarray = self._by_row_chunks(X, "predict", self.classes_.dtype)
+            labels: np.ndarray = self._by_row_chunks(X, "predict", dtype=None)
             return labels
         p = self._positive_probability(self._check_fitted_samples(X, "predict"))
         return self.classes_[(p > 0.5).astype(np.intp)]
@@ -588,12 +588,15 @@ class BinaryClassifier:
 
     def _by_row_chunks(self, X: Any, method: str, dtype: Any, columns: int | None = None) -> Any:
         """``method`` of a fitted model on a Dask X, lazily: the NumPy method on each chunk
-        of rows (holding every feature), so X is never held whole."""
+        of rows (holding every feature), so X is never held whole. ``dtype`` None: the
+        labels' (``classes_``'s, known once the fit is checked)."""
         where = f"{type(self).__name__}.{method}"
         if not self.__sklearn_is_fitted__():
             raise scikit_learn_flavoured(NotFittedError)(
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
+        if dtype is None:
+            dtype = self.classes_.dtype
         rows = _dask_samples(X, where, fitting=False)
         if rows.shape[1] != self.n_features_in_:
             raise ShapeError(
