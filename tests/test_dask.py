@@ -173,7 +173,10 @@ def test_what_a_dask_x_cannot_train_with_is_refused_by_name():
     with pytest.raises(ValueError, match="train: compile=False cannot train on a Dask X"):
         networks.train(lazy, Y, [2, 3, 1], compile=False)
     with pytest.raises(ValueError, match="train: a gradient recorder that reads each step"):
-        networks.train(lazy, Y, [2, 3, 1], gradient_flow=cg.GradientFlow())
+        networks.train(lazy, Y, [2, 3, 1], gradient_flow=cg.GradientFlow(nodes=True))
+    flow = cg.GradientFlow(every=2)  # parameter gradients only: it records out of core
+    networks.train(lazy, Y, [2, 3, 1], num_iterations=4, gradient_flow=flow)
+    assert flow.iterations == [0, 2] and all(np.isfinite(flow.norms["W1"]))
     with pytest.raises(cg.DataError, match="2-D float32 or float64 array"):
         networks.train(lazy.astype(int), Y, [2, 3, 1])
     with pytest.raises(TypeError, match="forward records its graph in memory .* Dask X"):
