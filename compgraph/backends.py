@@ -20,11 +20,15 @@ stable sigmoid, logsumexp     1 / (1 + e^-x) (e^-x = inf gives the exact limit 0
 floating-point flags          none outside NumPy: the results are checked for inf/NaN with one
                               reduction per call; on Dask the check is a task of the same graph,
                               so it runs inside the user's ``dask.compute``
-negative slice steps          PyTorch has none (no negative strides): ``x[5:1:-2]`` runs as a
-                              positive slice of the same elements, flipped (``flip_steps``);
-                              with arrays (or ints with arrays, which torch places otherwise)
-                              a gather at NumPy's flat positions (``flat_positions``)
-``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``)
+negative slice steps,         PyTorch has no negative strides, and applies an int before the
+ints with index arrays        arrays: ``x[5:1:-2]`` runs as a positive slice of the same
+                              elements, flipped (``flip_steps``); with arrays, a gather at
+                              NumPy's flat positions (``flat_positions``); ``code_for`` writes
+                              such lines ``xp.getitem(x, index)`` on torch
+float64 on JAX                only under ``jax.enable_x64``: without it, refused (as on a device
+                              without float64), not truncated with a warning
+``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``;
+                              axes from the end made non-negative for JAX)
 ``np.concatenate``, astype    ``xp.concat``, ``xp.astype``
 ============================  ===================================================================
 """
@@ -101,18 +105,22 @@ class Backend:
         self.device = device
         self.library = library
         self.lazy = library == "dask"
+        # JAX has float64 only while x64 is on (jax.enable_x64, scoped): a backend of its own
+        self.float64 = library != "jax" or _jax_x64()
+        if not self.float64:
+            self.xp = _Float32Only(xp)
 
     def __repr__(self) -> str:
         return f"Backend({self.library}, device={self.device!r})"
 
+    def _key(self) -> tuple[str, str, bool]:
+        return (self.library, str(self.device), self.float64)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Backend) and (self.library, str(self.device)) == (
-            other.library,
-            str(other.device),
-        )
+        return isinstance(other, Backend) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.library, str(self.device)))
+        return hash(self._key())
 
     # -- values in and out --------------------------------------------------------------------
 
@@ -225,6 +233,41 @@ class Backend:
         inf or NaN in it: the check is a task of the same graph, so the user's one compute
         runs it."""
         return value.map_blocks(_refuse_nonfinite, name=False, dtype=value.dtype, what=name)
+
+
+def _jax_x64() -> bool:
+    import jax
+
+    # what JAX makes of a float64 request: itself with x64 on (scoped or not), else float32
+    return bool(jax.dtypes.canonicalize_dtype(np.float64) == np.float64)
+
+
+class _Float32Only:
+    """JAX's namespace while x64 is off. JAX makes a float64 request float32 with a warning;
+    here it raises, as a device without float64 does (array-api-strict's), so that compiled
+    code makes its float64 constants float32 and refuses float64 arguments by name."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+    def _refuse(self, dtype: Any) -> None:
+        if dtype is not None and np.dtype(dtype) == np.float64:
+            raise ValueError(
+                "JAX has no float64 while x64 is off (its default): call inside "
+                "jax.enable_x64(True), or keep the step float32 (NumPy's rules make a Python "
+                "float argument or a float64 constant float64)"
+            )
+
+    def asarray(self, value: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        self._refuse(dtype if dtype is not None else getattr(value, "dtype", None))
+        return self._xp.asarray(value, dtype=dtype, **kwargs)
+
+    def astype(self, x: Any, dtype: Any, **kwargs: Any) -> Any:
+        self._refuse(dtype)
+        return self._xp.astype(x, dtype, **kwargs)
 
 
 def _refuse_nonfinite(block: Any, what: str = "a result") -> Any:

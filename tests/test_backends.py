@@ -438,6 +438,31 @@ def test_jax_mixed_with_numpy_or_torch_is_refused_naming_them():
 
 
 @needs_jax
+def test_float64_on_jax_needs_x64_and_a_python_float_without_it_is_refused_by_name():
+    # JAX has no float64 while x64 is off: as on a device without float64, a Python float
+    # argument (float64 by NumPy's rules) is refused by name, not truncated with a warning
+    step = cg.compile(lambda x, y: x * y)
+    with pytest.raises(cg.TraceError, match=r"argument y .* jax .*enable_x64"):
+        step(jnp.ones(3), 2.0)
+    assert step(jnp.ones(3), np.float32(2.0)).dtype == jnp.float32
+    with jax.enable_x64(True):
+        assert step(jnp.ones(3), 2.0).dtype == jnp.float64
+
+
+@needs_jax
+def test_a_float64_constant_on_jax_is_float64_once_x64_is_on():
+    # The same trace with x64 off, then on: its constants are made again, not the float32
+    # copies made while x64 was off.
+    scale = cg.compile(lambda x: x * np.float64(0.1))  # float32 * float64 is float64 in NumPy
+    x = np.array([3.0], dtype=np.float32)
+    with pytest.raises(ValueError, match="no float64 while x64 is off"):
+        scale(jnp.asarray(x))
+    with jax.enable_x64(True):
+        got = scale(jnp.asarray(x))
+    assert got.dtype == jnp.float64 and np.asarray(got).tolist() == scale(x).tolist()
+
+
+@needs_jax
 def test_jax_treats_subnormal_numbers_as_zero():
     # Why the op table's JAX rows draw no subnormal number: XLA's CPU arithmetic reads one
     # as 0, so |x|'s gradient there is sign(0) = 0 where NumPy's is 1. JAX's own rule,
