@@ -1,5 +1,6 @@
 """The ``compgraph draw`` command: success, every kind of refusal, and the installed script."""
 
+import html
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,12 @@ REFUSED = [
     ("a if a else a", ["a=1"], "ifexp expressions are not allowed"),
     ("a // 2", ["a=1"], "this operator is not supported"),
     ("a < 2", ["a=1"], "compare expressions are not allowed"),
-    ("'text' * a", ["a=1"], "only numbers are allowed as constants"),
+    ("'text' * a", ["a=1"], "'text' is text where a number or variable goes"),
+    ("sum(a, axis='0')", ["a=[1, 2]"], "sum(): axis must be an int or a tuple of ints"),
+    ("einsum(a, a)", ["a=[1, 2]"], "einsum(): subscripts must be quoted text"),
+    ("einsum('" + "i" * 101 + "', a)", ["a=[1]"], "subscripts is 101 characters"),
+    ("einsum('i,j->ij', a, a)", ["a=[" + "1," * 1001 + "1]"], "(1002, 1002)"),
+    ("einsum('ij->', a)", ["a=[1, 2]"], "einsum"),
     ("True * a", ["a=1"], "only numbers are allowed as constants"),
     ("exp(*a)", ["a=[1]"], "unpacking"),
     ("exp(a, a)", ["a=1"], "exp(): too many positional arguments"),
@@ -132,6 +138,17 @@ REFUSED = [
     ("a", ["a=[1, [2, 3]]"], "variable 'a': "),
     ("a", ["a=['x']"], "variable 'a': "),
 ]
+
+
+def test_einsum_draws_from_a_shell_with_quoted_subscripts(tmp_path, capsys):
+    out = tmp_path / "g.svg"
+    assert main(["draw", "-o", str(out), "sum(einsum('ij,j->i', A, x))", "A=[[1, 2], [3, 4]]",
+                 "x=[1, -1]"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    # Σ_i Σ_j A_ij x_j = -2: d/dA_ij = x_j, d/dx_j = Σ_i A_ij
+    assert "f = -2\ndf/dA = [[1, -1],\n [1, -1]]\ndf/dx = [4, 6]\n" in printed
+    picture = html.unescape(out.read_text())
+    assert "einsum" in picture and "subscripts='ij,j->i'" in picture
 
 
 @pytest.mark.parametrize(("formula", "variables", "message"), REFUSED)

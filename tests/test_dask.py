@@ -1,6 +1,6 @@
 """Compiled steps on Dask (issue 21): nothing computed until the user computes, one compute
-per training step, the estimator's numbers, and a fit on a LocalCluster whose X this process
-never holds."""
+per training step, the estimators' and networks' numbers, and fits on a LocalCluster whose X
+this process never holds."""
 
 import time
 import tracemalloc
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import compgraph as cg
-from compgraph.models import distributed
+from compgraph.models import distributed, networks
+from compgraph.models.estimators import BinaryClassifier
 from compgraph.models.logistic import LogisticRegression
 
 dask = pytest.importorskip("dask", reason="Dask is in the dask and dev extras")
@@ -89,6 +90,114 @@ def test_numpy_arrays_join_dask_arrays_but_other_libraries_are_refused():
         step(x, strict.ones(3))
 
 
+def flower(m=400, seed=3):
+    """A 2-feature, two-class data set whose classes no line separates (examples as columns)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2, m))
+    return X, (X[0] * X[1] > 0).astype(np.float64).reshape(1, -1)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"hidden": "tanh", "learning_rate": 0.5},
+        {"optimizer": "adam", "learning_rate": 0.01, "l2": 0.7},
+        {"keep_prob": 0.8, "learning_rate": 0.3},
+    ],
+    ids=["tanh-gd", "relu-adam-l2", "dropout"],
+)
+def test_a_network_trains_on_dask_with_one_compute_per_step_and_numpys_numbers(settings):
+    X, Y = flower()
+    scheduler = CountingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        parameters, costs = networks.train(
+            da.from_array(X, chunks=(2, 100)), Y, [2, 6, 3, 1], num_iterations=25,
+            initialization="he", **settings,
+        )  # fmt: skip
+    assert scheduler.computes == 25  # forward and backward of each step: one compute
+    expected, expected_costs = networks.train(
+        X, Y, [2, 6, 3, 1], num_iterations=25, initialization="he", **settings
+    )
+    start = networks.initialize_parameters([2, 6, 3, 1], initialization="he")
+    assert costs == expected_costs  # the first step's cost, bit for bit
+    for name, value in expected.items():
+        assert np.abs(value - start[name]).max() > 1e-3  # it moved: not two zeros compared
+        # chunked sums round differently: equal to the last few bits (over many more steps
+        # the rounding is amplified as in any two runs of gradient descent)
+        np.testing.assert_allclose(parameters[name], value, rtol=1e-11, atol=1e-15)
+
+
+def test_predicting_on_dask_is_lazy_and_equals_numpys():
+    X, Y = flower()
+    parameters, _ = networks.train(X, Y, [2, 5, 1], 1.2, 200, hidden="tanh")
+    scheduler = CountingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        lazy = networks.predict(parameters, da.from_array(X, chunks=(2, 100)), hidden="tanh")
+        assert scheduler.computes == 0 and isinstance(lazy, da.Array)
+        predicted = lazy.compute()
+    expected = networks.predict(parameters, X, hidden="tanh")
+    assert expected.mean() + (1 - expected).mean() > 0.8 and (predicted == expected).all()
+
+
+def test_the_network_classifier_fits_and_predicts_a_dask_x_as_numpys():
+    X, Y = flower(m=600)
+    labels = np.where(Y[0] == 1, "same sign", "opposite")
+    samples = da.from_array(X.T, chunks=(150, 1))  # chunks split the features: rechunked
+    settings = dict(hidden_layer_sizes=(6,), solver="adam", learning_rate=0.02,
+                    num_iterations=40, standardize=True)  # fmt: skip
+    scheduler = CountingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        on_dask = networks.NetworkClassifier(**settings).fit(
+            samples, da.from_array(labels, chunks=150)
+        )
+        computes = scheduler.computes
+        probabilities, predicted = on_dask.predict_proba(samples), on_dask.predict(samples)
+        assert scheduler.computes == computes  # predicting builds tasks only
+    # the labels (1), the standardisation's mean and scale (1), a compute per step
+    assert computes == 2 + 40
+    on_numpy = networks.NetworkClassifier(**settings).fit(X.T, labels)
+    assert on_numpy.score(X.T, labels) > 0.75  # it learned: not two zeros compared
+    np.testing.assert_allclose(on_dask.feature_mean_, on_numpy.feature_mean_, rtol=1e-13)
+    for name, value in on_numpy.parameters_.items():
+        np.testing.assert_allclose(on_dask.parameters_[name], value, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(probabilities.compute(), on_numpy.predict_proba(X.T), atol=1e-12)
+    assert predicted.compute().tolist() == on_numpy.predict(X.T).tolist()
+    assert on_dask.score(samples, labels) == on_numpy.score(X.T, labels)
+
+
+def test_what_a_dask_x_cannot_train_with_is_refused_by_name():
+    X, Y = flower()
+    lazy = da.from_array(X, chunks=(2, 100))
+    with pytest.raises(ValueError, match="train: mini-batches of a Dask X .* mini_batch_size"):
+        networks.train(lazy, Y, [2, 3, 1], mini_batch_size=64)
+    with pytest.raises(ValueError, match="train: compile=False cannot train on a Dask X"):
+        networks.train(lazy, Y, [2, 3, 1], compile=False)
+    with pytest.raises(ValueError, match="train: a gradient recorder that reads each step"):
+        networks.train(lazy, Y, [2, 3, 1], gradient_flow=cg.GradientFlow(nodes=True))
+    flow = cg.GradientFlow(every=2)  # parameter gradients only: it records out of core
+    networks.train(lazy, Y, [2, 3, 1], num_iterations=4, gradient_flow=flow)
+    assert flow.iterations == [0, 2] and all(np.isfinite(flow.norms["W1"]))
+    with pytest.raises(cg.DataError, match="2-D float array"):
+        networks.train(lazy.astype(int), Y, [2, 3, 1])
+    with pytest.raises(TypeError, match="forward records its graph in memory .* Dask X"):
+        networks.forward(lazy, networks.initialize_parameters([2, 3, 1]))
+    with pytest.raises(ValueError, match="batch_size at None"):
+        networks.NetworkClassifier(batch_size=32).fit(lazy.T, Y[0])
+
+    class InMemory(BinaryClassifier):
+        pass
+
+    with pytest.raises(TypeError, match="InMemory.fit cannot fit a Dask X"):
+        InMemory().fit(lazy.T, Y[0])
+
+
+def test_nan_in_a_dask_x_is_blamed_on_the_data_not_an_op():
+    X, Y = flower()
+    X[1, 7] = np.nan
+    with pytest.raises(cg.DataError, match="X holds NaN or inf"):
+        networks.train(da.from_array(X, chunks=(2, 100)), Y, [2, 3, 1], num_iterations=5)
+
+
 @pytest.mark.slow
 def test_a_fit_on_a_local_cluster_never_holds_x_and_its_gradients_are_numpys():
     distributed_ = pytest.importorskip("dask.distributed", reason="in the dask extra")
@@ -124,3 +233,46 @@ def test_a_fit_on_a_local_cluster_never_holds_x_and_its_gradients_are_numpys():
     np.testing.assert_allclose(dw, expected_dw, rtol=1e-10, atol=1e-15)
     np.testing.assert_allclose(db, expected_db, rtol=1e-10)
     np.testing.assert_allclose(J, expected_J, rtol=1e-12)
+
+
+def network_cost(parameters, X, Y):
+    """The course's deep network's cost, from its public functions."""
+    return networks.compute_cost(networks.forward(X, parameters), Y)
+
+
+@pytest.mark.slow
+def test_a_network_trains_on_a_local_cluster_never_holding_x_with_numpys_gradients():
+    distributed_ = pytest.importorskip("dask.distributed", reason="in the dask extra")
+    m, n, rows = 40_000, 400, 5_000  # X: 128 MB in 8 chunks of 16 MB, made by the worker
+    samples = da.random.default_rng(1).normal(size=(m, n), chunks=(rows, n))
+    X = samples.T  # examples as columns, lazily
+    Y = (samples[:, 0] + samples[:, 1] > 0).astype(np.float64).reshape(1, -1)
+    layers = [n, 4, 3, 1]
+    with (
+        distributed_.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed_.Client(cluster),
+    ):
+        tracemalloc.start()
+        try:
+            parameters, _ = networks.train(
+                X, Y, layers, learning_rate=0.05, num_iterations=3, optimizer="adam",
+                initialization="he",
+            )  # fmt: skip
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # X is made, read and dropped chunk by chunk; the trace's per-example arrays are
+        # (units, m), 1/100 of X each: this process never held X, nor half of it
+        assert peak < X.nbytes / 2, (peak, X.nbytes)
+        # the gradient at the trained point on a slice that fits, against NumPy's
+        part, labels = X[:, :8_000], Y[:, :8_000].compute()
+        # compute_cost checks the labels' values: they are the compiled code's constant
+        gradients = cg.compile(cg.grad(lambda p, X: network_cost(p, X, labels)))(parameters, part)
+        (gradients,) = dask.compute(gradients)
+    expected = cg.grad(network_cost)(parameters, part.compute(), labels)
+    start = networks.initialize_parameters(layers, initialization="he")
+    for name, value in expected.items():
+        assert np.abs(parameters[name] - start[name]).max() > 1e-3  # it trained
+        np.testing.assert_allclose(gradients[name], value, rtol=1e-10, atol=1e-15)

@@ -82,8 +82,18 @@ def check_gradient_checking(out, cwd):
     assert (cwd / "out" / "gradient_checking.png").stat().st_size > 0
 
 
+def check_dask(out, cwd):
+    assert "fit: 5 steps in" in out and "network fit: 20 steps in" in out, out
+    linear = float(re.search(r"^accuracy on all of X: ([\d.]+) %", out, re.M)[1])
+    network = float(re.search(r"^network accuracy on all of X: ([\d.]+) %", out, re.M)[1])
+    line = float(re.search(r"^logistic accuracy on the same labels: ([\d.]+) %", out, re.M)[1])
+    # a line fits the linear labels; on x0*x1 > 0 only the hidden layer beats chance
+    assert linear > 80 and network > line + 10, out
+
+
 # What each example must print or write, beyond running without error.
 EXPECTATIONS = {
+    "dask_logistic_regression.py": check_dask,
     "logistic_regression.py": check_logistic_regression,
     "computation_graph.py": check_computation_graph,
     "initialization.py": check_initialization,

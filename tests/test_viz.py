@@ -876,3 +876,12 @@ def test_render_replaces_an_existing_file(tmp_path):
     cg.render(J, out, engine="graphviz-pure")
     assert "<svg" in out.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+
+
+def test_an_array_setting_is_drawn_as_its_dtype_and_shape_not_a_cut_repr():
+    x = cg.Node(np.arange(60.0).reshape(6, 10), name="x")
+    masked = cg.sum(x, where=np.arange(60).reshape(6, 10) % 2 == 0)
+    source = str(cg.to_dot(masked))
+    assert "where=&lt;bool (6, 10)&gt;" in source and "array(" not in source
+    picked = x[::-1, np.array([0, 2])]
+    assert "index=(::-1, [0, 2])" in str(cg.to_dot(picked))

@@ -80,7 +80,8 @@ _INDEX_PARAMETERS = ("index",)
 _ALLOWED = "\n  ".join(
     textwrap.wrap(
         "numbers, variables, + - * / ** @, unary -, .T, tuples such as (3, 1) for shapes, "
-        "and calls to the op functions " + " ".join(_FUNCTIONS),
+        "quoted subscripts for einsum ('ij,j->i'), and calls to the op functions "
+        + " ".join(_FUNCTIONS),
         width=80,
     )
 )
@@ -120,6 +121,8 @@ def _where(formula: str, node: ast.expr) -> tuple[int, str]:
 def _children(node: ast.expr) -> list[ast.expr]:
     """The subexpressions ``node`` needs evaluated first; refuses anything not whitelisted."""
     if isinstance(node, ast.Constant):
+        if isinstance(node.value, str):
+            return []  # a setting such as einsum's subscripts: _call checks where it goes
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ValueError(f"only numbers are allowed as constants, not {node.value!r:.30}")
         return []
@@ -250,9 +253,12 @@ def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
     except TypeError as error:
         raise ValueError(f"{name}(): {error}") from None
     operands = []
+    texts: dict[str, str] = {}  # settings that are words (einsum's subscripts)
     for parameter_name, value in bound.arguments.items():
         parameter = signature.parameters[parameter_name]
-        if parameter.kind is parameter.VAR_POSITIONAL or _takes_operands(parameter):
+        if parameter.annotation in ("str", str):
+            texts[parameter_name] = _checked_text(name, parameter_name, value)
+        elif parameter.kind is parameter.VAR_POSITIONAL or _takes_operands(parameter):
             operands.extend(value)
         elif _is_operand(parameter):
             operands.append(value)
@@ -260,9 +266,23 @@ def _call(name: str, positional: list[Any], named: dict[str, Any]) -> Node:
             _check_index(name, value)
         else:
             _check_setting(name, parameter, value)
+    for value in operands:
+        if isinstance(value, str):
+            raise ValueError(
+                f"{name}(): {value!r:.30} is text where a number or variable goes; quoted "
+                "text is only for settings that are words, such as einsum's subscripts"
+            )
     index = next((bound.arguments[p] for p in _INDEX_PARAMETERS if p in bound.arguments), None)
-    _check_result_size(name, operands, index, bound.arguments.get("axis", 0))
+    _check_result_size(name, operands, index, bound.arguments.get("axis", 0), texts)
     return function(*bound.args, **bound.kwargs)
+
+
+def _checked_text(function: str, parameter: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{function}(): {parameter} must be quoted text, e.g. 'ij,jk->ik'")
+    if len(value) > 100:
+        raise ValueError(f"{function}(): {parameter} is {len(value)} characters; at most 100")
+    return value
 
 
 def _takes_operands(parameter: inspect.Parameter) -> bool:
@@ -274,11 +294,13 @@ def _shape(value: Any) -> tuple[int, ...]:
     return np.shape(value.value if isinstance(value, Node) else value)
 
 
-def _check_result_size(name: str, operands: list[Any], index: Any, axis: Any) -> None:
+def _check_result_size(
+    name: str, operands: list[Any], index: Any, axis: Any, texts: dict[str, str]
+) -> None:
     """Refuse an op whose result would have more than MAX_ELEMENTS elements."""
     op = _OPS[name]
     try:
-        result = op.result_shape(*map(_shape, operands), index=index, axis=axis)
+        result = op.result_shape(*map(_shape, operands), index=index, axis=axis, **texts)
     except (ValueError, TypeError, IndexError):
         return  # the op itself will say what does not fit
     size = math.prod(result)

@@ -7,18 +7,31 @@ runs it, reading X chunk by chunk, on the threads of this process or on the work
 ``dask.distributed`` cluster (a ``Client`` made before ``fit`` is used by every compute).
 No gradient is written by hand: it is the engine's, recorded once on NumPy stand-ins.
 
-``LogisticRegression.fit`` calls ``fit_logistic`` when ``X`` is a Dask array.
+``fit_logistic`` is that loop written out: the update is part of each step's compute. The
+shared training loop (``compgraph.models.training.run_training``, so ``LogisticRegression``,
+``networks.train`` and ``NetworkClassifier``) takes each of its steps on a Dask X through
+``training_step``, and updates the parameters in this process.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import compgraph as cg
+from compgraph.errors import DataError, NonFiniteError
 
-__all__ = ["descent_step", "fit_logistic", "is_dask_array", "logistic_gradients"]
+__all__ = [
+    "check_trainable",
+    "compute",
+    "descent_step",
+    "fit_logistic",
+    "is_dask_array",
+    "logistic_gradients",
+    "training_step",
+]
 
 
 def _cost(w: Any, b: Any, X: Any, Y: Any) -> Any:
@@ -95,3 +108,127 @@ def fit_logistic(
         if print_every and i % print_every == 0:
             print(f"Cost after iteration {i}: {costs[-1]:f}")
     return np.asarray(w), float(b), costs
+
+
+def compute(*values: Any) -> tuple[Any, ...]:
+    """``dask.compute(*values)``: Dask arrays' values, in one pass over what they read.
+
+    Example:
+        >>> import dask.array as da
+        >>> x = da.arange(4.0, chunks=2)
+        >>> compute(x.sum(), x.max())
+        (np.float64(6.0), np.float64(3.0))
+    """
+    import dask
+
+    computed: tuple[Any, ...] = dask.compute(*values)  # type: ignore[attr-defined,no-untyped-call]
+    return computed
+
+
+def check_trainable(
+    X: Any,
+    mini_batch_size: int | None,
+    compile: bool | None,  # noqa: A002 - the switch's name, as in cg.compile
+    graph_free: bool,
+    where: str,
+    batch_name: str = "mini_batch_size",
+) -> None:
+    """Refuse, naming the setting, what a training run on a Dask ``X`` cannot do.
+
+    Its steps are the compiled step's code on Dask's chunks: there is no eager step (it would
+    hold X in memory), so no ``compile=False`` and no recorder that needs each step's graph;
+    and each step reads the whole of X, so no mini-batches (drawing shuffled batches out of
+    core would read X at random).
+
+    Example:
+        >>> import dask.array as da
+        >>> check_trainable(da.ones((2, 4), chunks=2), None, None, True, "train")
+        >>> check_trainable(da.ones((2, 4), chunks=2), 64, None, True, "train")
+        Traceback (most recent call last):
+        ...
+        ValueError: train: mini-batches of a Dask X are not implemented: ...
+    """
+    if mini_batch_size is not None:
+        raise ValueError(
+            f"{where}: mini-batches of a Dask X are not implemented: on Dask each step is "
+            f"one full-batch pass over X, chunk by chunk (leave {batch_name} at None), or "
+            "train on a sample of X that fits in memory (a slice's .compute())"
+        )
+    if compile is False:
+        raise ValueError(
+            f"{where}: compile=False cannot train on a Dask X: the eager step would hold X "
+            "in memory; a Dask X trains compiled (leave compile at None or True)"
+        )
+    if not graph_free:
+        raise ValueError(
+            f"{where}: a gradient recorder that reads each step's graph cannot train on a "
+            "Dask X (its steps are compiled code, with no graph); record values only "
+            "(needs_graph = False) or train on a NumPy sample"
+        )
+    if X.ndim != 2 or X.dtype.kind != "f":
+        raise DataError(
+            f"{where}: a Dask X must be a 2-D float array, one example per column, got "
+            f"{X.ndim}-D {X.dtype}; convert it lazily with X.astype('float64')"
+        )
+
+
+def training_step(
+    step: Callable[..., Any],
+    parameters: dict[Any, Any],
+    X: Any,
+    Y: Any,
+    inputs: dict[str, Any] | None,
+) -> tuple[float, dict[Any, np.ndarray]]:
+    """One step of the training loop on a Dask ``X``: ``step`` (a compiled
+    ``(parameters, X, Y, inputs) → (J, gradients)``) builds the cost and gradients lazily,
+    and one ``dask.compute`` runs forward and backward, reading X once, chunk by chunk, on
+    this process's threads or on the workers of an active ``dask.distributed`` client.
+
+    The parameters are NumPy arrays and come back as NumPy gradients: the optimizer's update
+    touches only them (kilobytes), so it runs here rather than as tasks of its own.
+
+    Raises:
+        DataError: X or Y holds NaN or inf (checked, with one more pass over them, when a
+            step's result is not finite, so that the data are blamed rather than an op).
+        NonFiniteError: a result is inf or NaN on finite data.
+
+    Example:
+        >>> import dask.array as da
+        >>> step = cg.compile(cg.value_and_grad(
+        ...     lambda p, X, Y, inputs: cg.mean((p["w"] @ X - Y) ** 2)))
+        >>> J, gradients = training_step(
+        ...     step, {"w": np.zeros((1, 2))}, da.ones((2, 4), chunks=2), np.ones((1, 4)), None)
+        >>> J, gradients["w"].tolist()
+        (1.0, [[-2.0, -2.0]])
+    """
+    import dask
+
+    J, gradients = step(parameters, X, Y, {} if inputs is None else inputs)
+    try:
+        J, gradients = dask.compute(J, gradients)  # type: ignore[attr-defined,no-untyped-call]
+    except NonFiniteError as error:
+        _blame_data(X, Y, error)
+        raise
+    # Arrays (Dask computes a 0-d result as a NumPy scalar), read-only as eager's are.
+    gradients = {name: np.asarray(gradient) for name, gradient in gradients.items()}
+    for gradient in gradients.values():
+        gradient.flags.writeable = False
+    return float(J), gradients
+
+
+def _blame_data(X: Any, Y: Any, error: Exception) -> None:
+    """Raise DataError if X or Y holds NaN or inf (one pass over them, in one compute)."""
+    import dask
+    import dask.array as da
+
+    checks = [
+        da.isfinite(data).all() if is_dask_array(data) else np.isfinite(data).all()
+        for data in (X, Y)
+    ]
+    for name, finite in zip(("X", "Y"), dask.compute(*checks), strict=True):  # type: ignore[attr-defined,no-untyped-call]
+        if not finite:
+            raise DataError(
+                f"training on a Dask X: {name} holds NaN or inf, which made the step's "
+                f"results non-finite; clean the data (e.g. da.nan_to_num, or drop the "
+                f"examples) before training"
+            ) from error

@@ -19,6 +19,10 @@ A subclass (``compgraph.models.logistic.LogisticRegression``) writes three thing
 - ``_positive_probability(self, X)``: P(y = classes_[1] | x) for checked samples of a
   fitted model, a float64 array of shape (n_samples,).
 
+A subclass whose ``_fit_encoded`` also takes a Dask array ``X`` (read lazily, by compiled
+steps; its values are not checked up front) says so with ``fits_dask = True``. Predicting
+on a Dask ``X`` needs nothing: each row chunk is predicted by the NumPy methods, lazily.
+
 Anything else is optional: more methods (``decision_function``), or a
 ``__sklearn_tags__`` that calls ``super().__sklearn_tags__()`` and changes a tag (say
 ``non_deterministic`` for a model with random initialisation and no seed).
@@ -47,6 +51,7 @@ from compgraph.errors import (
     NotFittedError,
     ShapeError,
 )
+from compgraph.models import distributed
 from compgraph.node import Node
 from compgraph.numerics import describe_nonfinite, errstate
 
@@ -171,6 +176,17 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
             f"({describe_nonfinite(array)}); drop or fill in the missing values first"
         )
     return array
+
+
+def _dask_samples(X: Any, where: str) -> Any:
+    """A Dask X checked without reading it: 2-D, floats or integers, some samples and
+    features (its values are checked when they are read)."""
+    if X.ndim != 2 or X.dtype.kind not in "fiub" or 0 in X.shape:
+        raise ShapeError(
+            f"{where}: a Dask X must be a non-empty 2-D array of numbers (n_samples, "
+            f"n_features), got shape {X.shape} of {X.dtype}"
+        )
+    return X if X.dtype == np.float64 else X.astype(np.float64)
 
 
 def _is_sparse(value: Any) -> bool:
@@ -389,6 +405,9 @@ class BinaryClassifier:
         (NearestMean(sharpness=2.0), ['hi', 'lo'], ['lo', 'hi'])
     """
 
+    #: Whether ``_fit_encoded`` takes a Dask array X (see the module's docstring).
+    fits_dask = False
+
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement _fit_encoded")
 
@@ -489,12 +508,23 @@ class BinaryClassifier:
             ValueError: a hyper-parameter out of range.
         """
         where = f"{type(self).__name__}.fit"
-        names = _feature_names(X, where)
-        X = check_samples(X, where)
-        classes, encoded = _encode_labels(y, X.shape[0], where)
-        self._fit_encoded(X, encoded)
+        if distributed.is_dask_array(X):
+            if not self.fits_dask:
+                raise TypeError(
+                    f"{where} cannot fit a Dask X: it learns from arrays in memory; pass "
+                    f"X.compute() if it fits, or use an estimator that fits out of core "
+                    f"(LogisticRegression, NetworkClassifier)"
+                )
+            names, samples = None, _dask_samples(X, where)
+            if distributed.is_dask_array(y):  # one label per sample: checked in memory
+                y = y.compute()  # type: ignore[union-attr]
+        else:
+            names = _feature_names(X, where)
+            samples = check_samples(X, where)
+        classes, encoded = _encode_labels(y, samples.shape[0], where)
+        self._fit_encoded(samples, encoded)
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = samples.shape[1]
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
@@ -502,15 +532,25 @@ class BinaryClassifier:
         return self
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Probabilities of ``classes_[0]`` and ``classes_[1]`` per sample, shape (n_samples, 2)."""
+        """Probabilities of ``classes_[0]`` and ``classes_[1]`` per sample, shape (n_samples, 2).
+
+        On a Dask ``X``, a lazy Dask array: each chunk of rows is predicted in memory.
+        """
+        if distributed.is_dask_array(X):
+            lazy: np.ndarray = self._by_row_chunks(X, "predict_proba", np.float64, columns=2)
+            return lazy
         p = self._positive_probability(self._check_fitted_samples(X, "predict_proba"))
         return np.stack([1 - p, p], axis=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The predicted label of each sample, shape (n_samples,).
 
-        ``classes_[1]`` where its probability is above 0.5, else ``classes_[0]``.
+        ``classes_[1]`` where its probability is above 0.5, else ``classes_[0]``. On a Dask
+        ``X``, a lazy Dask array: each chunk of rows is predicted in memory.
         """
+        if distributed.is_dask_array(X):
+            labels: np.ndarray = self._by_row_chunks(X, "predict", self.classes_.dtype)
+            return labels
         p = self._positive_probability(self._check_fitted_samples(X, "predict"))
         return self.classes_[(p > 0.5).astype(np.intp)]
 
@@ -521,8 +561,10 @@ class BinaryClassifier:
             ShapeError: ``y`` (or ``sample_weight``) is not one value per sample of ``X``.
         """
         predicted = self.predict(X)
+        if distributed.is_dask_array(predicted):  # one label per sample: compared in memory
+            predicted = predicted.compute()  # type: ignore[attr-defined]
         where = f"{type(self).__name__}.score"
-        truth = np.asarray(y)
+        truth = np.asarray(y.compute() if distributed.is_dask_array(y) else y)  # type: ignore[union-attr]
         if truth.shape != predicted.shape:
             raise ShapeError(
                 f"{where}: y has shape {truth.shape} but X has {predicted.shape[0]} samples; "
@@ -535,6 +577,27 @@ class BinaryClassifier:
                 f"{predicted.shape}, one weight per sample"
             )
         return float(np.average(predicted == truth, weights=weights))
+
+    def _by_row_chunks(self, X: Any, method: str, dtype: Any, columns: int | None = None) -> Any:
+        """``method`` of a fitted model on a Dask X, lazily: the NumPy method on each chunk
+        of rows (holding every feature), so X is never held whole."""
+        where = f"{type(self).__name__}.{method}"
+        if not self.__sklearn_is_fitted__():
+            raise scikit_learn_flavoured(NotFittedError)(
+                f"{where}: this {type(self).__name__} is not fitted; call fit first"
+            )
+        rows = _dask_samples(X, where)
+        if rows.shape[1] != self.n_features_in_:
+            raise ShapeError(
+                f"{where}: X has {rows.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input"
+            )
+        if rows.numblocks[1] > 1:  # a chunk must hold whole samples
+            rows = rows.rechunk({1: -1})
+        function = getattr(self, method)
+        if columns is None:
+            return rows.map_blocks(function, drop_axis=1, dtype=dtype)
+        return rows.map_blocks(function, chunks=(rows.chunks[0], (columns,)), dtype=dtype)
 
     def _check_fitted_samples(self, X: Any, method: str) -> np.ndarray:
         where = f"{type(self).__name__}.{method}"

@@ -564,8 +564,10 @@ def _descend(
     def cost(nodes: dict[Any, Node], X_node: Node, Y_node: Node) -> Node:
         return _cost(nodes["w"], nodes["b"], X_node, Y_node)
 
+    # A Dask X stays lazy: run_training reads it chunk by chunk, one compute per step.
+    X_data, Y_data = (X, Y) if distributed.is_dask_array(X) else _data_nodes(X, Y)
     result = run_training(
-        cost, {"w": w, "b": b}, *_data_nodes(X, Y), GradientDescent(learning_rate),
+        cost, {"w": w, "b": b}, X_data, Y_data, GradientDescent(learning_rate),
         num_iterations, record_every=record_every, print_every=print_every,
         progress=progress, gradient_flow=gradient_flow, description="gradient descent",
         compile=compile, stop=stop,
@@ -883,6 +885,11 @@ class LogisticRegression(BinaryClassifier):
         (200, 1.0)
     """
 
+    #: ``X`` may be a Dask array larger than memory: each gradient-descent step is then one
+    #: ``dask.compute`` of the compiled step, on a ``dask.distributed`` cluster when a
+    #: ``Client`` is active (``solver="auto"`` chooses gradient descent there).
+    fits_dask = True
+
     def __init__(
         self,
         learning_rate: float | None = None,
@@ -905,53 +912,6 @@ class LogisticRegression(BinaryClassifier):
         self.tol = tol
         self.compile = compile
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> LogisticRegression:
-        """Learn from samples ``X`` (n_samples, n_features) and their labels ``y``.
-
-        ``X`` may be a Dask array larger than memory: each step is then one
-        ``dask.compute`` of the compiled step (``compgraph.models.distributed``), on a
-        ``dask.distributed`` cluster when a ``Client`` is active. Its labels, one per
-        sample, are brought into memory to be checked and encoded.
-        """
-        if not distributed.is_dask_array(X):
-            super().fit(X, y)
-            return self
-        where = "LogisticRegression.fit"
-        self._solver(where)  # the settings checked as for NumPy
-        if self.solver == "newton":
-            raise ValueError(
-                f"{where}: on a Dask array X the solver is 'gradient_descent' (one pass over X "
-                "per step; 'auto' chooses it there); 'newton' is not implemented out of core"
-            )
-        learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
-        _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)
-        if X.ndim != 2 or X.dtype.kind != "f":  # type: ignore[union-attr]
-            raise ShapeError(
-                f"{where}: a Dask X must be a 2-D float array (n_samples, n_features), got "
-                f"{X.ndim}-D {X.dtype}"  # type: ignore[union-attr]
-            )
-        labels = np.asarray(y.compute() if distributed.is_dask_array(y) else y)  # type: ignore[union-attr]
-        classes = np.unique(labels)
-        if labels.shape != (X.shape[0],) or classes.size != 2:  # type: ignore[union-attr]
-            raise DataError(
-                f"{where}: y must hold one of two labels per sample of X ({X.shape[0]}), got "  # type: ignore[union-attr]
-                f"shape {labels.shape} with classes {classes.tolist()[:5]}"
-            )
-        w, b, costs = distributed.fit_logistic(
-            X,
-            (labels == classes[1]).astype(np.float64),
-            float(learning_rate),
-            int(self.num_iterations),
-            print_every=int(self.print_every) if self.print_cost else 0,
-        )
-        self.coef_: np.ndarray = w.T
-        self.intercept_ = np.array([b])
-        self.cost_history_ = costs
-        self.n_iter_ = int(self.num_iterations)
-        self.classes_ = classes
-        self.n_features_in_ = int(X.shape[1])  # type: ignore[union-attr]
-        return self
-
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
         samples = self._check_fitted_samples(X, "decision_function")
@@ -961,6 +921,14 @@ class LogisticRegression(BinaryClassifier):
     def _fit_encoded(self, X: np.ndarray, y: np.ndarray) -> None:
         where = "LogisticRegression.fit"
         solver = self._solver(where)
+        if distributed.is_dask_array(X):
+            if self.solver == "newton":
+                raise ValueError(
+                    f"{where}: on a Dask array X the solver is 'gradient_descent' (one pass "
+                    "over X per step; 'auto' chooses it there); 'newton' is not implemented "
+                    "out of core"
+                )
+            solver = "gradient_descent"
         learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
         _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)
         w, b = initialize_with_zeros(X.shape[1])

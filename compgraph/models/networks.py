@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 
 import compgraph as cg
 from compgraph.errors import ShapeError
+from compgraph.models import distributed
 from compgraph.models.estimators import (
     BinaryClassifier,
     TrainingWatch,
@@ -505,7 +506,9 @@ def train(
       time_interval⌋) (``schedule_lr_decay``).
 
     Args:
-        X: the examples as columns, (n_x, m), with n_x = ``layer_dims[0]``.
+        X: the examples as columns, (n_x, m), with n_x = ``layer_dims[0]``; or a Dask
+            array, larger than memory: each full-batch step is then one ``dask.compute``
+            of the compiled step (docs/how-to/backends.md).
         Y: the labels in {0, 1}, (1, m).
         layer_dims: ``[n_x, n_1, …, 1]``: one output unit.
         learning_rate: the step size α (> 0).
@@ -575,8 +578,13 @@ def train(
         mini_batch_size=mini_batch_size, mini_batch_seed=mini_batch_seed,
         decay_rate=decay_rate, time_interval=time_interval,
     )  # fmt: skip
-    X_node = _data_node(X, "X", where)
-    _check_examples(X_node.value, dims, where)
+    # A Dask X stays lazy: run_training reads it chunk by chunk, one compute per step, and
+    # checks its values when a step's result is not finite.
+    if distributed.is_dask_array(X):
+        graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", 1) is False
+        distributed.check_trainable(X, mini_batch_size, compile, graph_free, where)
+    X_node: Any = X if distributed.is_dask_array(X) else _data_node(X, "X", where)
+    _check_examples(_value(X_node), dims, where)
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
 
     parameters = initialize_parameters(dims, seed, scale, initialization)
@@ -595,11 +603,12 @@ def predict(parameters: Mapping[str, Any], X: ArrayLike, hidden: str = "relu") -
 
     Args:
         parameters: ``{"W1": …, "b1": …, …}`` as arrays or Nodes, one output unit.
-        X: the examples as columns, (n_x, m).
+        X: the examples as columns, (n_x, m); or a Dask array, read lazily.
         hidden: ``"relu"`` or ``"tanh"``: the activation the network was trained with.
 
     Returns:
-        A float array of shape (1, m) holding 0.0 and 1.0.
+        A float array of shape (1, m) holding 0.0 and 1.0 (for a Dask X, a Dask array:
+        nothing is computed until it is).
 
     Raises:
         ShapeError, DataError, DTypeError, ValueError: as for ``forward``.
@@ -626,6 +635,12 @@ def _probabilities(
     arrays = {name: _value(v) for name, v in _checked_parameters(parameters, where).items()}
     dims = _dims_of(arrays)
     _check_output(dims, where)
+    if distributed.is_dask_array(X):
+        distributed.check_trainable(X, None, None, True, where)
+        _check_examples(X, dims, where)  # type: ignore[arg-type]
+        # Lazily, chunk by chunk: the compiled forward builds Dask's tasks, computing nothing.
+        probabilities: np.ndarray = _compiled_probabilities(arrays, X, hidden)
+        return probabilities
     with cg.no_grad():
         X_node = _data_node(_value(X), "X", where)
         _check_examples(X_node.value, dims, where)
@@ -633,6 +648,12 @@ def _probabilities(
             name: Node(value, name=name, requires_grad=False) for name, value in arrays.items()
         }
         return _forward(X_node, nodes, activation).value
+
+
+@cg.compile
+def _compiled_probabilities(parameters: Mapping[str, Any], X: Any, hidden: str) -> Node:
+    """A[L] of each column of X; compiled, so that a Dask X is read lazily, chunk by chunk."""
+    return _forward(X, parameters, _activation(hidden, "predict"))
 
 
 def plot_decision_boundary(
@@ -838,6 +859,8 @@ class NetworkClassifier(BinaryClassifier):
         ([2, 4, 1], True, True)
     """
 
+    fits_dask = True  # full batch and compiled, one compute per step (distributed)
+
     def __init__(
         self,
         hidden_layer_sizes: int | Sequence[int] = (4,),
@@ -915,12 +938,16 @@ class NetworkClassifier(BinaryClassifier):
         for name in ("feature_mean_", "feature_scale_"):
             if hasattr(self, name):  # from an earlier fit with standardize=True
                 delattr(self, name)
-        if self.standardize:
-            scale = X.std(axis=0)
-            self.feature_mean_, self.feature_scale_ = (
-                X.mean(axis=0),
-                np.where(scale > 0, scale, 1.0),
+        on_dask = distributed.is_dask_array(X)
+        if on_dask:  # what only full-batch, compiled steps refuse, refused before any pass
+            distributed.check_trainable(
+                X.T, self.batch_size, self.compile, True, where, batch_name="batch_size"
             )
+        if self.standardize:
+            mean, scale = X.mean(axis=0), X.std(axis=0)
+            if on_dask:  # one pass over X for both
+                mean, scale = distributed.compute(mean, scale)
+            self.feature_mean_, self.feature_scale_ = mean, np.where(scale > 0, scale, 1.0)
             X = self._standardised(X)
         # The early stop reads the cost of each step: a full batch's, not a mini-batch's.
         full_batch = self.batch_size is None
@@ -931,7 +958,7 @@ class NetworkClassifier(BinaryClassifier):
         )  # fmt: skip
         with watch.running():
             parameters, costs = _descend(
-                Node(X.T, name="X", requires_grad=False),
+                X.T if on_dask else Node(X.T, name="X", requires_grad=False),
                 Node(y.reshape(1, -1), name="Y", requires_grad=False),
                 initialize_parameters(dims, self.seed, self.scale, self.initialization),
                 activation, float(self.learning_rate), int(self.num_iterations),
@@ -1220,6 +1247,12 @@ def _value(value: Any) -> Any:
 
 
 def _data_node(X: Any, name: str, where: str) -> Node:
+    if distributed.is_dask_array(X):
+        raise TypeError(
+            f"{where} records its graph in memory and cannot take a Dask {name}; train, "
+            f"predict and NetworkClassifier read Dask arrays chunk by chunk (compiled), or "
+            f"pass a NumPy sample ({name}[:, :n].compute())"
+        )
     if isinstance(X, Node):
         finite_real_array(X.value, name, where)
         return X
@@ -1306,6 +1339,8 @@ def _check_output(dims: Sequence[int], where: str) -> None:
 
 
 def _labels(Y: Any, m: int, where: str) -> np.ndarray:
+    if distributed.is_dask_array(Y):  # m labels, 1/n_x of a Dask X: checked in memory
+        Y = Y.compute()
     Y_array = finite_real_array(_value(Y), "Y", where)
     if Y_array.shape != (1, m):
         fix = "; reshape it with Y.reshape(1, -1)" if Y_array.size == m else ""

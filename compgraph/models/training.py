@@ -17,6 +17,10 @@ batch shape each step replays straight-line NumPy. The first step of every trace
 taken eagerly and compared bit for bit; the eager loop's numbers are the contract, and any
 difference, trace error or trace warning makes the rest of the run eager. ``compile=False``
 keeps every step eager, as does a gradient recorder (it is handed the eager graph).
+
+On a Dask X (data larger than memory) every step is the compiled step run on Dask's chunks,
+one ``dask.compute`` each (``compgraph.models.distributed.training_step``), full batch only;
+the optimizer updates the NumPy parameters here.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from typing import Any, Protocol
 import numpy as np
 
 import compgraph as cg
-from compgraph.errors import ShapeError, TraceWarning
+from compgraph.errors import ShapeError, TraceError, TraceWarning
+from compgraph.models import distributed
 from compgraph.node import Node
 
 __all__ = [
@@ -67,9 +72,12 @@ class GradientRecorder(Protocol):
     ``J.backward()`` filled, as before.
 
     A recorder that reads only values (the cost, the parameters, the gradients) and no
-    graph says so with a class attribute ``needs_graph = False``: the loop may then compile
-    its steps, and hands it leaf Nodes holding the parameters and J's value. Any other
-    recorder keeps the steps eager, so that it sees each step's graph.
+    graph says so with an attribute ``needs_graph = False``: the loop may then compile
+    its steps, and hands it leaf Nodes holding the parameters and J's value. One that reads
+    the graph at some steps only has a method ``needs_graph_at(step) -> bool``: those steps
+    are eager, the others compiled (``cg.GradientFlow`` with ``nodes=True`` reads the graph
+    at the steps it records). Any other recorder keeps every step eager, so that it sees
+    each step's graph.
     """
 
     def record(self, iteration: int, parameters: dict[Any, Node], root: Node) -> Any: ...
@@ -194,6 +202,7 @@ def run_training(
             (name → array, or Node when compiled): ``cost(nodes, X, Y, inputs)``.
         parameters: the starting parameters, name → array (never modified).
         X, Y: the data, examples as columns; Nodes are used as they are for full batches.
+            X may be a Dask array (full batch, compiled; see the module's docstring).
         optimizer: an object with ``init`` and ``update`` (see ``optimizers``).
         num_epochs: the passes over the data (for full batch, the steps).
         mini_batch_size: None for full batch, else the size of ``random_mini_batches``.
@@ -206,7 +215,7 @@ def run_training(
         progress: show a tqdm progress bar (see ``progress_bar``).
         gradient_flow: a ``GradientRecorder`` called once per step, or None. Its steps
             are eager (it is handed the step's own graph) unless it declares
-            ``needs_graph = False``.
+            ``needs_graph = False``, or only those where its ``needs_graph_at(step)``.
         description: the progress bar's label.
         step_inputs: X_batch → the step's random inputs (dropout masks), drawn once per
             step before its cost, so that eager and compiled steps see the same draws.
@@ -240,9 +249,18 @@ def run_training(
     record_every = check_count(record_every, "record_every", where)
     compile = check_compile(compile, where)  # noqa: A001
     unit = "iteration" if mini_batch_size is None else "epoch"
-    full_batch = None
+    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
+    graph_at = _graph_steps(gradient_flow)
+    # Out of core: every step is the compiled step's code on Dask's chunks, one compute each.
+    on_dask = distributed.is_dask_array(X)
+    if on_dask:
+        distributed.check_trainable(X, mini_batch_size, compile, graph_free, where)
+    full_batch: list[tuple[Any, Any]] | None = None
     size = 0 if mini_batch_size is None else check_count(mini_batch_size, "mini_batch_size", where)
-    if mini_batch_size is None:
+    if on_dask:
+        full_batch = [(X, _dask_labels(Y, X.dtype))]
+        m = X.shape[-1]
+    elif mini_batch_size is None:
         full_batch = [(_data_node(X, "X"), _data_node(Y, "Y"))]
         m = full_batch[0][0].shape[-1]
     else:
@@ -250,8 +268,10 @@ def run_training(
         m = np.shape(X_values)[-1]
     hooks = _recorder_hooks(gradient_flow)
     compiled = None
-    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
-    if graph_free and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile):
+    if on_dask or (
+        (graph_free or graph_at is not None)
+        and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile)
+    ):
         compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
@@ -278,9 +298,18 @@ def run_training(
                 ]
             total = 0.0
             for X_node, Y_node in batches:
-                inputs = None if step_inputs is None else step_inputs(X_node.value)
+                inputs = None if step_inputs is None else step_inputs(_value(X_node))
 
-                if compiled is not None and not compiled.given_up:
+                if on_dask:
+                    assert compiled is not None
+                    batch_cost, gradients = compiled.on_dask(current, X_node, Y_node, inputs)
+                    if gradient_flow is not None:
+                        _record_values(gradient_flow, step, current, batch_cost, gradients, hooks)
+                elif (
+                    compiled is not None
+                    and not compiled.given_up
+                    and not (graph_at is not None and graph_at(step))
+                ):
                     eager_check = functools.partial(
                         _eager_step, cost, current, X_node, Y_node, inputs, None, step, hooks
                     )
@@ -397,6 +426,24 @@ class _CompiledStep:
     @property
     def traces(self) -> int:
         return self.function.traces
+
+    def on_dask(
+        self, parameters: dict[Any, Any], X: Any, Y: Any, inputs: dict[str, Any] | None
+    ) -> tuple[float, dict[Any, Any]]:
+        """A step on a Dask X: no eager step to fall back on or compare with (it would hold
+        X), so a cost that cannot be traced, or whose trace would freeze a value, raises."""
+        first = self.function.traces == 0
+        try:
+            with warnings.catch_warnings():
+                if first:
+                    warnings.simplefilter("error", TraceWarning)
+                result = distributed.training_step(self.function, parameters, X, Y, inputs)
+        except TraceWarning as warning:
+            raise TraceError(
+                f"run_training: a Dask X trains only compiled, and the cost cannot be: {warning}"
+            ) from None
+        self.steps += 1
+        return result
 
     def __call__(
         self,
@@ -531,6 +578,14 @@ def check_seed(value: Any, name: str, where: str) -> int:
     return int(value)
 
 
+def _graph_steps(recorder: Any) -> Callable[[int], bool] | None:
+    """A recorder's ``needs_graph_at``: the steps it needs eager, when it names them."""
+    if recorder is None or getattr(recorder, "needs_graph", True) is False:
+        return None
+    graph_at = getattr(recorder, "needs_graph_at", None)
+    return graph_at if callable(graph_at) else None
+
+
 def _recorder_hooks(recorder: Any) -> frozenset[str]:
     """Which of the keywords ``gradients`` and ``node_gradients`` the recorder's record takes."""
     if recorder is None:
@@ -575,6 +630,14 @@ def _gradients(
 
 def _value(value: Any) -> Any:
     return value.value if isinstance(value, Node) else value
+
+
+def _dask_labels(Y: Any, dtype: Any) -> Any:
+    """A Dask run's labels in X's float dtype: integer labels would be static arguments of
+    the compiled step (read by value), and a Dask Y is converted lazily."""
+    if distributed.is_dask_array(Y):
+        return Y if Y.dtype == dtype else Y.astype(dtype)
+    return np.asarray(_value(Y), dtype=dtype)
 
 
 def _data_node(data: Any, name: str) -> Node:

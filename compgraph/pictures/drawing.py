@@ -56,6 +56,7 @@ __all__ = [
     "layout",
     "layout_program",
     "render",
+    "setting_text",
     "to_dot",
     "to_svg",
 ]
@@ -302,15 +303,46 @@ def _value_label(node: Node, parts: dict[str, Any], grad_in_red: bool) -> tuple[
     return "<" + "".join(line + '<br align="left"/>' for line in lines) + ">", widest
 
 
-def _op_lines(node: Node) -> list[str]:
-    op = node.op
-    assert op is not None, "only nodes with parents get an op box, and they have an op"
-    settings = [
-        f"{key}={value!r}"
+def setting_text(node: Node, width: int) -> list[str]:
+    """An op's settings as ``key=value`` texts of at most ``width`` characters.
+
+    An array setting (``where=``, an index) is shown whole only when it has at most four
+    elements, else as its dtype and shape: a repr cut at ``width`` would look like data.
+
+    Example:
+        >>> import numpy as np
+        >>> import compgraph as cg
+        >>> x = cg.Node(np.ones((6, 10)))
+        >>> setting_text(cg.sum(x, where=x.value > 0, axis=0), 40)
+        ['axis=0', 'where=<bool (6, 10)>']
+        >>> setting_text(x[::-1, np.array([0, 2])], 40)
+        ['index=(::-1, [0, 2])']
+    """
+    return [
+        f"{key}={_setting_value(value)}"[:width]
         for key, value in node.attrs.items()
         if value is not None and value is not False
     ]
-    return [line[:60] for line in [op.symbol or op.name, *settings]]
+
+
+def _setting_value(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size <= 4:
+            return np.array2string(value, separator=", ")
+        return f"<{value.dtype} {value.shape}>"
+    if isinstance(value, slice):
+        parts = ["" if part is None else str(part) for part in (value.start, value.stop)]
+        return ":".join(parts) + ("" if value.step is None else f":{value.step}")
+    if isinstance(value, tuple):
+        inner = ", ".join(_setting_value(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
+def _op_lines(node: Node) -> list[str]:
+    op = node.op
+    assert op is not None, "only nodes with parents get an op box, and they have an op"
+    return [(op.symbol or op.name)[:60], *setting_text(node, 60)]
 
 
 def _operand_roles(node: Node) -> list[str]:

@@ -552,11 +552,7 @@ def _expression(node: Node, operands: list[str]) -> str:
     op = node.op
     assert op is not None, "only nodes with parents are drawn as expressions, and they have an op"
     symbol = op.symbol
-    settings = [
-        f"{key}={value!r}"[:40]
-        for key, value in node.attrs.items()
-        if value is not None and value is not False
-    ]
+    settings = viz.setting_text(node, 40)
     if op.infix and len(operands) == 2 and not settings:
         return f"{operands[0]} {symbol} {operands[1]}"
     if symbol == "−" and len(operands) == 1:
