@@ -434,10 +434,20 @@ def _device(x: Any) -> Any:
     return array_api_compat.device(x)
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit: no library here
-    # raises a flag for it, and σ(-40) keeps its relative accuracy (unlike 0.5 + 0.5 tanh).
-    return 1 / (1 + xp.exp(-x))
+def _sigmoid(backend: Backend, x: Any) -> Any:
+    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit, and σ(-40) keeps
+    # its relative accuracy (unlike 0.5 + 0.5 tanh). GPUs raise no flag for the overflow;
+    # Dask's chunks are NumPy arrays, which warn from Dask's threads, out of reach of the
+    # caller's errstate: there each chunk is computed with the overflow silenced, as eager.
+    if backend.lazy:
+        return x.map_blocks(_quiet_sigmoid, dtype=x.dtype)
+    return 1 / (1 + backend.xp.exp(-x))
+
+
+def _quiet_sigmoid(block: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        result: np.ndarray = 1 / (1 + np.exp(-block))
+        return result
 
 
 def _logsumexp(xp: Any, x: Any, axis: Any) -> Any:
@@ -533,7 +543,7 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "minimum": lambda b, x, y: b.xp.minimum(x, y),
     "where": lambda b, x, y, condition: _where(b.xp, x, y, condition),
     "clip": lambda b, x, low, high: _clip(b.xp, x, low, high),
-    "sigmoid": lambda b, x: _sigmoid(b.xp, x),
+    "sigmoid": _sigmoid,
     "tanh": lambda b, x: b.xp.tanh(x),
     "relu": lambda b, x: b.xp.maximum(x, _zero(b.xp, x)),
     "leaky_relu": lambda b, x, slope=0.01: b.xp.where(x > 0, x, slope * x),

@@ -195,6 +195,12 @@ def every_op_equals_numpys(setting, name, data):
         # XLA's CPU arithmetic treats subnormal numbers as 0 (JAX says so): not NumPy's
         # numbers to compare with (test_jax_treats_subnormal_numbers_as_zero)
         assume(not any(subnormal(a).any() for a in [*arrays, weights]))
+    if not setting.startswith("strict"):
+        # At a kink (|x| at 0, a constant group's std) the gradient is a choice made by a
+        # comparison, and another library's kernels round the compared value differently
+        # (torch's std of equal float32 numbers is not exactly 0): smooth points only.
+        # array-api-strict runs NumPy itself, so there every point is compared.
+        assume(case.is_smooth_at(*arrays, **attrs))
     if name == "astype":
         attrs = {"dtype": np.dtype(dtype)}  # a device without float64 has only float32
     first, second = first_and_second(case, attrs, weights, len(arrays))

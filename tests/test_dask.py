@@ -4,6 +4,7 @@ this process never holds."""
 
 import time
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -374,3 +375,13 @@ def test_predicting_on_dask_before_fit_is_refused_as_on_numpy(method):
     named = "predict" if method == "score" else method  # score predicts first, as on NumPy
     with pytest.raises(cg.NotFittedError, match=f"LogisticRegression.{named}: this .* not fitted"):
         getattr(LogisticRegression(), method)(*arguments)
+
+
+def test_sigmoid_of_very_negative_values_on_dask_is_silent_as_eager_is():
+    # e^1000 overflows to inf, which gives the exact limit 0: NumPy eager silences it, and
+    # Dask's threads (out of reach of the caller's errstate) must not warn either
+    step = cg.compile(lambda x: cg.sum(cg.sigmoid(x)))
+    x = np.array([-1000.0, 0.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert step(da.from_array(x, chunks=1)).compute() == step(x)
