@@ -522,7 +522,8 @@ class _Trace:
                 namespace["check_finite"] = _no_check
             else:
                 namespace["check_finite"] = functools.partial(_check_on, backend)
-            function = types.FunctionType(self.function.__code__, namespace, self.name)
+            code = backends.code_for(self.function, self.source, backend)
+            function = types.FunctionType(code, namespace, self.name)
             self._on[backend] = function
         return function
 
