@@ -199,10 +199,16 @@ def _split(value: Any, leaves: list[Any]) -> Any:
         if dtype.char in _FLOAT_KINDS:
             leaves.append(value)
             return (tuple(value.shape), dtype.char)
+        library = type(value).__module__.partition(".")[0]
+        if dtype.kind == "f":  # float16, or another float NumPy's trace cannot stand for
+            raise TypeError(
+                f"a compiled function traces float32 and float64 arrays; got a {library} "
+                f"{type(value).__name__} of {dtype}: convert it (astype float32) first"
+            )
         raise TypeError(
             f"a compiled function's integer and boolean arrays are static (their values pick "
-            f"the code), so they are NumPy arrays; got a {type(value).__name__} of {dtype}: "
-            "pass it as a NumPy array"
+            f"the code), so they are NumPy arrays; got a {library} {type(value).__name__} of "
+            f"{dtype}: pass it as a NumPy array"
         )
     try:
         hash(value)

@@ -385,3 +385,9 @@ def test_sigmoid_of_very_negative_values_on_dask_is_silent_as_eager_is():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert step(da.from_array(x, chunks=1)).compute() == step(x)
+
+
+def test_a_float16_array_is_refused_naming_the_dtypes_a_trace_keeps():
+    step = cg.compile(lambda x: cg.sum(x))
+    with pytest.raises(TypeError, match="traces float32 and float64 arrays; got a dask Array"):
+        step(da.ones(3, dtype=np.float16, chunks=1))
