@@ -6,6 +6,8 @@
    gradient-descent step and GB of X per second for compgraph (one ``dask.compute`` of the
    compiled step), for dask-glm's ``gradient_descent`` (hand-written gradient, with its own
    line search) when installed, and for reading X once (``X.sum()``, the limit of a step).
+3. A network's step in memory: forward and backward of ``[n, 20, 7, 1]`` (ReLU, the shared
+   training loop's compiled step) on NumPy against the same on the chunked Dask array.
 
     python benchmarks/dask_logistic.py [--rows 1000000] [--features 50] [--steps 5]
 """
@@ -23,7 +25,17 @@ import dask
 import dask.array as da
 import numpy as np
 
-from compgraph.models import distributed
+import compgraph as cg
+from compgraph.models import distributed, networks
+
+
+def network_cost(parameters: dict[str, Any], X: Any, Y: Any) -> Any:
+    """The deep network's cost: ReLU hidden layers, J = mean(L(Z[L], Y))."""
+    A, layers = X, len(parameters) // 2
+    for layer in range(1, layers + 1):
+        Z = parameters[f"W{layer}"] @ A + parameters[f"b{layer}"]
+        A = cg.relu(Z)
+    return cg.mean(cg.sigmoid_cross_entropy(Z, Y))
 
 
 def best_of(fn: Any, repeats: int) -> float:
@@ -70,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"in memory: NumPy {numpy_step:.3f} s/step, Dask {dask_step:.3f} s/step "
               f"({dask_step / numpy_step:.2f}x NumPy)")  # fmt: skip
 
+        # 3. (timed here, printed last) a network's step: the route's cost beyond one layer
+        layers = [n, 20, 7, 1]
+        network = cg.compile(cg.value_and_grad(network_cost))
+        parameters = networks.initialize_parameters(layers, initialization="he")
+        numpy_network = best_of(lambda: network(parameters, columns, Y), args.steps)
+        dask_network = best_of(
+            lambda: dask.compute(*network(parameters, X_dask.T, Y_dask)), args.steps
+        )
+
         # 2. out of core: read from the file every step
         X_disk = da.from_array(np.load(path, mmap_mode="r"), chunks=(rows, n))
         Y_disk = da.from_array(y, chunks=rows).reshape(1, -1)
@@ -78,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'out of core':32} {'s/step':>8} {'GB/s':>8}")
         print(f"{'read X once (the limit)':32} {read:8.3f} {gb / read:8.2f}")
         print(f"{'compgraph compiled step':32} {ours:8.3f} {gb / ours:8.2f}")
+        print(f"network {layers} in memory: NumPy {numpy_network:.3f} s/step, Dask "
+              f"{dask_network:.3f} s/step ({dask_network / numpy_network:.2f}x NumPy)")  # fmt: skip
         try:
             from dask_glm.algorithms import gradient_descent  # type: ignore[import-not-found]
             from dask_glm.families import Logistic  # type: ignore[import-not-found]

@@ -20,15 +20,26 @@ stable sigmoid, logsumexp     1 / (1 + e^-x) (e^-x = inf gives the exact limit 0
 floating-point flags          none outside NumPy: the results are checked for inf/NaN with one
                               reduction per call; on Dask the check is a task of the same graph,
                               so it runs inside the user's ``dask.compute``
-``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``)
+negative slice steps,         PyTorch has no negative strides, and applies an int before the
+ints with index arrays        arrays: ``x[5:1:-2]`` runs as a positive slice of the same
+                              elements, flipped (``flip_steps``); with arrays, a gather at
+                              NumPy's flat positions (``flat_positions``); ``code_for`` writes
+                              such lines ``xp.getitem(x, index)`` on torch
+float64 on JAX                only under ``jax.enable_x64``: without it, refused (as on a device
+                              without float64), not truncated with a warning
+``.T`` beyond 2-D             ``xp.permute_dims`` (None reverses the axes, as NumPy's ``.T``;
+                              axes from the end made non-negative for JAX)
 ``np.concatenate``, astype    ``xp.concat``, ``xp.astype``
 ============================  ===================================================================
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import functools
 import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,11 +51,15 @@ from compgraph.errors import NonFiniteError, TraceError
 __all__ = [
     "PORTABLE",
     "Backend",
+    "code_for",
+    "flat_positions",
+    "flip_steps",
     "is_foreign_array",
     "namespace_for",
     "numpy_dtype",
     "resolve",
     "select",
+    "torch_differs",
     "value_test",
 ]
 
@@ -90,18 +105,22 @@ class Backend:
         self.device = device
         self.library = library
         self.lazy = library == "dask"
+        # JAX has float64 only while x64 is on (jax.enable_x64, scoped): a backend of its own
+        self.float64 = library != "jax" or _jax_x64()
+        if not self.float64:
+            self.xp = _Float32Only(xp)
 
     def __repr__(self) -> str:
         return f"Backend({self.library}, device={self.device!r})"
 
+    def _key(self) -> tuple[str, str, bool]:
+        return (self.library, str(self.device), self.float64)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Backend) and (self.library, str(self.device)) == (
-            other.library,
-            str(other.device),
-        )
+        return isinstance(other, Backend) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.library, str(self.device)))
+        return hash(self._key())
 
     # -- values in and out --------------------------------------------------------------------
 
@@ -147,6 +166,21 @@ class Backend:
 
     # -- what the standard lacks --------------------------------------------------------------
 
+    def getitem(self, x: Any, index: Any) -> Any:
+        """``x[index]`` with NumPy's meaning; on PyTorch, where torch's differs
+        (``torch_differs``): a basic index through ``flip_steps``, others by flat positions."""
+        if self.library != "torch" or not torch_differs(index):
+            return x[index]
+        items = index if isinstance(index, tuple) else (index,)
+        items = tuple(self.to_numpy(i) if is_foreign_array(i) else i for i in items)
+        if _basic_index(items):
+            plan = flip_steps(items, tuple(x.shape))
+            assert plan is not None
+            narrowing, axes, rest = plan
+            return self.xp.flip(x[narrowing], axis=axes)[rest]
+        positions = self.asarray(flat_positions(items, tuple(x.shape)))
+        return self.xp.reshape(x, (-1,))[positions]
+
     def scatter_add(self, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
         """Zeros of ``shape`` with ``v`` added at ``index``, repeated indices summed."""
         xp = self.xp
@@ -167,6 +201,12 @@ class Backend:
             )
             if all(isinstance(i, torch.Tensor) for i in indices):
                 return total.index_put_(indices, v, accumulate=True)
+            # ints or slices with the arrays: NumPy's picks, as flat positions (torch_differs)
+            positions = flat_positions(index, shape)
+            flat_v = xp.reshape(xp.broadcast_to(v, positions.shape), (-1,))
+            flat = xp.reshape(total, (-1,))
+            flat.index_put_((self.asarray(positions.reshape(-1)),), flat_v, accumulate=True)
+            return total
         if self.library == "jax":
             return xp.zeros(shape, dtype=v.dtype).at[index].add(v)
         if self.library == "cupy":
@@ -195,6 +235,41 @@ class Backend:
         return value.map_blocks(_refuse_nonfinite, name=False, dtype=value.dtype, what=name)
 
 
+def _jax_x64() -> bool:
+    import jax
+
+    # what JAX makes of a float64 request: itself with x64 on (scoped or not), else float32
+    return bool(jax.dtypes.canonicalize_dtype(np.float64) == np.float64)
+
+
+class _Float32Only:
+    """JAX's namespace while x64 is off. JAX makes a float64 request float32 with a warning;
+    here it raises, as a device without float64 does (array-api-strict's), so that compiled
+    code makes its float64 constants float32 and refuses float64 arguments by name."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+    def _refuse(self, dtype: Any) -> None:
+        if dtype is not None and np.dtype(dtype) == np.float64:
+            raise ValueError(
+                "JAX has no float64 while x64 is off (its default): call inside "
+                "jax.enable_x64(True), or keep the step float32 (NumPy's rules make a Python "
+                "float argument or a float64 constant float64)"
+            )
+
+    def asarray(self, value: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        self._refuse(dtype if dtype is not None else getattr(value, "dtype", None))
+        return self._xp.asarray(value, dtype=dtype, **kwargs)
+
+    def astype(self, x: Any, dtype: Any, **kwargs: Any) -> Any:
+        self._refuse(dtype)
+        return self._xp.astype(x, dtype, **kwargs)
+
+
 def _refuse_nonfinite(block: Any, what: str = "a result") -> Any:
     if not np.all(np.isfinite(block)):
         raise NonFiniteError(
@@ -211,6 +286,90 @@ def _basic_index(index: Any) -> bool:
     return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
 
 
+def torch_differs(index: Any) -> bool:
+    """Whether PyTorch would read ``x[index]`` otherwise than NumPy, or refuse it.
+
+    Its tensors have no negative strides, so a negative slice step raises (and the
+    gradients of cumsum and prod reverse an axis); and it applies an int before the arrays
+    (``x[0, :, [2, 0]]`` puts the array's axis last, where NumPy's rule for separated
+    advanced indices puts it first). ``Backend.getitem`` serves these with NumPy's meaning.
+
+    Example:
+        >>> torch_differs((slice(None, None, -1),)), torch_differs((0, slice(None)))
+        (True, False)
+        >>> torch_differs((0, slice(None), np.array([2, 0])))
+        True
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    ints = any(isinstance(i, (int, np.integer)) for i in items)
+    arrays = any(
+        not isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in items
+    )
+    return any(_reverses(i) for i in items) or (arrays and ints)
+
+
+def flip_steps(index: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...], Any] | None:
+    """A basic ``x[index]`` (ints, slices, None, ...) as ``flip(x[narrowing], axes)[rest]``
+    with every step positive, or None when no slice has a negative step (``shape`` is x's).
+
+    PyTorch has no negative slice steps (``torch_differs``). A slice ``start:stop:-k`` over
+    an axis of length n picks ``range(*slice.indices(n))``: the elements of the positive
+    slice ``last:first+1:k``, in reverse. ``narrowing`` takes that slice on each such input
+    axis (the others whole), ``axes`` are those input axes, flipped, and ``rest`` is
+    ``index`` with each of those slices made ``:``. Flipping input axes, before ``rest``,
+    leaves the ints and None (which move the output's axes) where ``index`` has them.
+
+    Example:
+        >>> x = np.arange(12).reshape(2, 6)
+        >>> narrowing, axes, rest = flip_steps((Ellipsis, slice(5, 1, -2)), x.shape)
+        >>> narrowing, axes, rest
+        ((slice(None, None, None), slice(3, 6, 2)), (1,), (Ellipsis, slice(None, None, None)))
+        >>> bool((np.flip(x[narrowing], axes)[rest] == x[..., 5:1:-2]).all())
+        True
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(_reverses(item) for item in items):
+        return None
+    # an Ellipsis stands for the axes that the ints and slices do not take
+    spread = len(shape) - sum(isinstance(item, (int, slice)) for item in items)
+    narrowing: list[Any] = [slice(None)] * len(shape)
+    flipped: list[int] = []
+    rest: list[Any] = []
+    axis = 0
+    for item in items:
+        if _reverses(item):
+            picked = range(*item.indices(shape[axis]))
+            if picked:  # the same elements, first to last, with a positive step
+                narrowing[axis] = slice(picked[-1], picked[0] + 1, -picked.step)
+            else:
+                narrowing[axis] = slice(0, 0)
+            flipped.append(axis)
+            item = slice(None)
+        rest.append(item)
+        axis += spread if item is Ellipsis else isinstance(item, (int, slice))
+    return tuple(narrowing), tuple(flipped), tuple(rest)
+
+
+def flat_positions(index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """For any NumPy index, the flat (C-order) position in an array of ``shape`` of each
+    element ``x[index]`` picks: Σ coordinate · stride over the axes, each axis's coordinate
+    a broadcast view indexed as x is (nothing of x's size is made).
+
+    Example:
+        >>> flat_positions((0, slice(None), np.array([2, 0])), (2, 3, 4)).tolist()
+        [[2, 6, 10], [0, 4, 8]]
+    """
+    total = np.broadcast_to(np.int64(0), shape)[index]
+    for axis, length in enumerate(shape):
+        along = np.arange(length, dtype=np.int64).reshape((length, *[1] * (len(shape) - 1 - axis)))
+        total = total + np.broadcast_to(along, shape)[index] * math.prod(shape[axis + 1 :])
+    return np.asarray(total, dtype=np.int64)
+
+
+def _reverses(item: Any) -> bool:
+    return type(item) is slice and item.step is not None and item.step < 0
+
+
 def numpy_dtype(value: Any) -> np.dtype[Any]:
     """The NumPy dtype of the same name as an array's dtype (torch.float32 -> float32)."""
     return np.dtype(str(value.dtype).rpartition(".")[2])
@@ -222,8 +381,18 @@ def _is_float(xp: Any, value: Any) -> bool:
 
 def _basic_scatter(backend: Backend, v: Any, index: Any, shape: tuple[int, ...]) -> Any:
     """Zeros with ``v`` at a basic index (ints, slices, None, ...), which names each element
-    once: a pad where the library writes in place, else one-hot."""
+    once: a pad where the library writes in place (JAX: ``.at[index].set``), else one-hot."""
     xp = backend.xp
+    if backend.library == "jax":
+        return xp.zeros(shape, dtype=v.dtype, device=backend.device).at[index].set(v)
+    plan = flip_steps(index, shape) if backend.library == "torch" else None
+    if plan is not None:
+        # x[index] is flip(x[narrowing])[rest]: v goes in at rest, flipped back, at narrowing
+        narrowing, axes, rest = plan
+        inner = _basic_scatter(backend, v, rest, np.broadcast_to(0, shape)[narrowing].shape)
+        total = xp.zeros(shape, dtype=v.dtype, device=backend.device)
+        total[narrowing] = xp.flip(inner, axis=axes)
+        return total
     if backend.library in ("torch", "cupy", "numpy"):
         total = xp.zeros(shape, dtype=v.dtype, device=backend.device)
         total[index] = v
@@ -265,10 +434,20 @@ def _device(x: Any) -> Any:
     return array_api_compat.device(x)
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit: no library here
-    # raises a flag for it, and σ(-40) keeps its relative accuracy (unlike 0.5 + 0.5 tanh).
-    return 1 / (1 + xp.exp(-x))
+def _sigmoid(backend: Backend, x: Any) -> Any:
+    # e^-x = inf for very negative x gives 1 / inf = 0, the exact limit, and σ(-40) keeps
+    # its relative accuracy (unlike 0.5 + 0.5 tanh). GPUs raise no flag for the overflow;
+    # Dask's chunks are NumPy arrays, which warn from Dask's threads, out of reach of the
+    # caller's errstate: there each chunk is computed with the overflow silenced, as eager.
+    if backend.lazy:
+        return x.map_blocks(_quiet_sigmoid, dtype=x.dtype)
+    return 1 / (1 + backend.xp.exp(-x))
+
+
+def _quiet_sigmoid(block: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        result: np.ndarray = 1 / (1 + np.exp(-block))
+        return result
 
 
 def _logsumexp(xp: Any, x: Any, axis: Any) -> Any:
@@ -332,7 +511,10 @@ def _extreme(
 
 
 def _permute(xp: Any, x: Any, axes: Any = None) -> Any:
-    return xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
+    # JAX takes no axis counted from the end (-1): each is made non-negative
+    if axes is None:
+        return xp.permute_dims(x, tuple(range(x.ndim))[::-1])
+    return xp.permute_dims(x, tuple(a % x.ndim for a in axes))
 
 
 def _clip(xp: Any, x: Any, low: Any, high: Any) -> Any:
@@ -361,7 +543,7 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "minimum": lambda b, x, y: b.xp.minimum(x, y),
     "where": lambda b, x, y, condition: _where(b.xp, x, y, condition),
     "clip": lambda b, x, low, high: _clip(b.xp, x, low, high),
-    "sigmoid": lambda b, x: _sigmoid(b.xp, x),
+    "sigmoid": _sigmoid,
     "tanh": lambda b, x: b.xp.tanh(x),
     "relu": lambda b, x: b.xp.maximum(x, _zero(b.xp, x)),
     "leaky_relu": lambda b, x, slope=0.01: b.xp.where(x > 0, x, slope * x),
@@ -394,7 +576,7 @@ PORTABLE: dict[str, Callable[..., Any]] = {
     "astype": lambda b, x, dtype: b.xp.astype(x, getattr(b.xp, str(dtype).rpartition(".")[2])),
     "concatenate": lambda b, *xs, axis=0: b.xp.concat(xs, axis=axis),
     "stack": lambda b, *xs, axis=0: b.xp.stack(xs, axis=axis),
-    "getitem": lambda b, x, index: x[index],
+    "getitem": lambda b, x, index: b.getitem(x, index),
     "index_add": lambda b, v, index, shape: b.scatter_add(v, index, tuple(shape)),
     "sin": lambda b, x: b.xp.sin(x),
     "cos": lambda b, x: b.xp.cos(x),
@@ -471,16 +653,83 @@ class _PortableOp:
 
 class _Namespace:
     """The ``xp`` compiled code sees: the library's namespace, with ``permute_dims`` taking
-    None (``.T``: every axis reversed), as NumPy's transpose does."""
+    None (``.T``: every axis reversed), as NumPy's transpose does, and ``getitem`` (not the
+    standard's), which ``code_for`` writes where PyTorch needs it."""
 
-    def __init__(self, xp: Any) -> None:
-        self._xp = xp
+    def __init__(self, backend: Backend) -> None:
+        self._xp = backend.xp
+        self.getitem = backend.getitem
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._xp, name)
 
     def permute_dims(self, x: Any, axes: Any = None) -> Any:
         return _permute(self._xp, x, axes)
+
+
+def code_for(function: Any, source: str, backend: Backend) -> types.CodeType:
+    """The code of compiled ``function`` (written from ``source``) to run on ``backend``.
+
+    The same code everywhere, except on PyTorch where it would read an index otherwise
+    than NumPy (``torch_differs``: ``x[::-1]`` written in the brackets, or an index constant
+    with a negative step or ints with arrays): there each such ``x[index]`` becomes
+    ``xp.getitem(x, index)`` (``Backend.getitem``). The lines keep their numbers, so a
+    traceback points at ``.source``.
+    """
+    code: types.CodeType = function.__code__
+    if backend.library != "torch":
+        return code
+    tree = ast.parse(source)
+    rewriter = _TorchIndices(function.__globals__)
+    tree = ast.fix_missing_locations(rewriter.visit(tree))
+    if not rewriter.changed:
+        return code
+    module = builtins.compile(tree, code.co_filename, "exec")
+    return next(
+        c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == code.co_name
+    )
+
+
+class _TorchIndices(ast.NodeTransformer):
+    """``x[... ::-k ...]`` written as ``xp.getitem(x, (..., slice(None, None, -k), ...))``,
+    and ``x[index]`` as ``xp.getitem(x, index)`` where the constant ``index`` needs it."""
+
+    def __init__(self, constants: dict[str, Any]) -> None:
+        self.constants = constants
+        self.changed = False
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        index = node.slice
+        if isinstance(index, ast.Name):
+            if not torch_differs(self.constants.get(index.id)):
+                return node
+        else:
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            if not any(_reverses_literally(part) for part in parts):
+                return node
+            index = ast.Tuple([_as_call(part) for part in parts], ast.Load())
+        self.changed = True
+        getitem = ast.Attribute(ast.Name("xp", ast.Load()), "getitem", ast.Load())
+        return ast.copy_location(ast.Call(getitem, [node.value, index], []), node)
+
+
+def _reverses_literally(part: ast.expr) -> bool:
+    if not isinstance(part, ast.Slice) or part.step is None:
+        return False
+    try:
+        step = ast.literal_eval(part.step)
+    except ValueError:
+        return False
+    return type(step) is int and step < 0
+
+
+def _as_call(part: ast.expr) -> ast.expr:
+    """A slice written ``a:b:c`` as the call ``slice(a, b, c)`` (outside brackets)."""
+    if not isinstance(part, ast.Slice):
+        return part
+    bounds = [ast.Constant(None) if p is None else p for p in (part.lower, part.upper, part.step)]
+    return ast.Call(ast.Name("slice", ast.Load()), bounds, [])
 
 
 def namespace_for(globals_: dict[str, Any], backend: Backend) -> dict[str, Any]:
@@ -491,7 +740,7 @@ def namespace_for(globals_: dict[str, Any], backend: Backend) -> dict[str, Any]:
         if name == "__builtins__":
             remade[name] = value
         elif name == "xp":
-            remade[name] = _Namespace(backend.xp)
+            remade[name] = _Namespace(backend)
         elif name == "asarray":
             remade[name] = backend.asarray
         elif name == "copy":

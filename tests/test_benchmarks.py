@@ -8,6 +8,7 @@ wrong one, and that its tables and targets are rendered from the measurements.
 import importlib.util
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -342,3 +343,22 @@ def test_the_readme_quotes_the_benchmark_tables_numbers():
     )
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert expected in readme, expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["dask_logistic.py", "gpu.py"])
+def test_the_backend_benchmarks_run_at_a_tiny_size(script):
+    """benchmarks/dask_logistic.py and gpu.py run where their libraries are (gpu.py without a
+    GPU says so and exits 0), so they do not rot between the runs that time them."""
+    pytest.importorskip("dask")
+    arguments = {
+        "dask_logistic.py": ["--rows", "2000", "--features", "5", "--steps", "1"],
+        "gpu.py": ["--repeats", "1"],
+    }[script]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *arguments],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    if script == "dask_logistic.py":
+        assert "x NumPy" in result.stdout and "network [5, 20, 7, 1]" in result.stdout

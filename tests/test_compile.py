@@ -1,6 +1,7 @@
 """cg.compile against eager compgraph, bit for bit: the lessons' steps, second order, every op
 of the op table (first and second order), and the limits it refuses rather than freezes."""
 
+import importlib
 import re
 import warnings
 
@@ -393,6 +394,67 @@ def test_a_nonfinite_argument_runs_eagerly():
         assert np.isnan(compiled(np.array([np.nan, 1.0])))
 
 
+def _saturated(a, b, c, d):
+    """tanh(±inf) = ±1: an inf argument reaches no result, so only the check of the
+    arguments sees it."""
+    return cg.sum(cg.tanh(a)) + cg.sum(cg.tanh(b)) + cg.tanh(c) + cg.sum(cg.tanh(d))
+
+
+@pytest.mark.parametrize("position", range(4))
+def test_an_inf_in_any_small_argument_runs_eagerly_even_when_no_result_shows_it(position):
+    # a 3-vector, a 2x2, a Python float and 3000 float32s (checked with the rest, or alone)
+    args = [np.ones(3), np.ones((2, 2)), 1.0, np.ones(3000, dtype=np.float32)]
+    step = cg.value_and_grad(_saturated, argnums=(0, 1, 2, 3))
+    compiled = cg.compile(step)
+    compiled(*args)
+    if position == 2:
+        args[2] = -np.inf
+    else:
+        args[position] = args[position].copy()
+        args[position].reshape(-1)[-1] = np.inf
+    with pytest.warns(cg.NonFiniteWarning):
+        got = compiled(*args)
+    with pytest.warns(cg.NonFiniteWarning):
+        expected = step(*args)
+    assert_same_bits(got, expected)
+    assert compiled.traces == 1
+
+
+def test_a_nan_in_a_large_unchecked_argument_is_caught_in_the_results():
+    def f(w, X):
+        return cg.sum(w @ X)
+
+    step = cg.value_and_grad(f)
+    compiled = cg.compile(step)
+    w, X = np.ones((1, 3)), np.ones((3, 5000))
+    compiled(w, X)
+    X[2, 4999] = np.nan  # no flag, and X is too large to be checked on each call
+    with pytest.warns(cg.NonFiniteWarning):
+        got = compiled(w, X)
+    with pytest.warns(cg.NonFiniteWarning):
+        expected = step(w, X)
+    assert_same_bits(got, expected)
+
+
+def test_sigmoids_own_overflow_in_a_replay_is_silent_and_exact():
+    # e^1000 overflows inside σ(-1000) = 0 on purpose: the replay neither warns nor reruns
+    calls = []
+
+    def loss(x):
+        calls.append(x)
+        return cg.sum(cg.sigmoid(x) * x)
+
+    x = np.array([-1000.0, -40.0, 0.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = cg.compile(cg.value_and_grad(loss))
+        compiled(x)  # the trace
+        traced = len(calls)
+        got = compiled(x)
+        assert len(calls) == traced  # replayed, not run eagerly
+        assert_same_bits(got, cg.value_and_grad(loss)(x))
+
+
 def test_an_error_in_the_trace_is_eagers_error():
     compiled = cg.compile(cg.grad(lambda a, b: cg.sum(a @ b)))
     with pytest.raises(
@@ -422,6 +484,64 @@ def test_a_user_op_that_turns_nonfinite_without_a_flag_is_reported_by_the_eager_
     with pytest.warns(cg.NonFiniteWarning, match="shout output"):
         value, _ = compiled(np.full(2, 2.0))
     assert value == np.inf
+
+
+@pytest.mark.parametrize("numpy_1", [False, True])
+def test_a_replay_notes_floating_point_exceptions_and_leaves_the_callers_errstate_as_it_was(
+    numpy_1, monkeypatch
+):
+    if numpy_1:  # where np.errstate's inner calls are not there, np.errstate itself
+        monkeypatch.setattr(
+            importlib.import_module("compgraph.numerics"), "_extobj_contextvar", None
+        )
+    seen = []
+
+    class Look(cg.Op):
+        """x, noting NumPy's error state while it runs ; vjp: g"""
+
+        @staticmethod
+        def forward(x):
+            seen.append((np.geterr(), np.geterrcall(), np.getbufsize()))
+            return x + 0.0
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (g,)
+
+    compiled = cg.compile(lambda x: cg.sum(Look(x)))
+    compiled(np.ones(2))  # the trace
+    before = (np.geterr(), np.geterrcall(), np.getbufsize())
+    with np.errstate(over="raise"):
+        np.setbufsize(4096)
+        try:
+            seen.clear()
+            assert compiled(np.ones(2)) == 2.0
+            inside = seen[-1]
+            assert (np.geterr()["over"], np.getbufsize()) == ("raise", 4096)
+        finally:
+            np.setbufsize(before[2])
+    assert (np.geterr(), np.geterrcall(), np.getbufsize()) == before
+    noted = {"divide": "call", "over": "call", "under": "ignore", "invalid": "call"}
+    assert len(seen) == 1 and inside[0] == noted and callable(inside[1]) and inside[2] == 4096
+
+    class Interrupted(cg.Op):
+        """x, or Ctrl-C where x > 1 ; vjp: g"""
+
+        @staticmethod
+        def forward(x):
+            if np.any(x > 1):
+                raise KeyboardInterrupt
+            return x + 0.0
+
+        @staticmethod
+        def vjp(g, out, x):
+            return (g,)
+
+    interrupted = cg.compile(lambda x: cg.sum(Interrupted(x)))
+    interrupted(np.ones(2))
+    with pytest.raises(KeyboardInterrupt):  # not an Exception: no eager rerun, but the
+        interrupted(np.full(2, 2.0))  # caller's state comes back all the same
+    assert (np.geterr(), np.geterrcall(), np.getbufsize()) == before
 
 
 # -- scalars ------------------------------------------------------------------------------------

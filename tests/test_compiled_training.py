@@ -138,14 +138,33 @@ def test_short_runs_stay_eager_and_long_runs_compile_by_default(runs):
     assert runs[1].compiled_steps == COMPILE_FROM_EPOCHS
 
 
-def test_a_gradient_recorder_sees_eager_graphs(runs):
+def test_a_gradient_recorder_sees_eager_graphs_only_where_it_reads_them(runs):
     X, Y = planar_flower()
-    flow = cg.GradientFlow()
-    parameters, _ = train(X, Y, [2, 4, 1], 1.2, 150, hidden="tanh", gradient_flow=flow)
-    assert runs[0].traces == 0 and runs[0].compiled_steps == 0
-    assert len(flow.norms["W1"]) == 15  # it records every 10th of the 150 eager steps
     plain, _ = train(X, Y, [2, 4, 1], 1.2, 150, hidden="tanh", compile=True)
-    assert_same_parameters(parameters, plain)
+
+    class EveryGraph:  # declares nothing: it may read any step's graph
+        def __init__(self):
+            self.roots = 0
+
+        def record(self, iteration, parameters, root):
+            self.roots += root.parents != ()
+
+    recorders = {
+        "graphs": EveryGraph(),
+        "norms": cg.GradientFlow(),  # parameter gradients only: every step compiled
+        "node norms": cg.GradientFlow(nodes=True),  # the graph of every 10th step
+    }
+    for recorder in recorders.values():
+        parameters, _ = train(X, Y, [2, 4, 1], 1.2, 150, hidden="tanh", gradient_flow=recorder)
+        assert_same_parameters(parameters, plain)
+    graphs, norms, node_norms = runs[-3:]
+    assert graphs.compiled_steps == 0 and recorders["graphs"].roots == 150
+    assert norms.compiled_steps == 150 and len(recorders["norms"].norms["W1"]) == 15
+    # eager at the 15 recorded steps, each with its graph's node norms
+    assert node_norms.compiled_steps == 135
+    flow = recorders["node norms"]
+    assert len(flow.norms["W1"]) == 15 and len(flow.node_norms["Z1"]) == 15
+    assert not np.isnan(flow.node_norms["Z1"]).any()
 
 
 def test_a_cost_that_cannot_be_traced_trains_eagerly_without_a_warning():

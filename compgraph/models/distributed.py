@@ -15,15 +15,17 @@ shared training loop (``compgraph.models.training.run_training``, so ``LogisticR
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 import compgraph as cg
-from compgraph.errors import DataError, NonFiniteError
+from compgraph.errors import DataError, NonFiniteError, ShapeError
 
 __all__ = [
+    "check_known_shape",
     "check_trainable",
     "compute",
     "descent_step",
@@ -86,6 +88,11 @@ def fit_logistic(
     Returns:
         The weights w (n_features, 1), the bias b and the cost before each step.
 
+    Raises:
+        ShapeError, DTypeError, DataError: X or y is not as above (y is read to check it:
+            one label per sample, 1/n_features of X), or X holds NaN or inf.
+        NonFiniteError: the run diverged (a learning rate too large for the data).
+
     Example:
         >>> import dask.array as da
         >>> X = da.from_array(np.array([[0.0], [1.0], [3.0], [4.0]]), chunks=2)
@@ -93,17 +100,16 @@ def fit_logistic(
         >>> (costs[-1] < costs[0], w.shape)
         (True, (1, 1))
     """
-    import dask
-    import dask.array as da
-
+    where = "fit_logistic"
+    check_trainable(X.T, None, None, True, where, layout="one example per row")
     columns = X.T  # the lesson's layout, (n_features, n_samples): a lazy view, no copy
-    Y = da.asarray(y).astype(X.dtype).reshape(1, -1)  # type: ignore[no-untyped-call]
+    Y = _binary_labels(y, X.shape[0], where).astype(X.dtype).reshape(1, -1)
     w, b = np.zeros((X.shape[1], 1), dtype=X.dtype), np.zeros((), dtype=X.dtype)[()]
     rate = np.asarray(learning_rate, dtype=X.dtype)[()]
     costs: list[float] = []
     for i in range(num_iterations):
-        lazy = descent_step(w, b, columns, Y, rate)
-        J, w, b = dask.compute(*lazy)  # type: ignore[attr-defined,no-untyped-call]  # one pass over X: forward, backward and the update
+        # one pass over X: forward, backward and the update
+        J, w, b = _computed(descent_step(w, b, columns, Y, rate), columns, Y)
         costs.append(float(J))
         if print_every and i % print_every == 0:
             print(f"Cost after iteration {i}: {costs[-1]:f}")
@@ -132,6 +138,7 @@ def check_trainable(
     graph_free: bool,
     where: str,
     batch_name: str = "mini_batch_size",
+    layout: str = "one example per column",
 ) -> None:
     """Refuse, naming the setting, what a training run on a Dask ``X`` cannot do.
 
@@ -165,10 +172,36 @@ def check_trainable(
             "Dask X (its steps are compiled code, with no graph); record values only "
             "(needs_graph = False) or train on a NumPy sample"
         )
-    if X.ndim != 2 or X.dtype.kind != "f":
+    # float16 too: NumPy trains on float64 copies, and the compiled step takes no float16
+    if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
         raise DataError(
-            f"{where}: a Dask X must be a 2-D float array, one example per column, got "
+            f"{where}: a Dask X must be a 2-D float32 or float64 array, {layout}, got "
             f"{X.ndim}-D {X.dtype}; convert it lazily with X.astype('float64')"
+        )
+    check_known_shape(X, where)
+
+
+def check_known_shape(X: Any, where: str, axes: Sequence[int] | None = None) -> None:
+    """Refuse a Dask ``X`` whose size along ``axes`` (all by default) Dask does not know.
+
+    A boolean mask or a filter leaves Dask without the chunks' sizes (NaN in the shape):
+    the examples could not be counted nor matched with their labels, and the compiled
+    step's trace needs every size.
+
+    Example:
+        >>> import dask.array as da
+        >>> X = da.arange(6.0, chunks=3).reshape(3, 2)
+        >>> check_known_shape(X[X[:, 0] > 1], "fit", axes=(1,))
+        >>> check_known_shape(X[X[:, 0] > 1], "fit")
+        Traceback (most recent call last):
+        ...
+        compgraph.errors.ShapeError: fit: X has unknown chunk sizes ...
+    """
+    if any(math.isnan(X.shape[axis]) for axis in range(X.ndim) if axes is None or axis in axes):
+        raise ShapeError(
+            f"{where}: X has unknown chunk sizes (shape {X.shape}), as after a boolean mask "
+            "or a filter, so its examples cannot be counted; call X.compute_chunk_sizes() "
+            "first (one pass over X), or X.compute() if it fits in memory"
         )
 
 
@@ -190,7 +223,7 @@ def training_step(
     Raises:
         DataError: X or Y holds NaN or inf (checked, with one more pass over them, when a
             step's result is not finite, so that the data are blamed rather than an op).
-        NonFiniteError: a result is inf or NaN on finite data.
+        NonFiniteError: a result is inf or NaN on finite data (the run diverged).
 
     Example:
         >>> import dask.array as da
@@ -201,19 +234,46 @@ def training_step(
         >>> J, gradients["w"].tolist()
         (1.0, [[-2.0, -2.0]])
     """
-    import dask
-
-    J, gradients = step(parameters, X, Y, {} if inputs is None else inputs)
-    try:
-        J, gradients = dask.compute(J, gradients)  # type: ignore[attr-defined,no-untyped-call]
-    except NonFiniteError as error:
-        _blame_data(X, Y, error)
-        raise
+    J, gradients = _computed(step(parameters, X, Y, {} if inputs is None else inputs), X, Y)
     # Arrays (Dask computes a 0-d result as a NumPy scalar), read-only as eager's are.
     gradients = {name: np.asarray(gradient) for name, gradient in gradients.items()}
     for gradient in gradients.values():
         gradient.flags.writeable = False
     return float(J), gradients
+
+
+def _computed(lazy: tuple[Any, ...], X: Any, Y: Any) -> tuple[Any, ...]:
+    """``dask.compute(*lazy)`` of a training step on ``X`` and ``Y``, an inf or NaN in its
+    results blamed on the data when they hold one, else reported as a divergence."""
+    import dask
+
+    try:
+        computed: tuple[Any, ...] = dask.compute(*lazy)  # type: ignore[attr-defined,no-untyped-call]
+    except NonFiniteError as error:
+        _blame_data(X, Y, error)
+        # Finite data: the step itself overflowed. The eager loop warns per op and goes on
+        # with NaN parameters; on Dask the compute has already stopped, so say what it means.
+        raise NonFiniteError(
+            "training on a Dask X: a step's cost or gradients became inf or NaN although X "
+            "and Y are finite, so the run diverged or overflowed; pass a smaller "
+            "learning_rate or scale the features, or train on a NumPy slice of X to see the "
+            "eager report of the op that made it"
+        ) from error
+    return computed
+
+
+def _binary_labels(y: Any, n_samples: int, where: str) -> np.ndarray:
+    """``y`` (NumPy or Dask, read into memory: one number per sample) as checked 0/1 floats."""
+    from compgraph.models.estimators import check_binary_labels, finite_real_array
+
+    labels = finite_real_array(y.compute() if is_dask_array(y) else y, "y", where)
+    if labels.shape != (n_samples,):
+        raise ShapeError(
+            f"{where}: y has shape {labels.shape} but X has {n_samples} samples, so y must "
+            f"have shape ({n_samples},), one label per row of X"
+        )
+    check_binary_labels(labels, "y", where)
+    return labels
 
 
 def _blame_data(X: Any, Y: Any, error: Exception) -> None:

@@ -155,11 +155,6 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
         raise DTypeError(
             f"{where}: {name} is not a rectangular array; give every row the same length"
         ) from None
-    if array.dtype.kind == "c":
-        raise DataError(
-            f"{where}: {name} holds complex numbers. Complex data not supported; pass the "
-            f"real part ({name}.real) or the modulus (abs({name})) if that is what you mean"
-        )
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
@@ -167,8 +162,7 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
             raise DTypeError(
                 f"{where}: {name} has dtype object and an entry that is not a number ({error})"
             ) from None
-    elif array.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: {name} has dtype {array.dtype}; it must hold real numbers")
+    _check_real_dtype(array.dtype, name, where)
     array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
         raise DataError(
@@ -178,14 +172,28 @@ def finite_real_array(value: Any, name: str, where: str) -> np.ndarray:
     return array
 
 
-def _dask_samples(X: Any, where: str) -> Any:
+def _check_real_dtype(dtype: Any, name: str, where: str) -> None:
+    """Refuse complex and non-numeric dtypes, in memory and on Dask alike."""
+    if dtype.kind == "c":
+        raise DataError(
+            f"{where}: {name} holds complex numbers. Complex data not supported; pass the "
+            f"real part ({name}.real) or the modulus (abs({name})) if that is what you mean"
+        )
+    if dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: {name} has dtype {dtype}; it must hold real numbers")
+
+
+def _dask_samples(X: Any, where: str, fitting: bool) -> Any:
     """A Dask X checked without reading it: 2-D, floats or integers, some samples and
-    features (its values are checked when they are read)."""
-    if X.ndim != 2 or X.dtype.kind not in "fiub" or 0 in X.shape:
+    features (its values are checked when they are read). Fitting needs the number of
+    samples (one label each); predicting, chunk by chunk, only the number of features."""
+    if X.ndim != 2 or 0 in X.shape:
         raise ShapeError(
             f"{where}: a Dask X must be a non-empty 2-D array of numbers (n_samples, "
             f"n_features), got shape {X.shape} of {X.dtype}"
         )
+    _check_real_dtype(X.dtype, "X", where)
+    distributed.check_known_shape(X, where, axes=(0, 1) if fitting else (1,))
     return X if X.dtype == np.float64 else X.astype(np.float64)
 
 
@@ -515,7 +523,7 @@ class BinaryClassifier:
                     f"X.compute() if it fits, or use an estimator that fits out of core "
                     f"(LogisticRegression, NetworkClassifier)"
                 )
-            names, samples = None, _dask_samples(X, where)
+            names, samples = None, _dask_samples(X, where, fitting=True)
             if distributed.is_dask_array(y):  # one label per sample: checked in memory
                 y = y.compute()  # type: ignore[union-attr]
         else:
@@ -549,7 +557,7 @@ class BinaryClassifier:
         ``X``, a lazy Dask array: each chunk of rows is predicted in memory.
         """
         if distributed.is_dask_array(X):
-            labels: np.ndarray = self._by_row_chunks(X, "predict", self.classes_.dtype)
+            labels: np.ndarray = self._by_row_chunks(X, "predict", dtype=None)
             return labels
         p = self._positive_probability(self._check_fitted_samples(X, "predict"))
         return self.classes_[(p > 0.5).astype(np.intp)]
@@ -580,13 +588,16 @@ class BinaryClassifier:
 
     def _by_row_chunks(self, X: Any, method: str, dtype: Any, columns: int | None = None) -> Any:
         """``method`` of a fitted model on a Dask X, lazily: the NumPy method on each chunk
-        of rows (holding every feature), so X is never held whole."""
+        of rows (holding every feature), so X is never held whole. ``dtype`` None: the
+        labels' (``classes_``'s, known once the fit is checked)."""
         where = f"{type(self).__name__}.{method}"
         if not self.__sklearn_is_fitted__():
             raise scikit_learn_flavoured(NotFittedError)(
                 f"{where}: this {type(self).__name__} is not fitted; call fit first"
             )
-        rows = _dask_samples(X, where)
+        if dtype is None:
+            dtype = self.classes_.dtype
+        rows = _dask_samples(X, where, fitting=False)
         if rows.shape[1] != self.n_features_in_:
             raise ShapeError(
                 f"{where}: X has {rows.shape[1]} features, but {type(self).__name__} is "

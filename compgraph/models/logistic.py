@@ -1049,7 +1049,11 @@ class LogisticRegression(BinaryClassifier):
         self.compile = compile
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``."""
+        """The logits z = Xw + b, shape (n_samples,): positive means ``classes_[1]``. On a
+        Dask ``X``, a lazy Dask array: each chunk of rows is computed in memory."""
+        if distributed.is_dask_array(X):
+            lazy: np.ndarray = self._by_row_chunks(X, "decision_function", np.float64)
+            return lazy
         samples = self._check_fitted_samples(X, "decision_function")
         logits: np.ndarray = samples @ self.coef_[0] + self.intercept_[0]
         return logits
@@ -1064,6 +1068,8 @@ class LogisticRegression(BinaryClassifier):
                     "over X per step; 'auto' chooses it there); 'newton' is not implemented "
                     "out of core"
                 )
+            # what only compiled steps refuse, refused here in the estimator's name
+            distributed.check_trainable(X.T, None, self.compile, True, where)
             solver = "gradient_descent"
         learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
         _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)

@@ -72,9 +72,12 @@ class GradientRecorder(Protocol):
     ``J.backward()`` filled, as before.
 
     A recorder that reads only values (the cost, the parameters, the gradients) and no
-    graph says so with a class attribute ``needs_graph = False``: the loop may then compile
-    its steps, and hands it leaf Nodes holding the parameters and J's value. Any other
-    recorder keeps the steps eager, so that it sees each step's graph.
+    graph says so with an attribute ``needs_graph = False``: the loop may then compile
+    its steps, and hands it leaf Nodes holding the parameters and J's value. One that reads
+    the graph at some steps only has a method ``needs_graph_at(step) -> bool``: those steps
+    are eager, the others compiled (``cg.GradientFlow`` with ``nodes=True`` reads the graph
+    at the steps it records). Any other recorder keeps every step eager, so that it sees
+    each step's graph.
     """
 
     def record(self, iteration: int, parameters: dict[Any, Node], root: Node) -> Any: ...
@@ -212,7 +215,7 @@ def run_training(
         progress: show a tqdm progress bar (see ``progress_bar``).
         gradient_flow: a ``GradientRecorder`` called once per step, or None. Its steps
             are eager (it is handed the step's own graph) unless it declares
-            ``needs_graph = False``.
+            ``needs_graph = False``, or only those where its ``needs_graph_at(step)``.
         description: the progress bar's label.
         step_inputs: X_batch → the step's random inputs (dropout masks), drawn once per
             step before its cost, so that eager and compiled steps see the same draws.
@@ -247,6 +250,7 @@ def run_training(
     compile = check_compile(compile, where)  # noqa: A001
     unit = "iteration" if mini_batch_size is None else "epoch"
     graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
+    graph_at = _graph_steps(gradient_flow)
     # Out of core: every step is the compiled step's code on Dask's chunks, one compute each.
     on_dask = distributed.is_dask_array(X)
     if on_dask:
@@ -264,7 +268,10 @@ def run_training(
         m = np.shape(X_values)[-1]
     hooks = _recorder_hooks(gradient_flow)
     compiled = None
-    if on_dask or (graph_free and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile)):
+    if on_dask or (
+        (graph_free or graph_at is not None)
+        and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile)
+    ):
         compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
     current: dict[Any, Any] = {name: _value(value) for name, value in parameters.items()}
     state = optimizer.init(current)
@@ -298,7 +305,11 @@ def run_training(
                     batch_cost, gradients = compiled.on_dask(current, X_node, Y_node, inputs)
                     if gradient_flow is not None:
                         _record_values(gradient_flow, step, current, batch_cost, gradients, hooks)
-                elif compiled is not None and not compiled.given_up:
+                elif (
+                    compiled is not None
+                    and not compiled.given_up
+                    and not (graph_at is not None and graph_at(step))
+                ):
                     eager_check = functools.partial(
                         _eager_step, cost, current, X_node, Y_node, inputs, None, step, hooks
                     )
@@ -565,6 +576,14 @@ def check_seed(value: Any, name: str, where: str) -> int:
             f"legacy generator), got {value!r}"
         )
     return int(value)
+
+
+def _graph_steps(recorder: Any) -> Callable[[int], bool] | None:
+    """A recorder's ``needs_graph_at``: the steps it needs eager, when it names them."""
+    if recorder is None or getattr(recorder, "needs_graph", True) is False:
+        return None
+    graph_at = getattr(recorder, "needs_graph_at", None)
+    return graph_at if callable(graph_at) else None
 
 
 def _recorder_hooks(recorder: Any) -> frozenset[str]:

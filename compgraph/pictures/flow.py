@@ -80,6 +80,23 @@ class GradientFlow:
         self.norms: dict[Any, list[float]] = {}
         self.node_norms: dict[str, list[float]] = {}
 
+    @property
+    def needs_graph(self) -> bool:
+        """Whether ``record`` reads a step's graph (``nodes=True``), not only its gradients:
+        the training loop compiles the steps of a recorder that does not."""
+        return self.nodes
+
+    def needs_graph_at(self, iteration: int) -> bool:
+        """Whether ``record`` reads the graph at ``iteration``: only at those it records.
+
+        Example:
+            >>> import compgraph as cg
+            >>> flow = cg.GradientFlow(every=10, nodes=True)
+            >>> flow.needs_graph_at(20), flow.needs_graph_at(21)
+            (True, False)
+        """
+        return self.nodes and iteration % self.every == 0
+
     def __repr__(self) -> str:
         return (
             f"GradientFlow(every={self.every}, nodes={self.nodes}): "
