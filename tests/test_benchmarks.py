@@ -341,8 +341,21 @@ def test_the_readme_quotes_the_benchmark_tables_numbers():
         f"(PyTorch: {deep['torch'][0]} s, {deep['torch'][1]} bytes; MyGrad: "
         f"{deep['mygrad'][0]} s)."
     )
+    compiled = rows["compgraph compiled, fused"]
+    jax_row = rows["`jax.jit`, fused (log1p form)"]
+    # The week-3 table's one row: NumPy's time, compgraph, compiled, jax.jit.
+    week3 = re.search(
+        r"\| NumPy by hand \| compgraph \| compgraph compiled \| `jax.jit` \|\n\|[-|]+\|\n"
+        r"\| (.+?) \| (.+?) \| (.+?) \| (.+?) \|",
+        (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8"),
+    ).groups()
+    expected_compiled = (
+        f"Compiled (`cg.compile`), the 30×569 step costs {compiled[3]} and the week-3 "
+        f"network's step {week3[2]} (`jax.jit`: {jax_row[3]} and {week3[3]})."
+    )
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert expected in readme, expected
+    assert expected_compiled in readme, expected_compiled
 
 
 @pytest.mark.slow
