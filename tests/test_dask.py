@@ -2,6 +2,7 @@
 per training step, the estimators' and networks' numbers, and fits on a LocalCluster whose X
 this process never holds."""
 
+import contextlib
 import time
 import tracemalloc
 import warnings
@@ -200,26 +201,40 @@ def test_nan_in_a_dask_x_is_blamed_on_the_data_not_an_op():
         networks.train(da.from_array(X, chunks=(2, 100)), Y, [2, 3, 1], num_iterations=5)
 
 
-@pytest.mark.slow
-def test_a_fit_on_a_local_cluster_never_holds_x_and_its_gradients_are_numpys():
+@contextlib.contextmanager
+def one_worker_cluster():
+    """A dask.distributed cluster of one single-threaded worker in this process, as client."""
     distributed_ = pytest.importorskip("dask.distributed", reason="in the dask extra")
-    m, n, rows = 80_000, 200, 10_000  # X: 128 MB in 8 chunks of 16 MB, made by the worker
-    X = da.random.default_rng(0).normal(size=(m, n), chunks=(rows, n))
-    y = (X[:, 0] > 0).astype(np.float64)
     with (
         distributed_.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
         ) as cluster,
         distributed_.Client(cluster),
     ):
-        tracemalloc.start()
-        try:
-            start = time.perf_counter()
-            w, b, costs = distributed.fit_logistic(X, y, learning_rate=0.5, num_iterations=3)
-            elapsed = time.perf_counter() - start
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        yield
+
+
+def with_peak_memory(run):
+    """``run()``'s result and the peak of the memory traced while it ran, in bytes."""
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_a_fit_on_a_local_cluster_never_holds_x_and_its_gradients_are_numpys():
+    m, n, rows = 80_000, 200, 10_000  # X: 128 MB in 8 chunks of 16 MB, made by the worker
+    X = da.random.default_rng(0).normal(size=(m, n), chunks=(rows, n))
+    y = (X[:, 0] > 0).astype(np.float64)
+    with one_worker_cluster():
+        start = time.perf_counter()
+        (w, b, costs), peak = with_peak_memory(
+            lambda: distributed.fit_logistic(X, y, learning_rate=0.5, num_iterations=3)
+        )
+        elapsed = time.perf_counter() - start
         # X is made, read and dropped chunk by chunk, and the trace ran on a broadcast 1
         # (compgraph.node.broadcast_leaf): this process never held X, nor half of it
         assert peak < X.nbytes / 2, (peak, X.nbytes, elapsed)
@@ -244,27 +259,15 @@ def network_cost(parameters, X, Y):
 
 @pytest.mark.slow
 def test_a_network_trains_on_a_local_cluster_never_holding_x_with_numpys_gradients():
-    distributed_ = pytest.importorskip("dask.distributed", reason="in the dask extra")
     m, n, rows = 40_000, 400, 5_000  # X: 128 MB in 8 chunks of 16 MB, made by the worker
     samples = da.random.default_rng(1).normal(size=(m, n), chunks=(rows, n))
     X = samples.T  # examples as columns, lazily
     Y = (samples[:, 0] + samples[:, 1] > 0).astype(np.float64).reshape(1, -1)
     layers = [n, 4, 3, 1]
-    with (
-        distributed_.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed_.Client(cluster),
-    ):
-        tracemalloc.start()
-        try:
-            parameters, _ = networks.train(
-                X, Y, layers, learning_rate=0.05, num_iterations=3, optimizer="adam",
-                initialization="he",
-            )  # fmt: skip
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    with one_worker_cluster():
+        (parameters, _), peak = with_peak_memory(
+            lambda: networks.train(X, Y, layers, 0.05, 3, optimizer="adam", initialization="he")
+        )
         # X is made, read and dropped chunk by chunk; the trace's per-example arrays are
         # (units, m), 1/100 of X each: this process never held X, nor half of it
         assert peak < X.nbytes / 2, (peak, X.nbytes)
