@@ -29,6 +29,7 @@ __all__ = [
     "check_trainable",
     "compute",
     "descent_step",
+    "finite_chunks",
     "fit_logistic",
     "is_dask_array",
     "logistic_gradients",
@@ -101,7 +102,7 @@ def fit_logistic(
         (True, (1, 1))
     """
     where = "fit_logistic"
-    check_trainable(X.T, None, None, True, where, layout="one example per row")
+    check_trainable(X.T, where, layout="one example per row")
     columns = X.T  # the lesson's layout, (n_features, n_samples): a lazy view, no copy
     Y = _binary_labels(y, X.shape[0], where).astype(X.dtype).reshape(1, -1)
     w, b = np.zeros((X.shape[1], 1), dtype=X.dtype), np.zeros((), dtype=X.dtype)[()]
@@ -133,10 +134,11 @@ def compute(*values: Any) -> tuple[Any, ...]:
 
 def check_trainable(
     X: Any,
-    mini_batch_size: int | None,
-    compile: bool | None,  # noqa: A002 - the switch's name, as in cg.compile
-    graph_free: bool,
     where: str,
+    *,
+    mini_batch_size: int | None = None,
+    compile: bool | None = None,  # noqa: A002 - the switch's name, as in cg.compile
+    recorder: Any = None,
     batch_name: str = "mini_batch_size",
     layout: str = "one example per column",
 ) -> None:
@@ -145,12 +147,13 @@ def check_trainable(
     Its steps are the compiled step's code on Dask's chunks: there is no eager step (it would
     hold X in memory), so no ``compile=False`` and no recorder that needs each step's graph;
     and each step reads the whole of X, so no mini-batches (drawing shuffled batches out of
-    core would read X at random).
+    core would read X at random). With the defaults it checks X alone: 2-D, float32 or
+    float64, and of known size.
 
     Example:
         >>> import dask.array as da
-        >>> check_trainable(da.ones((2, 4), chunks=2), None, None, True, "train")
-        >>> check_trainable(da.ones((2, 4), chunks=2), 64, None, True, "train")
+        >>> check_trainable(da.ones((2, 4), chunks=2), "train")
+        >>> check_trainable(da.ones((2, 4), chunks=2), "train", mini_batch_size=64)
         Traceback (most recent call last):
         ...
         ValueError: train: mini-batches of a Dask X are not implemented: ...
@@ -166,11 +169,12 @@ def check_trainable(
             f"{where}: compile=False cannot train on a Dask X: the eager step would hold X "
             "in memory; a Dask X trains compiled (leave compile at None or True)"
         )
-    if not graph_free:
+    if recorder is not None and getattr(recorder, "needs_graph", True) is not False:
         raise ValueError(
             f"{where}: a gradient recorder that reads each step's graph cannot train on a "
             "Dask X (its steps are compiled code, with no graph); record values only "
-            "(needs_graph = False) or train on a NumPy sample"
+            "(cg.GradientFlow(nodes=False), or a recorder with needs_graph = False) or "
+            "train on a NumPy sample"
         )
     # float16 too: NumPy trains on float64 copies, and the compiled step takes no float16
     if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
@@ -179,6 +183,30 @@ def check_trainable(
             f"{X.ndim}-D {X.dtype}; convert it lazily with X.astype('float64')"
         )
     check_known_shape(X, where)
+
+
+def finite_chunks(X: Any, name: str, where: str) -> Any:
+    """``X`` with each chunk checked for NaN and inf as it is read: a task per chunk in the
+    same graph, so the data are blamed by name (``DataError``) without a pass of their own.
+
+    Example:
+        >>> import dask.array as da
+        >>> X = finite_chunks(da.from_array(np.array([1.0, np.inf]), chunks=1), "X", "predict")
+        >>> X.sum().compute()
+        Traceback (most recent call last):
+        ...
+        compgraph.errors.DataError: predict: X contains NaN or inf (in a chunk of shape (1,)); ...
+    """
+    return X.map_blocks(_refuse_nonfinite_data, dtype=X.dtype, name_=name, where=where)
+
+
+def _refuse_nonfinite_data(block: np.ndarray, name_: str, where: str) -> np.ndarray:
+    if not np.isfinite(block).all():
+        raise DataError(
+            f"{where}: {name_} contains NaN or inf (in a chunk of shape {block.shape}); drop "
+            "or fill in the missing values first (e.g. da.nan_to_num)"
+        )
+    return block
 
 
 def check_known_shape(X: Any, where: str, axes: Sequence[int] | None = None) -> None:

@@ -31,6 +31,7 @@ Anything else is optional: more methods (``decision_function``), or a
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import numbers
@@ -605,7 +606,9 @@ class BinaryClassifier:
             )
         if rows.numblocks[1] > 1:  # a chunk must hold whole samples
             rows = rows.rechunk({1: -1})
-        function = getattr(self, method)
+        # A frozen copy (kilobytes): the tasks predict with this fit's parameters even if
+        # the model is fitted again before they are computed.
+        function = getattr(copy.deepcopy(self), method)
         if columns is None:
             return rows.map_blocks(function, drop_axis=1, dtype=dtype)
         return rows.map_blocks(function, chunks=(rows.chunks[0], (columns,)), dtype=dtype)

@@ -1100,7 +1100,7 @@ class LogisticRegression(BinaryClassifier):
                     "out of core"
                 )
             # what only compiled steps refuse, refused here in the estimator's name
-            distributed.check_trainable(X.T, None, self.compile, True, where)
+            distributed.check_trainable(X.T, where, compile=self.compile)
             solver = "gradient_descent"
         learning_rate = 0.005 if self.learning_rate is None else self.learning_rate
         _check_schedule(self.num_iterations, learning_rate, self.print_every, 1, where)

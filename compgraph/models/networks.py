@@ -581,8 +581,9 @@ def train(
     # A Dask X stays lazy: run_training reads it chunk by chunk, one compute per step, and
     # checks its values when a step's result is not finite.
     if distributed.is_dask_array(X):
-        graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", 1) is False
-        distributed.check_trainable(X, mini_batch_size, compile, graph_free, where)
+        distributed.check_trainable(
+            X, where, mini_batch_size=mini_batch_size, compile=compile, recorder=gradient_flow
+        )
     X_node: Any = X if distributed.is_dask_array(X) else _data_node(X, "X", where)
     _check_examples(_value(X_node), dims, where)
     Y_node = Node(_labels(Y, X_node.shape[1], where), name="Y", requires_grad=False)
@@ -636,9 +637,11 @@ def _probabilities(
     dims = _dims_of(arrays)
     _check_output(dims, where)
     if distributed.is_dask_array(X):
-        distributed.check_trainable(X, None, None, True, where)
+        distributed.check_trainable(X, where)
         _check_examples(X, dims, where)  # type: ignore[arg-type]
-        # Lazily, chunk by chunk: the compiled forward builds Dask's tasks, computing nothing.
+        # Lazily, chunk by chunk: the compiled forward builds Dask's tasks, computing nothing;
+        # each chunk of X is checked as it is read, as NumPy's X is checked up front.
+        X = distributed.finite_chunks(X, "X", where)
         probabilities: np.ndarray = _compiled_probabilities(arrays, X, hidden)
         return probabilities
     with cg.no_grad():
@@ -941,8 +944,9 @@ class NetworkClassifier(BinaryClassifier):
         on_dask = distributed.is_dask_array(X)
         if on_dask:  # what only full-batch, compiled steps refuse, refused before any pass
             distributed.check_trainable(
-                X.T, self.batch_size, self.compile, True, where, batch_name="batch_size"
-            )
+                X.T, where, mini_batch_size=self.batch_size, compile=self.compile,
+                batch_name="batch_size",
+            )  # fmt: skip
         if self.standardize:
             mean, scale = X.mean(axis=0), X.std(axis=0)
             if on_dask:  # one pass over X for both

@@ -254,7 +254,9 @@ def run_training(
     # Out of core: every step is the compiled step's code on Dask's chunks, one compute each.
     on_dask = distributed.is_dask_array(X)
     if on_dask:
-        distributed.check_trainable(X, mini_batch_size, compile, graph_free, where)
+        distributed.check_trainable(
+            X, where, mini_batch_size=mini_batch_size, compile=compile, recorder=gradient_flow
+        )
     full_batch: list[tuple[Any, Any]] | None = None
     size = 0 if mini_batch_size is None else check_count(mini_batch_size, "mini_batch_size", where)
     if on_dask:
