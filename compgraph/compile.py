@@ -333,6 +333,7 @@ class Compiled:
                         _map_leaves(args, stand_in),
                         {k: _map_leaves(v, stand_in) for k, v in kwargs.items()},
                         frozenset(id(v) for v in made if not v.flags.writeable),
+                        on_numpy=False,
                     )
         values = list(leaves)
         for i, value in enumerate(leaves):
@@ -390,7 +391,11 @@ class Compiled:
     # -- tracing ----------------------------------------------------------------------------
 
     def _trace(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], stand_ins: frozenset[int] = frozenset()
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        stand_ins: frozenset[int] = frozenset(),
+        on_numpy: bool = True,
     ) -> _Trace:
         names = _parameter_names(self.fn, len(args), kwargs)
         made: list[tuple[Node, str, Any]] = []  # traced leaf, its name, the call's value
@@ -427,7 +432,8 @@ class Compiled:
                 f"Nodes it raised {type(error).__name__}: {error}"
             ) from error
         writer = _Writer(name, start, made, _returned_names(self.fn))
-        trace = writer.write(out)
+        # Traced on another library's stand-ins: NumPy calls of this signature run it plain.
+        trace = writer.write(out, reuse_buffers=on_numpy)
         trace.dtypes = _map_outputs(out, _node_dtype)
         self.sources.append(trace.numpy_source)
         self.traces += 1
@@ -725,7 +731,7 @@ class _Writer:
         self.used.add(candidate)
         return candidate
 
-    def write(self, out: Any) -> _Trace:
+    def write(self, out: Any, reuse_buffers: bool = True) -> _Trace:
         outputs: list[Node] = []
         _collect_nodes(out, outputs)
         self._name_outputs(out, self.returned)
@@ -767,7 +773,8 @@ class _Writer:
         tail.append(f"return {result}")
         source = self._define([*body, *self.lines, *tail], self.namespace)
         trace = _Trace(self.namespace[self.name], source)
-        self._reuse_buffers(trace, body, tail, out)
+        if reuse_buffers:
+            self._reuse_buffers(trace, body, tail, out)
         return trace
 
     def _define(self, body: list[str], namespace: dict[str, Any]) -> str:
@@ -792,8 +799,6 @@ class _Writer:
         the trace's outputs, or not kept.
         """
         arguments = [value for _, _, value in self.leaves.values()]
-        if any(type(value) not in _NUMPY_LEAVES for value in arguments):
-            return  # traced for another library: NumPy calls of its signature run it plain
         if not any(_donor(value) for value in self.env.values()):
             return  # nothing large (a scalar chain of 10⁶ lines is not parsed for nothing)
         lines = _plan_buffers(self.lines, self.env, tail)
