@@ -940,8 +940,43 @@ def test_conjugate_gradients_damp_a_direction_without_curvature_as_the_dense_sol
     H, g = np.diag([2.0, 0.0]), np.ones(2)
     dense = _damped_solve(H, g)
     np.testing.assert_allclose(H @ dense + 1e-12 * dense, g, rtol=1e-12)
-    iterative = _conjugate_gradient(lambda v: H @ v, g, np.ones(2))
+    iterative, reached = _conjugate_gradient(lambda v: H @ v, g, np.ones(2))
+    assert reached
     # CG solves the same damped system, to its forcing term: ‖r‖ <= min(1/2, √‖g‖)·‖g‖.
     residual = g - (H @ iterative + 1e-12 * iterative)
     assert np.linalg.norm(residual) <= 0.5 * np.linalg.norm(g)
     np.testing.assert_allclose(iterative, dense, rtol=1e-4)
+
+
+def _nearly_collinear(seed=1, m=120, n=80):
+    """n features that are nearly 5 (plus 10⁻³ noise), scaled from 10⁻³ to 10³: an
+    ill-conditioned Hessian, where CG's decrement ∇Jᵀd falls far short of ∇JᵀH⁻¹∇J."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((m, 5))
+    X = base @ rng.standard_normal((5, n)) + 1e-3 * rng.standard_normal((m, n))
+    X *= 10.0 ** rng.uniform(-3, 3, n)
+    return X, (base[:, 0] + 0.5 * rng.standard_normal(m) > 0).astype(int)
+
+
+def test_newton_by_cg_stops_only_where_a_tight_solve_confirms_it(newton_path, monkeypatch):
+    from compgraph.models import logistic
+
+    X, y = _nearly_collinear()
+    newton_path("dense")
+    exact = LogisticRegression(alpha=1e-8).fit(X, y).cost_history_[-1]
+    newton_path("cg")
+    # CG alone (no dense fallback): it may not get there, but it never says it did early:
+    # the run either ends within tol of the optimum or warns that it did not converge.
+    monkeypatch.setattr(logistic, "_DENSE_FALLBACK_UP_TO", 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        alone = LogisticRegression(alpha=1e-8, num_iterations=60).fit(X, y)
+    warned = any("did not converge" in str(w.message) for w in caught)
+    assert warned or alone.cost_history_[-1] - exact <= 1e-9, (alone.cost_history_[-1], exact)
+    # With the fallback, CG's unreachable tolerance hands the run to the dense solve.
+    monkeypatch.undo()
+    newton_path("cg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(alpha=1e-8).fit(X, y)
+    assert abs(model.cost_history_[-1] - exact) <= 1e-9 and model.n_iter_ < 60

@@ -430,6 +430,16 @@ _DENSE_NEWTON_UP_TO = 64
 #: descent direction, and the line search and the next step make up for it.
 _MAX_CG_ITERATIONS = 250
 
+#: When CG cannot reach its tolerance (an ill-conditioned H: nearly collinear features),
+#: θ of up to this many elements switches to the dense solve for the rest of the run: n
+#: backward passes and n² numbers a step (about 2 s and 32 MB at 2048), against CG steps
+#: that crawl (hundreds of Newton steps where the dense solve takes 10-30).
+_DENSE_FALLBACK_UP_TO = 2048
+
+#: CG's η for the solve that confirms convergence: with ‖r‖ <= 10⁻⁸‖∇J‖ the decrement's
+#: shortfall rᵀH⁻¹r is at most 10⁻¹⁶ of the full one's scale times H's conditioning.
+_CONFIRMING_FORCING = 1e-8
+
 
 def _newton(
     cost: Any,
@@ -450,7 +460,10 @@ def _newton(
     H⁻¹∇J is solved densely for θ of up to ``_DENSE_NEWTON_UP_TO`` elements, else by
     conjugate gradients (``_NewtonSystem``), preconditioned by ``diagonal(θ)``, H's
     diagonal (None: by the identity); λ² is then ∇Jᵀd for CG's d, short of ∇JᵀH⁻¹∇J by
-    rᵀH⁻¹r for its residual r = ∇J - Hd, which the forcing term shrinks faster than ‖∇J‖².
+    rᵀH⁻¹r for its residual r = ∇J - Hd, which an ill-conditioned H makes large: a small
+    λ² is confirmed by a tight solve (‖r‖ <= 10⁻⁸‖∇J‖) before the run stops, and when CG
+    cannot reach its tolerance, θ of up to ``_DENSE_FALLBACK_UP_TO`` elements is solved
+    densely from then on.
     """
     dense = theta.size <= _DENSE_NEWTON_UP_TO
     value_and_grad = cg.value_and_grad(cost)
@@ -465,9 +478,20 @@ def _newton(
             _refuse_strict_separation(theta, separation, len(costs) - 1)
         step = None
         if np.linalg.norm(gradient) > gradient_tolerance:
-            step = system.solve()
+            step, solved = system.solve()
             decrement = float(gradient @ step)
-            if decrement / 2 <= decrement_tolerance:
+            if decrement / 2 <= decrement_tolerance and not dense:
+                # CG's ∇Jᵀd falls short of ∇JᵀH⁻¹∇J by rᵀH⁻¹r, which a nearly singular H
+                # makes large: stop only on a solve tight enough to tell.
+                step, solved = system.solve(forcing=_CONFIRMING_FORCING)
+                decrement = float(gradient @ step)
+            if not solved and theta.size <= _DENSE_FALLBACK_UP_TO:
+                # H is too ill-conditioned for CG to reach its tolerance (nearly collinear
+                # features): its steps would crawl, so solve exactly from here on.
+                dense = True
+                step, solved = system.solve(dense=True)
+                decrement = float(gradient @ step)
+            if decrement / 2 <= decrement_tolerance and solved:
                 step = None
         t = 1.0
         while step is not None and _value(cost, theta - t * step) > J - 1e-4 * t * decrement:
@@ -506,14 +530,18 @@ class _NewtonSystem:
             value, gradient = value.value, self.recorded_gradient.value
         self.cost, self.gradient = float(value), np.array(gradient, dtype=np.float64)
 
-    def solve(self) -> np.ndarray:
-        if self.dense:
-            return _damped_solve(cg.hessian(self.cost_function)(self.theta), self.gradient)
+    def solve(self, forcing: float | None = None, dense: bool = False) -> tuple[np.ndarray, bool]:
+        """The step d ≈ H⁻¹∇J, and whether it met its tolerance (CG's ``forcing``: None
+        for the Eisenstat-Walker term; the dense solve, also chosen by ``dense``, always
+        does)."""
+        if self.dense or dense:
+            step = _damped_solve(cg.hessian(self.cost_function)(self.theta), self.gradient)
+            return step, True
         diagonal = np.ones_like(self.theta) if self.diagonal is None else self.diagonal(self.theta)
         # A zero entry belongs to a parameter J does not depend on (a feature that is 0 in
         # every example, unpenalised): its gradient and every product stay 0 there.
         return _conjugate_gradient(
-            self.product, self.gradient, np.where(diagonal > 0, diagonal, 1.0)
+            self.product, self.gradient, np.where(diagonal > 0, diagonal, 1.0), forcing
         )
 
     def product(self, v: np.ndarray) -> np.ndarray:
@@ -522,7 +550,9 @@ class _NewtonSystem:
         return np.asarray(Hv, dtype=np.float64)
 
 
-def _conjugate_gradient(product: Any, g: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+def _conjugate_gradient(
+    product: Any, g: np.ndarray, diagonal: np.ndarray, forcing: float | None = None
+) -> tuple[np.ndarray, bool]:
     """d ≈ (H + λD)⁻¹g by conjugate gradients from d = 0, preconditioned by D = ``diagonal``
     (H's diagonal, or an estimate of it), H given as ``product(v) = H·v``.
 
@@ -538,7 +568,8 @@ def _conjugate_gradient(product: Any, g: np.ndarray, diagonal: np.ndarray) -> np
     solve tightens fast enough that Newton's method keeps converging superlinearly (order
     1.5), so it takes about as many steps as with the exact H⁻¹g. Every CG iterate from 0
     is a descent direction (gᵀd = dᵀ(H + λD)d > 0), so stopping at ``_MAX_CG_ITERATIONS``
-    is safe.
+    is safe. A ``forcing`` given replaces η (the tight solve that confirms convergence).
+    Returns d and whether ‖r‖ <= η‖g‖ was reached.
 
     λ is 0 unless a direction p shows no curvature (pᵀHp <= 10⁻¹²·s·pᵀDp, s the first
     direction's curvature, a typical eigenvalue of D⁻¹H): H is singular to rounding there,
@@ -546,7 +577,7 @@ def _conjugate_gradient(product: Any, g: np.ndarray, diagonal: np.ndarray) -> np
     λ = 10⁻¹²·s, ten times more each time it is not enough.
     """
     g_norm = float(np.sqrt(g @ (g / diagonal)))
-    tolerance = min(0.5, np.sqrt(g_norm)) * g_norm
+    tolerance = (min(0.5, np.sqrt(g_norm)) if forcing is None else forcing) * g_norm
     scale, damping = 0.0, 0.0
     while True:
         d, r = np.zeros_like(g), g.copy()
@@ -554,7 +585,7 @@ def _conjugate_gradient(product: Any, g: np.ndarray, diagonal: np.ndarray) -> np
         p, rz = z.copy(), float(r @ z)
         for _ in range(_MAX_CG_ITERATIONS):
             if np.sqrt(rz) <= tolerance:
-                return d
+                return d, True
             Hp = product(p) + damping * diagonal * p
             curvature, pDp = float(p @ Hp), float(p @ (diagonal * p))
             if not scale:
@@ -568,7 +599,7 @@ def _conjugate_gradient(product: Any, g: np.ndarray, diagonal: np.ndarray) -> np
             rz, previous = float(r @ z), rz
             p = z + (rz / previous) * p
         else:
-            return d
+            return d, False
         damping = max(damping * 10, 1e-12 * scale)
 
 
