@@ -249,8 +249,7 @@ def run_training(
     record_every = check_count(record_every, "record_every", where)
     compile = check_compile(compile, where)  # noqa: A001
     unit = "iteration" if mini_batch_size is None else "epoch"
-    graph_free = gradient_flow is None or getattr(gradient_flow, "needs_graph", True) is False
-    graph_at = _graph_steps(gradient_flow)
+    graph_at = _graph_steps(gradient_flow)  # the steps that must be eager
     # Out of core: every step is the compiled step's code on Dask's chunks, one compute each.
     on_dask = distributed.is_dask_array(X)
     if on_dask:
@@ -271,7 +270,7 @@ def run_training(
     hooks = _recorder_hooks(gradient_flow)
     compiled = None
     if on_dask or (
-        (graph_free or graph_at is not None)
+        graph_at is not _every_graph
         and (epochs >= COMPILE_FROM_EPOCHS if compile is None else compile)
     ):
         compiled = _CompiledStep(cost, with_inputs=step_inputs is not None)
@@ -307,11 +306,7 @@ def run_training(
                     batch_cost, gradients = compiled.on_dask(current, X_node, Y_node, inputs)
                     if gradient_flow is not None:
                         _record_values(gradient_flow, step, current, batch_cost, gradients, hooks)
-                elif (
-                    compiled is not None
-                    and not compiled.given_up
-                    and not (graph_at is not None and graph_at(step))
-                ):
+                elif compiled is not None and not compiled.given_up and not graph_at(step):
                     eager_check = functools.partial(
                         _eager_step, cost, current, X_node, Y_node, inputs, None, step, hooks
                     )
@@ -580,12 +575,22 @@ def check_seed(value: Any, name: str, where: str) -> int:
     return int(value)
 
 
-def _graph_steps(recorder: Any) -> Callable[[int], bool] | None:
-    """A recorder's ``needs_graph_at``: the steps it needs eager, when it names them."""
+def _graph_steps(recorder: Any) -> Callable[[int], bool]:
+    """step -> whether the recorder reads that step's graph (so it must be eager): never
+    without one, or for one that reads values only; its ``needs_graph_at`` when it names
+    the steps; always when it may read any step's graph."""
     if recorder is None or getattr(recorder, "needs_graph", True) is False:
-        return None
+        return _no_graph
     graph_at = getattr(recorder, "needs_graph_at", None)
-    return graph_at if callable(graph_at) else None
+    return graph_at if callable(graph_at) else _every_graph
+
+
+def _no_graph(step: int) -> bool:
+    return False
+
+
+def _every_graph(step: int) -> bool:
+    return True
 
 
 def _recorder_hooks(recorder: Any) -> frozenset[str]:
